@@ -1,0 +1,107 @@
+//! The protobuf schema (`proto/accord/v1`), compiled at build time without a system `protoc`,
+//! and the explicit conversions between it and the domain types.
+
+pub mod convert;
+
+/// Generated protobuf types of package `accord.v1`.
+#[allow(missing_debug_implementations, unreachable_pub, clippy::all)]
+pub mod pb {
+    include!(concat!(env!("OUT_DIR"), "/accord.v1.rs"));
+}
+
+use accord_domain::{Commit, CommitId, Event, Hash, PartnershipId, commit_hash};
+use prost::Message;
+
+pub use convert::DecodeError;
+
+/// The schema name carried in message headers.
+pub const COMMIT_SCHEMA: &str = "accord.v1.Commit";
+
+/// A commit as stored: its canonical body bytes and `hash = SHA-256(prev_hash ‖ body)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedCommit {
+    pub body: Vec<u8>,
+    pub hash: Hash,
+}
+
+impl SealedCommit {
+    /// Encodes the commit's body once and hashes those exact bytes.
+    pub fn seal(commit: &Commit) -> Self {
+        let body = encode_body(commit);
+        let hash = commit_hash(&commit.prev_hash, &body);
+        Self { body, hash }
+    }
+
+    /// The bytes of one stream message.
+    pub fn encode(&self) -> Vec<u8> {
+        pb::Commit {
+            body: self.body.clone(),
+            hash: self.hash.0.to_vec(),
+        }
+        .encode_to_vec()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let c = pb::Commit::decode(bytes).map_err(|e| DecodeError {
+            field: "commit".into(),
+            message: e.to_string(),
+        })?;
+        let hash = Hash::from_slice(&c.hash).ok_or_else(|| DecodeError {
+            field: "commit.hash".into(),
+            message: format!("must be 32 bytes, got {}", c.hash.len()),
+        })?;
+        Ok(Self { body: c.body, hash })
+    }
+
+    /// Decodes the body into the domain commit.
+    pub fn commit(&self) -> Result<Commit, DecodeError> {
+        decode_body(&self.body)
+    }
+}
+
+fn encode_body(commit: &Commit) -> Vec<u8> {
+    pb::CommitBody {
+        commit_id: commit.commit_id.to_string(),
+        partnership_id: commit.partnership_id.to_string(),
+        prev_hash: commit.prev_hash.0.to_vec(),
+        recorded_at: Some(convert::timestamp(commit.recorded_at)),
+        events: commit.events.iter().map(pb::Envelope::from).collect(),
+    }
+    .encode_to_vec()
+}
+
+fn decode_body(bytes: &[u8]) -> Result<Commit, DecodeError> {
+    let field = |f: &str, m: String| DecodeError {
+        field: f.into(),
+        message: m,
+    };
+    let b = pb::CommitBody::decode(bytes).map_err(|e| field("commit.body", e.to_string()))?;
+    Ok(Commit {
+        commit_id: b
+            .commit_id
+            .parse::<CommitId>()
+            .map_err(|e| field("commit.commit_id", e.to_string()))?,
+        partnership_id: b
+            .partnership_id
+            .parse::<PartnershipId>()
+            .map_err(|e| field("commit.partnership_id", e.to_string()))?,
+        prev_hash: Hash::from_slice(&b.prev_hash).ok_or_else(|| {
+            field(
+                "commit.prev_hash",
+                format!("must be 32 bytes, got {}", b.prev_hash.len()),
+            )
+        })?,
+        recorded_at: convert::from_timestamp("commit.recorded_at", b.recorded_at)?,
+        events: b
+            .events
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| {
+                Event::try_from(e).map_err(|e| DecodeError {
+                    field: format!("events[{i}].{}", e.field),
+                    message: e.message,
+                })
+            })
+            .collect::<Result<_, _>>()?,
+    })
+}

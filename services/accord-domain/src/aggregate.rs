@@ -1,0 +1,1004 @@
+//! The partnership aggregate: `decide` turns a command into events or refuses it, `evolve` folds
+//! an event into the state. Pure and synchronous: no IO, no clock, no randomness.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use time::{Date, OffsetDateTime};
+
+use crate::error::{DomainError, FieldError};
+use crate::event::{
+    Actor, Event, EventInput, EventType, Payload, RoleKind, SCHEMA_VERSION, Status,
+};
+use crate::history::effective_events;
+use crate::ids::{EventId, ItemId, OrgId, PartnershipId};
+use crate::settings::Settings;
+use crate::values::Period;
+
+/// Longest short text field (names, titles, reasons, references), in bytes.
+pub const MAX_TEXT_BYTES: usize = 1024;
+/// Longest `vision`, in bytes.
+pub const MAX_VISION_BYTES: usize = 4 * 1024;
+/// Longest causation or correlation id, in bytes.
+pub const MAX_LINK_ID_BYTES: usize = 128;
+/// Most entries in any list field (parties, attendees, tags, goal ids...).
+pub const MAX_LIST_LEN: usize = 100;
+
+/// A command to the partnership aggregate.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Record events as one commit. The edge assigns one id per event and the recording time
+    /// (the ledger's clock), so that `decide` stays a pure function.
+    Record {
+        partnership_id: PartnershipId,
+        recorded_at: OffsetDateTime,
+        events: Vec<(EventId, EventInput)>,
+    },
+}
+
+/// What the write side knows of one partnership: every event recorded so far and the facts
+/// that the rules of `decide` need, folded from the events still in effect.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Partnership {
+    events: Vec<Event>,
+    facts: Facts,
+}
+
+/// The facts `decide` checks commands against.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Facts {
+    pub id: Option<PartnershipId>,
+    pub parties: BTreeSet<OrgId>,
+    pub status: Option<Status>,
+    pub plans: BTreeMap<ItemId, u32>,
+    pub roles: BTreeSet<(OrgId, String, RoleKind)>,
+    pub meetings: BTreeMap<ItemId, MeetingState>,
+    pub goals: BTreeMap<ItemId, GoalState>,
+    pub deliverables: BTreeMap<ItemId, DeliverableState>,
+    pub deals: BTreeMap<ItemId, DealState>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MeetingState {
+    Requested,
+    Scheduled,
+    Held,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GoalState {
+    Open,
+    Dropped,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliverableState {
+    pub due: Date,
+    pub started: bool,
+    pub blocked: bool,
+    pub done: Option<DeliverableEnd>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliverableEnd {
+    Completed,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DealState {
+    Open,
+    Closed,
+}
+
+impl Partnership {
+    /// Folds recorded events (in log order) into the state.
+    pub fn from_events<'a>(events: impl IntoIterator<Item = &'a Event>) -> Self {
+        events.into_iter().fold(Self::default(), evolve)
+    }
+
+    pub fn exists(&self) -> bool {
+        self.facts.id.is_some()
+    }
+
+    pub fn facts(&self) -> &Facts {
+        &self.facts
+    }
+
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    fn find(&self, id: &EventId) -> Option<&Event> {
+        self.events.iter().find(|e| e.event_id == *id)
+    }
+}
+
+/// Applies one recorded event. Retractions and corrections refold the events still in effect,
+/// so that their effects are undone or replaced exactly as if the original had never been.
+pub fn evolve(mut state: Partnership, event: &Event) -> Partnership {
+    state.events.push(event.clone());
+    match event.payload {
+        Payload::EventRetracted(_) | Payload::EventCorrected(_) => {
+            let mut facts = Facts::default();
+            for e in effective_events(&state.events) {
+                facts.apply(&e);
+            }
+            state.facts = facts;
+        }
+        _ => state.facts.apply(event),
+    }
+    state
+}
+
+impl Facts {
+    fn apply(&mut self, event: &Event) {
+        match &event.payload {
+            Payload::PartnershipProposed(p) => {
+                self.id = Some(event.partnership_id.clone());
+                self.parties = p.parties.iter().map(|p| p.org.clone()).collect();
+            }
+            Payload::PartnershipStatusChanged(p) => self.status = Some(p.status),
+            Payload::BusinessPlanAgreed(p) => {
+                self.plans.insert(p.plan_id.clone(), p.version);
+            }
+            Payload::RoleAssigned(p) => {
+                self.roles.insert((p.org.clone(), p.person.clone(), p.role));
+            }
+            Payload::RoleUnassigned(p) => {
+                self.roles
+                    .remove(&(p.org.clone(), p.person.clone(), p.role));
+            }
+            Payload::MeetingRequested(p) => {
+                self.meetings
+                    .insert(p.meeting_id.clone(), MeetingState::Requested);
+            }
+            Payload::MeetingScheduled(p) => {
+                self.meetings
+                    .insert(p.meeting_id.clone(), MeetingState::Scheduled);
+            }
+            Payload::MeetingCancelled(p) => {
+                self.meetings
+                    .insert(p.meeting_id.clone(), MeetingState::Cancelled);
+            }
+            Payload::MeetingHeld(p) => {
+                self.meetings
+                    .insert(p.meeting_id.clone(), MeetingState::Held);
+            }
+            Payload::GoalProposed(p) => {
+                self.goals.insert(p.goal_id.clone(), GoalState::Open);
+            }
+            Payload::GoalDropped(p) => {
+                self.goals.insert(p.goal_id.clone(), GoalState::Dropped);
+            }
+            Payload::DeliverableCommitted(p) => {
+                self.deliverables.insert(
+                    p.deliverable_id.clone(),
+                    DeliverableState {
+                        due: p.due_date,
+                        started: false,
+                        blocked: false,
+                        done: None,
+                    },
+                );
+            }
+            Payload::DeliverableStarted(p) => {
+                self.update_deliverable(&p.deliverable_id, |d| d.started = true);
+            }
+            Payload::DeliverableDueDateChanged(p) => {
+                self.update_deliverable(&p.deliverable_id, |d| d.due = p.new_due);
+            }
+            Payload::DeliverableBlocked(p) => {
+                self.update_deliverable(&p.deliverable_id, |d| d.blocked = true);
+            }
+            Payload::DeliverableUnblocked(p) => {
+                self.update_deliverable(&p.deliverable_id, |d| d.blocked = false);
+            }
+            Payload::DeliverableCompleted(p) => self.update_deliverable(&p.deliverable_id, |d| {
+                d.done = Some(DeliverableEnd::Completed);
+            }),
+            Payload::DeliverableCancelled(p) => self.update_deliverable(&p.deliverable_id, |d| {
+                d.done = Some(DeliverableEnd::Cancelled);
+            }),
+            Payload::DealRegistered(p) => {
+                self.deals.insert(p.deal_id.clone(), DealState::Open);
+            }
+            Payload::DealClosed(p) => {
+                self.deals.insert(p.deal_id.clone(), DealState::Closed);
+            }
+            Payload::GovernanceDefined(_)
+            | Payload::ExitProcedureDefined(_)
+            | Payload::MeetingRescheduled(_)
+            | Payload::FollowUpProposed(_)
+            | Payload::IntroductionMade(_)
+            | Payload::GoalAgreed(_)
+            | Payload::GoalRevised(_)
+            | Payload::IndicatorRecorded(_)
+            | Payload::JointCustomerHighlighted(_)
+            | Payload::SalesIncentiveChanged(_)
+            | Payload::RevenueReported(_)
+            | Payload::CommunicationTagged(_)
+            | Payload::HealthCheckResponded(_)
+            | Payload::EventRetracted(_)
+            | Payload::EventCorrected(_) => {}
+        }
+    }
+
+    fn update_deliverable(&mut self, id: &ItemId, f: impl FnOnce(&mut DeliverableState)) {
+        if let Some(d) = self.deliverables.get_mut(id) {
+            f(d);
+        }
+    }
+}
+
+/// Decides what a command records, or why it cannot. On success the events are returned in
+/// order and nothing else changes; on error nothing is recorded.
+pub fn decide(
+    state: &Partnership,
+    command: Command,
+    settings: &Settings,
+) -> Result<Vec<Event>, DomainError> {
+    let Command::Record {
+        partnership_id,
+        recorded_at,
+        events,
+    } = command;
+    let starts = matches!(
+        events.first().map(|(_, e)| e.payload.event_type()),
+        Some(EventType::PartnershipProposed)
+    );
+    if !state.exists() && !starts {
+        return Err(DomainError::UnknownPartnership(partnership_id));
+    }
+    let mut errors = Vec::new();
+    if events.is_empty() {
+        errors.push(FieldError::new(
+            "events",
+            "a commit holds at least one event",
+        ));
+    }
+    if events.len() > settings.max_events_per_commit {
+        errors.push(FieldError::new(
+            "events",
+            format!(
+                "a commit holds at most {} events, got {}",
+                settings.max_events_per_commit,
+                events.len()
+            ),
+        ));
+    }
+    let mut seen_ids = BTreeSet::new();
+    let mut scratch = state.clone();
+    let mut decided = Vec::with_capacity(events.len());
+    for (index, (event_id, input)) in events.into_iter().enumerate() {
+        let mut check = Check::new(format!("events[{index}]"), &mut errors);
+        if !seen_ids.insert(event_id) || scratch.find(&event_id).is_some() {
+            check.fail("event_id", format!("{event_id} is already used"));
+        }
+        let before = check.count();
+        check_envelope(&mut check, &input, recorded_at, settings);
+        check_payload(&mut check, &scratch, &input.actor, &input.payload);
+        if check.count() > before {
+            continue;
+        }
+        let event = Event {
+            event_id,
+            partnership_id: partnership_id.clone(),
+            schema_version: SCHEMA_VERSION,
+            occurred_at: input.occurred_at,
+            recorded_at,
+            actor: input.actor,
+            note: input.note,
+            causation_id: input.causation_id,
+            correlation_id: input.correlation_id,
+            payload: input.payload,
+        };
+        scratch = evolve(scratch, &event);
+        decided.push(event);
+    }
+    if errors.is_empty() {
+        Ok(decided)
+    } else {
+        Err(DomainError::Validation(errors))
+    }
+}
+
+/// Collects field errors under a path prefix.
+struct Check<'a> {
+    prefix: String,
+    errors: &'a mut Vec<FieldError>,
+}
+
+impl<'a> Check<'a> {
+    fn new(prefix: String, errors: &'a mut Vec<FieldError>) -> Self {
+        Self { prefix, errors }
+    }
+
+    fn count(&self) -> usize {
+        self.errors.len()
+    }
+
+    fn fail(&mut self, field: &str, message: impl Into<String>) {
+        self.errors
+            .push(FieldError::new(format!("{}.{field}", self.prefix), message));
+    }
+
+    fn text(&mut self, field: &str, value: &str, max: usize) {
+        if value.trim().is_empty() {
+            self.fail(field, "must not be empty");
+        } else if value.len() > max {
+            self.fail(
+                field,
+                format!("must be at most {max} bytes, got {}", value.len()),
+            );
+        }
+    }
+
+    fn opt_text(&mut self, field: &str, value: Option<&str>, max: usize) {
+        if let Some(v) = value {
+            self.text(field, v, max);
+        }
+    }
+
+    fn list_len(&mut self, field: &str, len: usize, min: usize) {
+        if len < min {
+            self.fail(field, format!("must hold at least {min} entries"));
+        } else if len > MAX_LIST_LEN {
+            self.fail(
+                field,
+                format!("must hold at most {MAX_LIST_LEN} entries, got {len}"),
+            );
+        }
+    }
+
+    fn party(&mut self, facts: &Facts, field: &str, org: &OrgId) {
+        if !facts.parties.contains(org) {
+            self.fail(
+                field,
+                format!(
+                    "{org} is not a party of this partnership (parties: {})",
+                    join_orgs(&facts.parties)
+                ),
+            );
+        }
+    }
+
+    fn opt_party(&mut self, facts: &Facts, field: &str, org: Option<&OrgId>) {
+        if let Some(org) = org {
+            self.party(facts, field, org);
+        }
+    }
+
+    fn parties(&mut self, facts: &Facts, field: &str, orgs: &[OrgId]) {
+        self.list_len(field, orgs.len(), 1);
+        let mut seen = BTreeSet::new();
+        for (i, org) in orgs.iter().enumerate() {
+            self.party(facts, &format!("{field}[{i}]"), org);
+            if !seen.insert(org) {
+                self.fail(&format!("{field}[{i}]"), format!("{org} is listed twice"));
+            }
+        }
+    }
+
+    fn period(&mut self, field: &str, period: &Period) {
+        if period.end < period.start {
+            self.fail(
+                &format!("{field}.end"),
+                "must not be before the period's start",
+            );
+        }
+    }
+
+    fn non_negative(&mut self, field: &str, amount: &crate::values::Amount) {
+        if amount.is_negative() {
+            self.fail(field, "must not be negative");
+        }
+    }
+
+    fn unit_range(&mut self, field: &str, value: f64, max: f64) {
+        if !(0.0..=max).contains(&value) {
+            self.fail(field, format!("must be between 0 and {max}, got {value}"));
+        }
+    }
+}
+
+fn join_orgs(orgs: &BTreeSet<OrgId>) -> String {
+    orgs.iter()
+        .map(OrgId::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn check_envelope(
+    check: &mut Check<'_>,
+    input: &EventInput,
+    recorded_at: OffsetDateTime,
+    settings: &Settings,
+) {
+    if input.occurred_at > recorded_at + settings.future_skew() {
+        check.fail(
+            "occurred_at",
+            format!(
+                "must not be more than {} seconds in the future",
+                settings.future_skew_seconds
+            ),
+        );
+    }
+    check.opt_text(
+        "actor.person",
+        input.actor.person.as_deref(),
+        MAX_TEXT_BYTES,
+    );
+    check.opt_text("actor.role", input.actor.role.as_deref(), MAX_TEXT_BYTES);
+    check.opt_text("note", input.note.as_deref(), settings.max_note_bytes);
+    check.opt_text(
+        "causation_id",
+        input.causation_id.as_deref(),
+        MAX_LINK_ID_BYTES,
+    );
+    check.opt_text(
+        "correlation_id",
+        input.correlation_id.as_deref(),
+        MAX_LINK_ID_BYTES,
+    );
+}
+
+fn check_payload(check: &mut Check<'_>, state: &Partnership, actor: &Actor, payload: &Payload) {
+    let facts = &state.facts;
+    if let Payload::PartnershipProposed(p) = payload {
+        if state.exists() {
+            check.fail("type", "the partnership was already proposed");
+        }
+        check.list_len("data.parties", p.parties.len(), 2);
+        let mut orgs = BTreeSet::new();
+        for (i, party) in p.parties.iter().enumerate() {
+            check.text(
+                &format!("data.parties[{i}].name"),
+                &party.name,
+                MAX_TEXT_BYTES,
+            );
+            if !orgs.insert(&party.org) {
+                check.fail(
+                    &format!("data.parties[{i}].org"),
+                    format!("{} is listed twice", party.org),
+                );
+            }
+        }
+        check.text("data.vision", &p.vision, MAX_VISION_BYTES);
+        check.list_len("data.rationale_tags", p.rationale_tags.len(), 0);
+        for (i, tag) in p.rationale_tags.iter().enumerate() {
+            if crate::ids::ItemId::parse(&tag.replace('_', "-")).is_err() {
+                check.fail(
+                    &format!("data.rationale_tags[{i}]"),
+                    "must be a snake_case tag like competitor_did_it",
+                );
+            }
+        }
+        return;
+    }
+    check.party(facts, "actor.org", &actor.org);
+    if facts.status == Some(Status::Terminated) {
+        check.fail(
+            "type",
+            "the partnership is terminated; it records nothing further",
+        );
+    }
+    match payload {
+        Payload::PartnershipProposed(_) => {}
+        Payload::PartnershipStatusChanged(p) => {
+            check.text("data.reason", &p.reason, MAX_TEXT_BYTES);
+            if facts.status == Some(p.status) {
+                check.fail(
+                    "data.status",
+                    format!("the partnership is already {}", p.status.as_str()),
+                );
+            }
+        }
+        Payload::BusinessPlanAgreed(p) => {
+            if p.version == 0 {
+                check.fail("data.version", "must be at least 1");
+            }
+            if let Some(&v) = facts.plans.get(&p.plan_id)
+                && p.version <= v
+            {
+                check.fail(
+                    "data.version",
+                    format!(
+                        "must be greater than the agreed version {v} of plan {}",
+                        p.plan_id
+                    ),
+                );
+            }
+            check.list_len("data.goal_ids", p.goal_ids.len(), 0);
+            for (i, goal) in p.goal_ids.iter().enumerate() {
+                if !facts.goals.contains_key(goal) {
+                    check.fail(
+                        &format!("data.goal_ids[{i}]"),
+                        format!("unknown goal {goal}"),
+                    );
+                }
+            }
+            check.parties(facts, "data.signed_by_orgs", &p.signed_by_orgs);
+        }
+        Payload::GovernanceDefined(p) => {
+            check.list_len("data.forums", p.forums.len(), 0);
+            for (i, forum) in p.forums.iter().enumerate() {
+                check.text(
+                    &format!("data.forums[{i}].name"),
+                    &forum.name,
+                    MAX_TEXT_BYTES,
+                );
+                if forum.cadence_days == 0 {
+                    check.fail(
+                        &format!("data.forums[{i}].cadence_days"),
+                        "must be at least 1",
+                    );
+                }
+            }
+            check.list_len("data.decision_rights", p.decision_rights.len(), 0);
+            for (i, right) in p.decision_rights.iter().enumerate() {
+                check.text(
+                    &format!("data.decision_rights[{i}].topic"),
+                    &right.topic,
+                    MAX_TEXT_BYTES,
+                );
+                check.party(facts, &format!("data.decision_rights[{i}].org"), &right.org);
+            }
+            if p.forums.is_empty() && p.decision_rights.is_empty() {
+                check.fail("data", "must define at least one forum or decision right");
+            }
+        }
+        Payload::ExitProcedureDefined(p) => {
+            check.list_len("data.triggers", p.triggers.len(), 1);
+            for (i, t) in p.triggers.iter().enumerate() {
+                check.text(&format!("data.triggers[{i}]"), t, MAX_TEXT_BYTES);
+            }
+            check.text(
+                "data.data_return_terms",
+                &p.data_return_terms,
+                MAX_TEXT_BYTES,
+            );
+        }
+        Payload::RoleAssigned(p) => {
+            check.party(facts, "data.org", &p.org);
+            check.text("data.person", &p.person, MAX_TEXT_BYTES);
+            check.unit_range("data.allocation_pct", p.allocation_pct, 100.0);
+            if facts
+                .roles
+                .contains(&(p.org.clone(), p.person.clone(), p.role))
+            {
+                check.fail(
+                    "data.person",
+                    format!(
+                        "{} already holds {} for {}",
+                        p.person,
+                        p.role.as_str(),
+                        p.org
+                    ),
+                );
+            }
+        }
+        Payload::RoleUnassigned(p) => {
+            check.party(facts, "data.org", &p.org);
+            check.text("data.reason", &p.reason, MAX_TEXT_BYTES);
+            if !facts
+                .roles
+                .contains(&(p.org.clone(), p.person.clone(), p.role))
+            {
+                check.fail(
+                    "data.person",
+                    format!(
+                        "{} does not hold {} for {}",
+                        p.person,
+                        p.role.as_str(),
+                        p.org
+                    ),
+                );
+            }
+        }
+        Payload::MeetingRequested(p) => {
+            if facts.meetings.contains_key(&p.meeting_id) {
+                check.fail(
+                    "data.meeting_id",
+                    format!("meeting {} already exists", p.meeting_id),
+                );
+            }
+            check.party(facts, "data.requested_by_org", &p.requested_by_org);
+            check.text("data.purpose", &p.purpose, MAX_TEXT_BYTES);
+            check.opt_party(
+                facts,
+                "data.proposed_location_org",
+                p.proposed_location_org.as_ref(),
+            );
+        }
+        Payload::MeetingScheduled(p) => {
+            match facts.meetings.get(&p.meeting_id) {
+                None | Some(MeetingState::Requested) => {}
+                Some(s) => check.fail(
+                    "data.meeting_id",
+                    format!("meeting {} is already {}", p.meeting_id, meeting_word(*s)),
+                ),
+            }
+            check.party(facts, "data.host_org", &p.host_org);
+            check.opt_party(facts, "data.location_org", p.location_org.as_ref());
+        }
+        Payload::MeetingRescheduled(p) => {
+            open_meeting(check, facts, &p.meeting_id, true);
+            check.party(facts, "data.by_org", &p.by_org);
+        }
+        Payload::MeetingCancelled(p) => {
+            open_meeting(check, facts, &p.meeting_id, false);
+            check.party(facts, "data.by_org", &p.by_org);
+            check.text("data.reason", &p.reason, MAX_TEXT_BYTES);
+        }
+        Payload::MeetingHeld(p) => {
+            open_meeting(check, facts, &p.meeting_id, false);
+            check.list_len("data.attendees", p.attendees.len(), 1);
+            for (i, a) in p.attendees.iter().enumerate() {
+                check.party(facts, &format!("data.attendees[{i}].org"), &a.org);
+                check.text(
+                    &format!("data.attendees[{i}].person"),
+                    &a.person,
+                    MAX_TEXT_BYTES,
+                );
+            }
+            check.opt_party(facts, "data.location_org", p.location_org.as_ref());
+            if p.in_person && p.location_org.is_none() {
+                check.fail(
+                    "data.location_org",
+                    "is required when the meeting was held in person",
+                );
+            }
+            if !p.in_person && p.location_org.is_some() {
+                check.fail(
+                    "data.location_org",
+                    "must be absent when the meeting was virtual",
+                );
+            }
+        }
+        Payload::FollowUpProposed(p) => {
+            if let Some(m) = &p.after_meeting_id
+                && !facts.meetings.contains_key(m)
+            {
+                check.fail("data.after_meeting_id", format!("unknown meeting {m}"));
+            }
+            check.party(facts, "data.by_org", &p.by_org);
+        }
+        Payload::IntroductionMade(p) => {
+            check.party(facts, "data.by_org", &p.by_org);
+            check.party(facts, "data.to_org", &p.to_org);
+            check.text("data.introduced_party", &p.introduced_party, MAX_TEXT_BYTES);
+        }
+        Payload::GoalProposed(p) => {
+            if facts.goals.contains_key(&p.goal_id) {
+                check.fail("data.goal_id", format!("goal {} already exists", p.goal_id));
+            }
+            if p.target.0.is_sign_negative() || p.target.0.is_zero() {
+                check.fail("data.target", "must be greater than 0");
+            }
+            check.period("data.period", &p.period);
+            check.party(facts, "data.by_org", &p.by_org);
+        }
+        Payload::GoalAgreed(p) => {
+            open_goal(check, facts, &p.goal_id);
+            check.parties(facts, "data.agreed_by_orgs", &p.agreed_by_orgs);
+        }
+        Payload::GoalRevised(p) => {
+            open_goal(check, facts, &p.goal_id);
+            if p.new_target.is_none() && p.new_period.is_none() {
+                check.fail("data", "must revise new_target, new_period or both");
+            }
+            if let Some(t) = &p.new_target
+                && (t.0.is_sign_negative() || t.0.is_zero())
+            {
+                check.fail("data.new_target", "must be greater than 0");
+            }
+            if let Some(period) = &p.new_period {
+                check.period("data.new_period", period);
+            }
+            check.party(facts, "data.by_org", &p.by_org);
+        }
+        Payload::GoalDropped(p) => {
+            open_goal(check, facts, &p.goal_id);
+            check.party(facts, "data.by_org", &p.by_org);
+            check.text("data.reason", &p.reason, MAX_TEXT_BYTES);
+        }
+        Payload::IndicatorRecorded(p) => {
+            check.non_negative("data.value", &p.value);
+            check.period("data.period", &p.period);
+            check.party(facts, "data.org", &p.org);
+        }
+        Payload::DeliverableCommitted(p) => {
+            if facts.deliverables.contains_key(&p.deliverable_id) {
+                check.fail(
+                    "data.deliverable_id",
+                    format!("deliverable {} already exists", p.deliverable_id),
+                );
+            }
+            check.text("data.title", &p.title, MAX_TEXT_BYTES);
+            check.party(facts, "data.owner_org", &p.owner_org);
+            check.opt_text(
+                "data.owner_person",
+                p.owner_person.as_deref(),
+                MAX_TEXT_BYTES,
+            );
+            if let Some(goal) = &p.goal_id
+                && !facts.goals.contains_key(goal)
+            {
+                check.fail("data.goal_id", format!("unknown goal {goal}"));
+            }
+        }
+        Payload::DeliverableStarted(p) => {
+            if let Some(d) = open_deliverable(check, facts, &p.deliverable_id)
+                && d.started
+            {
+                check.fail(
+                    "data.deliverable_id",
+                    format!("deliverable {} was already started", p.deliverable_id),
+                );
+            }
+        }
+        Payload::DeliverableDueDateChanged(p) => {
+            if let Some(d) = open_deliverable(check, facts, &p.deliverable_id)
+                && d.due == p.new_due
+            {
+                check.fail("data.new_due", "must differ from the current due date");
+            }
+            check.party(facts, "data.by_org", &p.by_org);
+            check.text("data.reason", &p.reason, MAX_TEXT_BYTES);
+        }
+        Payload::DeliverableBlocked(p) => {
+            if let Some(d) = open_deliverable(check, facts, &p.deliverable_id)
+                && d.blocked
+            {
+                check.fail(
+                    "data.deliverable_id",
+                    format!("deliverable {} is already blocked", p.deliverable_id),
+                );
+            }
+            check.opt_party(facts, "data.blocking_org", p.blocking_org.as_ref());
+        }
+        Payload::DeliverableUnblocked(p) => {
+            if let Some(d) = open_deliverable(check, facts, &p.deliverable_id)
+                && !d.blocked
+            {
+                check.fail(
+                    "data.deliverable_id",
+                    format!("deliverable {} is not blocked", p.deliverable_id),
+                );
+            }
+            check.opt_party(facts, "data.blocking_org", p.blocking_org.as_ref());
+        }
+        Payload::DeliverableCompleted(p) => {
+            open_deliverable(check, facts, &p.deliverable_id);
+            check.opt_party(facts, "data.accepted_by_org", p.accepted_by_org.as_ref());
+        }
+        Payload::DeliverableCancelled(p) => {
+            open_deliverable(check, facts, &p.deliverable_id);
+            check.party(facts, "data.by_org", &p.by_org);
+            check.text("data.reason", &p.reason, MAX_TEXT_BYTES);
+        }
+        Payload::DealRegistered(p) => {
+            if facts.deals.contains_key(&p.deal_id) {
+                check.fail("data.deal_id", format!("deal {} already exists", p.deal_id));
+            }
+            check.text("data.account", &p.account, MAX_TEXT_BYTES);
+            check.party(facts, "data.sourced_by_org", &p.sourced_by_org);
+            check.non_negative("data.value", &p.value);
+        }
+        Payload::DealClosed(p) => {
+            match facts.deals.get(&p.deal_id) {
+                None => check.fail("data.deal_id", format!("unknown deal {}", p.deal_id)),
+                Some(DealState::Closed) => check.fail(
+                    "data.deal_id",
+                    format!("deal {} is already closed", p.deal_id),
+                ),
+                Some(DealState::Open) => {}
+            }
+            check.non_negative("data.amount", &p.amount);
+        }
+        Payload::JointCustomerHighlighted(p) => {
+            check.text("data.customer", &p.customer, MAX_TEXT_BYTES);
+            check.text("data.channel", &p.channel, MAX_TEXT_BYTES);
+            check.parties(facts, "data.orgs", &p.orgs);
+        }
+        Payload::SalesIncentiveChanged(p) => {
+            check.party(facts, "data.org", &p.org);
+            check.unit_range(
+                "data.partner_deal_credit_pct",
+                p.partner_deal_credit_pct,
+                1.0,
+            );
+        }
+        Payload::RevenueReported(p) => {
+            check.party(facts, "data.org", &p.org);
+            check.period("data.period", &p.period);
+            check.non_negative("data.total", &p.total);
+            check.list_len("data.by_partner", p.by_partner.len(), 0);
+            let mut sum = crate::values::Amount::ZERO.0;
+            for (i, r) in p.by_partner.iter().enumerate() {
+                check.party(
+                    facts,
+                    &format!("data.by_partner[{i}].partner_org"),
+                    &r.partner_org,
+                );
+                if r.partner_org == p.org {
+                    check.fail(
+                        &format!("data.by_partner[{i}].partner_org"),
+                        "must be another org than the reporting org",
+                    );
+                }
+                check.non_negative(&format!("data.by_partner[{i}].amount"), &r.amount);
+                sum += r.amount.0;
+            }
+            if sum > p.total.0 {
+                check.fail(
+                    "data.by_partner",
+                    format!("amounts add up to {sum}, more than the total {}", p.total),
+                );
+            }
+        }
+        Payload::CommunicationTagged(p) => {
+            check.party(facts, "data.org", &p.org);
+            check.text("data.doc_ref", &p.doc_ref, MAX_TEXT_BYTES);
+        }
+        Payload::HealthCheckResponded(p) => {
+            check.party(facts, "data.respondent_org", &p.respondent_org);
+            if !(1..=5).contains(&p.score) {
+                check.fail("data.score", format!("must be 1 to 5, got {}", p.score));
+            }
+        }
+        Payload::EventRetracted(p) => {
+            check.text("data.reason", &p.reason, MAX_TEXT_BYTES);
+            if let Some(target) = check_target(check, state, &p.target_event_id) {
+                if matches!(target.payload, Payload::EventRetracted(_)) {
+                    check.fail(
+                        "data.target_event_id",
+                        "a retraction cannot be retracted; record the event again instead",
+                    );
+                }
+            }
+        }
+        Payload::EventCorrected(p) => {
+            check.text("data.reason", &p.reason, MAX_TEXT_BYTES);
+            if let Some(target) = check_target(check, state, &p.target_event_id) {
+                let replacement = &p.replacement;
+                if matches!(
+                    target.payload,
+                    Payload::EventRetracted(_) | Payload::EventCorrected(_)
+                ) {
+                    check.fail(
+                        "data.target_event_id",
+                        "must name the original event, not a retraction or correction",
+                    );
+                } else if replacement.payload.event_type() != target.event_type() {
+                    check.fail(
+                        "data.replacement.type",
+                        format!(
+                            "must be {} like the corrected event, got {}",
+                            target.event_type(),
+                            replacement.payload.event_type()
+                        ),
+                    );
+                } else {
+                    // The replacement must satisfy the rules of its type against the state
+                    // without the original.
+                    let without: Vec<Event> = state
+                        .events
+                        .iter()
+                        .filter(|e| e.event_id != target.event_id)
+                        .cloned()
+                        .collect();
+                    let mut facts_without = Facts::default();
+                    for e in effective_events(&without) {
+                        facts_without.apply(&e);
+                    }
+                    let reduced = Partnership {
+                        events: without,
+                        facts: facts_without,
+                    };
+                    let mut inner =
+                        Check::new(format!("{}.data.replacement", check.prefix), check.errors);
+                    check_payload(
+                        &mut inner,
+                        &reduced,
+                        &replacement.actor,
+                        &replacement.payload,
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn meeting_word(s: MeetingState) -> &'static str {
+    match s {
+        MeetingState::Requested => "requested",
+        MeetingState::Scheduled => "scheduled",
+        MeetingState::Held => "held",
+        MeetingState::Cancelled => "cancelled",
+    }
+}
+
+/// A meeting that is known and neither held nor cancelled (and scheduled, when asked).
+fn open_meeting(check: &mut Check<'_>, facts: &Facts, id: &ItemId, must_be_scheduled: bool) {
+    match facts.meetings.get(id) {
+        None => check.fail("data.meeting_id", format!("unknown meeting {id}")),
+        Some(s @ (MeetingState::Held | MeetingState::Cancelled)) => check.fail(
+            "data.meeting_id",
+            format!("meeting {id} is already {}", meeting_word(*s)),
+        ),
+        Some(MeetingState::Requested) if must_be_scheduled => check.fail(
+            "data.meeting_id",
+            format!("meeting {id} is not scheduled yet"),
+        ),
+        Some(_) => {}
+    }
+}
+
+fn open_goal(check: &mut Check<'_>, facts: &Facts, id: &ItemId) {
+    match facts.goals.get(id) {
+        None => check.fail("data.goal_id", format!("unknown goal {id}")),
+        Some(GoalState::Dropped) => {
+            check.fail("data.goal_id", format!("goal {id} was dropped"));
+        }
+        Some(GoalState::Open) => {}
+    }
+}
+
+fn open_deliverable<'f>(
+    check: &mut Check<'_>,
+    facts: &'f Facts,
+    id: &ItemId,
+) -> Option<&'f DeliverableState> {
+    match facts.deliverables.get(id) {
+        None => {
+            check.fail("data.deliverable_id", format!("unknown deliverable {id}"));
+            None
+        }
+        Some(DeliverableState {
+            done: Some(end), ..
+        }) => {
+            let word = match end {
+                DeliverableEnd::Completed => "completed",
+                DeliverableEnd::Cancelled => "cancelled",
+            };
+            check.fail(
+                "data.deliverable_id",
+                format!("deliverable {id} is already {word}"),
+            );
+            None
+        }
+        Some(d) => Some(d),
+    }
+}
+
+/// The event a retraction or correction names: recorded in this partnership, not the proposal,
+/// and not already retracted.
+fn check_target<'s>(
+    check: &mut Check<'_>,
+    state: &'s Partnership,
+    id: &EventId,
+) -> Option<&'s Event> {
+    let field = "data.target_event_id";
+    let Some(target) = state.find(id) else {
+        check.fail(field, format!("no event {id} in this partnership"));
+        return None;
+    };
+    if matches!(target.payload, Payload::PartnershipProposed(_)) {
+        check.fail(
+            field,
+            "the proposal cannot be retracted or corrected; terminate the partnership instead",
+        );
+        return None;
+    }
+    let retracted = state
+        .events
+        .iter()
+        .any(|e| matches!(&e.payload, Payload::EventRetracted(r) if r.target_event_id == *id));
+    if retracted {
+        check.fail(field, format!("event {id} was already retracted"));
+        return None;
+    }
+    Some(target)
+}

@@ -1,0 +1,30 @@
+//! A commit: the unit of append, 1..N events of one partnership recorded atomically.
+
+use time::OffsetDateTime;
+
+use crate::chain::Hash;
+use crate::event::{Event, EventType};
+use crate::ids::{CommitId, PartnershipId};
+
+/// The content of a commit; its hash is computed over its canonical encoding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Commit {
+    pub commit_id: CommitId,
+    pub partnership_id: PartnershipId,
+    pub prev_hash: Hash,
+    pub recorded_at: OffsetDateTime,
+    pub events: Vec<Event>,
+}
+
+impl Commit {
+    /// The distinct event types in the commit, in first-seen order (for message headers).
+    pub fn event_types(&self) -> Vec<EventType> {
+        let mut types = Vec::new();
+        for e in &self.events {
+            if !types.contains(&e.event_type()) {
+                types.push(e.event_type());
+            }
+        }
+        types
+    }
+}
