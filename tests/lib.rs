@@ -1,1 +1,8 @@
+//! The end-to-end test crate: one binary with every suite as a module (it links once).
 
+pub mod harness;
+
+#[cfg(test)]
+mod conformance;
+#[cfg(test)]
+mod tamper;

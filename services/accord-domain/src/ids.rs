@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use uuid::Uuid;
+pub use uuid::Uuid;
 
 /// Longest slug: one leading character and up to 62 more (DOMAIN.md).
 pub const SLUG_MAX_LEN: usize = 63;

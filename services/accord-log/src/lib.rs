@@ -1,1 +1,302 @@
+//! The event log: one trait and two backends that pass one conformance suite.
+//!
+//! - [`jetstream::JetStreamLog`]: NATS JetStream, stream `ACCORD_EVENTS`, one subject per
+//!   partnership, one message per commit, optimistic concurrency enforced by the server.
+//! - [`embedded::EmbeddedLog`]: a sled store inside the process with the same semantics.
+//!
+//! Positions are log-wide and start at 1; a partnership's **revision** is the position of its
+//! last commit (0 before its first). Every read and subscription takes the position to start
+//! *after*, so `0` means from the beginning and a checkpoint can be passed as it is.
+//!
+//! **Architecture invariant:** the log never decides anything about the domain. It orders,
+//! deduplicates, guards the revision and seals the hash chain; validation is the ledger's.
 
+pub mod embedded;
+pub mod jetstream;
+
+use accord_domain::{
+    BrokenLink, ChainVerifier, Commit, CommitId, Event, EventId, Hash, Link, PartnershipId,
+};
+use accord_proto::{DecodeError, SealedCommit};
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use time::OffsetDateTime;
+
+/// A log-wide position; a partnership's revision is the position of its last commit.
+pub type Position = u64;
+
+/// A partnership's last commit: its revision and hash, which the next commit links to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    pub revision: Position,
+    pub hash: Hash,
+}
+
+impl Head {
+    /// The head of a partnership without commits.
+    pub const EMPTY: Head = Head {
+        revision: 0,
+        hash: Hash::GENESIS,
+    };
+}
+
+/// What the writer expects the partnership's head to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    /// Whatever the head is; the log still links to the head it appends after and guards that
+    /// revision, retrying a bounded number of times when another writer gets there first.
+    Any,
+    /// The partnership has no commit yet.
+    NoStream,
+    /// The head is exactly this one; anything else is a conflict.
+    Exact(Head),
+}
+
+/// One commit to append.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppendRequest {
+    pub partnership_id: PartnershipId,
+    pub commit_id: CommitId,
+    pub recorded_at: OffsetDateTime,
+    pub events: Vec<Event>,
+    pub expected: Expected,
+}
+
+/// The answer to an append. A retried append (same commit id) gets the original answer back,
+/// with `replayed` set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    pub partnership_id: PartnershipId,
+    pub commit_id: CommitId,
+    /// The commit's position, which is the partnership's new revision.
+    pub position: Position,
+    pub hash: Hash,
+    pub event_ids: Vec<EventId>,
+    pub recorded_at: OffsetDateTime,
+    pub replayed: bool,
+}
+
+impl Appended {
+    fn from_stored(stored: &StoredCommit, replayed: bool) -> Result<Self, LogError> {
+        let (sealed, commit) = stored.decode()?;
+        Ok(Self {
+            partnership_id: commit.partnership_id,
+            commit_id: commit.commit_id,
+            position: stored.position,
+            hash: sealed.hash,
+            event_ids: commit.events.iter().map(|e| e.event_id).collect(),
+            recorded_at: commit.recorded_at,
+            replayed,
+        })
+    }
+}
+
+/// A commit as read back: its position, its partnership and the stored bytes, decoded on demand
+/// so that a damaged commit can be reported with its position rather than failing the read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCommit {
+    pub position: Position,
+    pub partnership_id: PartnershipId,
+    pub bytes: Bytes,
+}
+
+impl StoredCommit {
+    pub fn decode(&self) -> Result<(SealedCommit, Commit), LogError> {
+        let corrupt = |e: DecodeError| LogError::Corrupt {
+            position: self.position,
+            message: e.to_string(),
+        };
+        let sealed = SealedCommit::decode(&self.bytes).map_err(corrupt)?;
+        let commit = sealed.commit().map_err(corrupt)?;
+        Ok((sealed, commit))
+    }
+}
+
+/// Errors grouped by what the caller does next.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LogError {
+    /// Another commit got there first: re-read, re-decide, retry.
+    #[error(
+        "conflict on partnership {partnership_id}: expected revision {expected}, the partnership is at {actual}"
+    )]
+    Conflict {
+        partnership_id: PartnershipId,
+        expected: Position,
+        actual: Position,
+    },
+    /// The request itself is wrong (fix it): no events, ids that do not match.
+    #[error("invalid append: {0}")]
+    Invalid(String),
+    /// The log cannot be reached or did not answer: try later.
+    #[error("event log unavailable: {0}")]
+    Unavailable(String),
+    /// The log exists but is configured in a way the ledger cannot rely on.
+    #[error("event log misconfigured: {0}")]
+    Misconfigured(String),
+    /// A stored commit cannot be decoded.
+    #[error("commit at position {position} is corrupt: {message}")]
+    Corrupt { position: Position, message: String },
+}
+
+/// A stream of commits in log order.
+pub type CommitStream = BoxStream<'static, Result<StoredCommit, LogError>>;
+
+/// The event log both backends implement.
+#[async_trait]
+pub trait EventLog: Send + Sync + std::fmt::Debug {
+    /// Appends one commit atomically, or fails with a typed error and appends nothing.
+    async fn append(&self, request: AppendRequest) -> Result<Appended, LogError>;
+
+    /// The partnership's head ([`Head::EMPTY`] when it has no commit).
+    async fn head(&self, partnership: &PartnershipId) -> Result<Head, LogError>;
+
+    /// The partnership's commits after `revision`, in order.
+    async fn read_partnership(
+        &self,
+        partnership: &PartnershipId,
+        after: Position,
+    ) -> Result<Vec<StoredCommit>, LogError>;
+
+    /// Every commit after `after` up to the head when the call is made, in log order.
+    async fn read_all(&self, after: Position) -> Result<CommitStream, LogError>;
+
+    /// Every commit after `after`: first those already stored, then each new one as it is
+    /// appended, without a gap or a duplicate at the seam. The stream never ends by itself.
+    async fn subscribe(&self, after: Position) -> Result<CommitStream, LogError>;
+
+    /// The position of the last commit (0 when the log is empty).
+    async fn last_position(&self) -> Result<Position, LogError>;
+
+    /// Every partnership with at least one commit.
+    async fn partnerships(&self) -> Result<Vec<PartnershipId>, LogError>;
+
+    /// Positions up to the last one that hold no commit. The log never deletes, so each one is
+    /// a commit the storage lost (a server drops a message whose checksum fails).
+    async fn missing_positions(&self) -> Result<Vec<Position>, LogError>;
+}
+
+/// The first broken link of a partnership's chain.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "chain of {partnership_id} broken at position {position} (last good commit at {last_good}): {reason}"
+)]
+pub struct ChainBreak {
+    pub partnership_id: PartnershipId,
+    /// The first position where the chain does not hold: a commit that fails its hash, or one
+    /// the storage lost.
+    pub position: Position,
+    /// The last position whose commit verified (0 when none did).
+    pub last_good: Position,
+    pub reason: ChainFault,
+}
+
+/// What is wrong at the break.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainFault {
+    #[error("{0}")]
+    Link(BrokenLink),
+    /// The partnership's next commit is gone from the log, and the one after it links to it.
+    #[error("the commit at this position is missing from the log; the next commit links to it")]
+    Missing,
+}
+
+/// What a verification found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    /// Every link holds; the partnership's head.
+    Ok {
+        commits: usize,
+        head: Head,
+    },
+    Broken(ChainBreak),
+}
+
+/// Re-reads a partnership and checks every link of its hash chain.
+pub async fn verify_partnership(
+    log: &dyn EventLog,
+    partnership: &PartnershipId,
+) -> Result<Verification, LogError> {
+    let commits = log.read_partnership(partnership, 0).await?;
+    let mut verifier = ChainVerifier::default();
+    let mut head = Head::EMPTY;
+    for stored in &commits {
+        let broken = |position, reason| {
+            Ok(Verification::Broken(ChainBreak {
+                partnership_id: partnership.clone(),
+                position,
+                last_good: head.revision,
+                reason,
+            }))
+        };
+        let (sealed, commit) = match stored.decode() {
+            Ok(decoded) => decoded,
+            Err(e) => {
+                return broken(
+                    stored.position,
+                    ChainFault::Link(BrokenLink::Undecodable(e.to_string())),
+                );
+            }
+        };
+        let link = Link {
+            prev_hash: commit.prev_hash,
+            body: &sealed.body,
+            hash: sealed.hash,
+        };
+        if let Err(reason) = verifier.check(link) {
+            // A commit that links to an unknown hash usually means the one before it is gone.
+            if let BrokenLink::PrevHashMismatch { .. } = reason {
+                let lost = log
+                    .missing_positions()
+                    .await?
+                    .into_iter()
+                    .find(|p| (head.revision + 1..stored.position).contains(p));
+                if let Some(lost) = lost {
+                    return broken(lost, ChainFault::Missing);
+                }
+            }
+            return broken(stored.position, ChainFault::Link(reason));
+        }
+        head = Head {
+            revision: stored.position,
+            hash: sealed.hash,
+        };
+    }
+    Ok(Verification::Ok {
+        commits: commits.len(),
+        head,
+    })
+}
+
+/// Checks what every backend checks before appending.
+fn check_request(request: &AppendRequest) -> Result<(), LogError> {
+    if request.events.is_empty() {
+        return Err(LogError::Invalid(
+            "a commit holds at least one event".into(),
+        ));
+    }
+    if let Some(e) = request
+        .events
+        .iter()
+        .find(|e| e.partnership_id != request.partnership_id)
+    {
+        return Err(LogError::Invalid(format!(
+            "event {} names partnership {}, the commit {}",
+            e.event_id, e.partnership_id, request.partnership_id
+        )));
+    }
+    Ok(())
+}
+
+/// Seals the commit a request makes when appended after `head`.
+fn seal(request: &AppendRequest, head: Head) -> (Commit, SealedCommit) {
+    let commit = Commit {
+        commit_id: request.commit_id,
+        partnership_id: request.partnership_id.clone(),
+        prev_hash: head.hash,
+        recorded_at: request.recorded_at,
+        events: request.events.clone(),
+    };
+    let sealed = SealedCommit::seal(&commit);
+    (commit, sealed)
+}

@@ -1,0 +1,560 @@
+//! The JetStream backend: stream `ACCORD_EVENTS`, subject `accord.events.<partnership_id>`, one
+//! message per commit.
+//!
+//! - Optimistic concurrency is the server's: every publish carries
+//!   `Nats-Expected-Last-Subject-Sequence` = the revision the commit links to.
+//! - Idempotency: `Nats-Msg-Id` = the commit id. Servers differ when a publish is retried after
+//!   it landed (2.9 answers with a duplicate ack, 2.11+ check the sequence first and answer
+//!   10071), so on a conflict the backend looks at the commit that follows the expected
+//!   revision: when it is the same commit id, the original answer is returned.
+//! - Headers carry the partnership, the event types, the commit id and the schema, so that a
+//!   consumer can filter without decoding.
+
+use std::time::Duration;
+
+use accord_domain::{CommitId, PartnershipId};
+use accord_proto::COMMIT_SCHEMA;
+use async_nats::HeaderMap;
+use async_nats::jetstream::{
+    self, consumer,
+    context::{GetStreamErrorKind, PublishErrorKind},
+    stream::{self, DiscardPolicy, LastRawMessageErrorKind, RawMessageErrorKind, StorageType},
+};
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+
+use crate::{
+    AppendRequest, Appended, CommitStream, EventLog, Expected, Head, LogError, Position,
+    StoredCommit, check_request, seal,
+};
+
+/// The stream every commit goes to.
+pub const STREAM: &str = "ACCORD_EVENTS";
+/// Subjects are `accord.events.<partnership_id>`.
+pub const SUBJECT_PREFIX: &str = "accord.events.";
+
+pub const HEADER_PARTNERSHIP: &str = "Accord-Partnership";
+pub const HEADER_EVENT_TYPES: &str = "Accord-Event-Types";
+pub const HEADER_COMMIT_ID: &str = "Accord-Commit-Id";
+pub const HEADER_SCHEMA: &str = "Accord-Schema";
+
+/// How often an `Expected::Any` append re-reads the head after another writer moved it.
+const ANY_ATTEMPTS: usize = 8;
+
+/// Settings of the event stream that differ between deployments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamSettings {
+    /// 1 on a single server, 3 in a cluster.
+    pub replicas: usize,
+    /// How long the server remembers a `Nats-Msg-Id` to drop a repeated publish.
+    pub duplicate_window: Duration,
+}
+
+impl Default for StreamSettings {
+    fn default() -> Self {
+        Self {
+            replicas: 1,
+            duplicate_window: Duration::from_secs(2 * 60),
+        }
+    }
+}
+
+impl StreamSettings {
+    /// The full stream configuration the ledger relies on.
+    pub fn config(&self) -> stream::Config {
+        stream::Config {
+            name: STREAM.into(),
+            subjects: vec![format!("{SUBJECT_PREFIX}*")],
+            storage: StorageType::File,
+            discard: DiscardPolicy::New,
+            deny_delete: true,
+            deny_purge: true,
+            allow_rollup: false,
+            max_age: Duration::ZERO,
+            max_bytes: -1,
+            max_messages: -1,
+            max_messages_per_subject: -1,
+            num_replicas: self.replicas,
+            duplicate_window: self.duplicate_window,
+            ..Default::default()
+        }
+    }
+}
+
+/// The JetStream-backed event log.
+#[derive(Debug, Clone)]
+pub struct JetStreamLog {
+    js: jetstream::Context,
+    stream: stream::Stream,
+}
+
+impl JetStreamLog {
+    /// Provisions `ACCORD_EVENTS` on a connected client: creates it, or checks that the existing
+    /// stream is configured as the ledger needs and says which setting differs if not.
+    pub async fn open(
+        client: async_nats::Client,
+        settings: &StreamSettings,
+    ) -> Result<Self, LogError> {
+        let js = jetstream::new(client);
+        let want = settings.config();
+        let stream = match js.get_stream(STREAM).await {
+            Ok(s) => s,
+            Err(e) if is_stream_not_found(&e) => match js.create_stream(want.clone()).await {
+                Ok(s) => s,
+                // Another process created it meanwhile: check what it made.
+                Err(_) => js.get_stream(STREAM).await.map_err(|e| unavailable(&e))?,
+            },
+            Err(e) => return Err(unavailable(&e)),
+        };
+        check_config(&want, &stream.cached_info().config)?;
+        Ok(Self { js, stream })
+    }
+
+    /// Connects to `url` and provisions the stream.
+    pub async fn connect(url: &str, settings: &StreamSettings) -> Result<Self, LogError> {
+        let client = async_nats::connect(url)
+            .await
+            .map_err(|e| LogError::Unavailable(format!("cannot connect to {url}: {e}")))?;
+        Self::open(client, settings).await
+    }
+
+    fn subject(p: &PartnershipId) -> String {
+        format!("{SUBJECT_PREFIX}{p}")
+    }
+
+    /// The last commit of a partnership, if any.
+    async fn last_message(
+        &self,
+        p: &PartnershipId,
+    ) -> Result<Option<jetstream::message::StreamMessage>, LogError> {
+        match self
+            .stream
+            .get_last_raw_message_by_subject(&Self::subject(p))
+            .await
+        {
+            Ok(m) => Ok(Some(m)),
+            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
+            Err(e) => Err(unavailable(&e)),
+        }
+    }
+
+    /// The first commit of a partnership after `revision`, if any.
+    async fn next_message(
+        &self,
+        p: &PartnershipId,
+        revision: Position,
+    ) -> Result<Option<jetstream::message::StreamMessage>, LogError> {
+        let got = self
+            .stream
+            .raw_message_builder()
+            .sequence(revision + 1)
+            .next_by_subject(Self::subject(p))
+            .send()
+            .await;
+        match got {
+            Ok(m) => Ok(Some(m)),
+            Err(e) if e.kind() == RawMessageErrorKind::NoMessageFound => Ok(None),
+            Err(e) => Err(unavailable(&e)),
+        }
+    }
+
+    /// The original answer when the commit that follows `revision` is this very commit.
+    async fn landed_after(
+        &self,
+        request: &AppendRequest,
+        revision: Position,
+    ) -> Result<Option<Appended>, LogError> {
+        let Some(m) = self.next_message(&request.partnership_id, revision).await? else {
+            return Ok(None);
+        };
+        if commit_id_of(&m.headers) != Some(request.commit_id) {
+            return Ok(None);
+        }
+        let stored = to_stored(&request.partnership_id, m.sequence, m.payload);
+        Appended::from_stored(&stored, true).map(Some)
+    }
+
+    async fn head_message(&self, p: &PartnershipId) -> Result<(Head, Option<CommitId>), LogError> {
+        let Some(m) = self.last_message(p).await? else {
+            return Ok((Head::EMPTY, None));
+        };
+        let stored = to_stored(p, m.sequence, m.payload);
+        let (sealed, _) = stored.decode()?;
+        Ok((
+            Head {
+                revision: m.sequence,
+                hash: sealed.hash,
+            },
+            commit_id_of(&m.headers),
+        ))
+    }
+
+    async fn publish(
+        &self,
+        request: &AppendRequest,
+        head: Head,
+    ) -> Result<Result<Appended, PublishErrorKind>, LogError> {
+        let (commit, sealed) = seal(request, head);
+        let types = commit
+            .event_types()
+            .iter()
+            .map(|t| t.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut headers = HeaderMap::new();
+        headers.insert("Nats-Msg-Id", request.commit_id.to_string().as_str());
+        headers.insert(
+            "Nats-Expected-Last-Subject-Sequence",
+            head.revision.to_string().as_str(),
+        );
+        headers.insert(HEADER_PARTNERSHIP, request.partnership_id.as_str());
+        headers.insert(HEADER_EVENT_TYPES, types.as_str());
+        headers.insert(HEADER_COMMIT_ID, request.commit_id.to_string().as_str());
+        headers.insert(HEADER_SCHEMA, COMMIT_SCHEMA);
+        let subject = Self::subject(&request.partnership_id);
+        let ack = self
+            .js
+            .publish_with_headers(subject, headers, sealed.encode().into())
+            .await
+            .map_err(|e| unavailable(&e))?
+            .await;
+        match ack {
+            Ok(ack) if ack.duplicate => {
+                // The same commit id landed before: answer with what was stored then.
+                let m = self
+                    .stream
+                    .get_raw_message(ack.sequence)
+                    .await
+                    .map_err(|e| unavailable(&e))?;
+                let stored = to_stored(&request.partnership_id, m.sequence, m.payload);
+                let original = Appended::from_stored(&stored, true)?;
+                if original.commit_id != request.commit_id {
+                    return Err(LogError::Invalid(format!(
+                        "commit id {} was already used for another commit",
+                        request.commit_id
+                    )));
+                }
+                Ok(Ok(original))
+            }
+            Ok(ack) => Ok(Ok(Appended {
+                partnership_id: request.partnership_id.clone(),
+                commit_id: request.commit_id,
+                position: ack.sequence,
+                hash: sealed.hash,
+                event_ids: commit.events.iter().map(|e| e.event_id).collect(),
+                recorded_at: commit.recorded_at,
+                replayed: false,
+            })),
+            Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {
+                Ok(Err(PublishErrorKind::WrongLastSequence))
+            }
+            Err(e) => Err(unavailable(&e)),
+        }
+    }
+
+    /// An ordered consumer over `filter` from `after + 1`.
+    async fn ordered(
+        &self,
+        filter: String,
+        after: Position,
+        headers_only: bool,
+    ) -> Result<BoxStream<'static, Result<Delivered, LogError>>, LogError> {
+        let consumer = self
+            .stream
+            .create_consumer(consumer::pull::OrderedConfig {
+                filter_subject: filter,
+                headers_only,
+                deliver_policy: consumer::DeliverPolicy::ByStartSequence {
+                    start_sequence: after + 1,
+                },
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let messages = consumer.messages().await.map_err(|e| unavailable(&e))?;
+        Ok(messages
+            .map(|m| {
+                let m = m.map_err(|e| unavailable(&e))?;
+                let info = m.info().map_err(|e| unavailable(&*e))?;
+                let (seq, pending) = (info.stream_sequence, info.pending);
+                let p = m
+                    .subject
+                    .strip_prefix(SUBJECT_PREFIX)
+                    .and_then(|s| PartnershipId::parse(s).ok())
+                    .ok_or_else(|| LogError::Corrupt {
+                        position: seq,
+                        message: format!("subject {} names no partnership", m.subject),
+                    })?;
+                Ok(Delivered {
+                    commit: to_stored(&p, seq, m.payload.clone()),
+                    pending,
+                })
+            })
+            .boxed())
+    }
+}
+
+/// A commit from a consumer, and how many more the server holds for that consumer right now.
+struct Delivered {
+    commit: StoredCommit,
+    pending: u64,
+}
+
+#[async_trait]
+impl EventLog for JetStreamLog {
+    async fn append(&self, request: AppendRequest) -> Result<Appended, LogError> {
+        check_request(&request)?;
+        let p = &request.partnership_id;
+        let mut head = match request.expected {
+            Expected::Exact(h) => h,
+            Expected::NoStream => Head::EMPTY,
+            Expected::Any => {
+                let (head, last_id) = self.head_message(p).await?;
+                if last_id == Some(request.commit_id) {
+                    return self
+                        .landed_after(&request, 0)
+                        .await?
+                        .ok_or_else(|| LogError::Unavailable("head vanished".into()));
+                }
+                head
+            }
+        };
+        for _ in 0..ANY_ATTEMPTS {
+            match self.publish(&request, head).await? {
+                Ok(appended) => return Ok(appended),
+                Err(_wrong_last_sequence) => {
+                    if let Some(original) = self.landed_after(&request, head.revision).await? {
+                        return Ok(original);
+                    }
+                    let (actual, _) = self.head_message(p).await?;
+                    if request.expected != Expected::Any {
+                        return Err(LogError::Conflict {
+                            partnership_id: p.clone(),
+                            expected: head.revision,
+                            actual: actual.revision,
+                        });
+                    }
+                    head = actual;
+                }
+            }
+        }
+        let (actual, _) = self.head_message(p).await?;
+        Err(LogError::Conflict {
+            partnership_id: p.clone(),
+            expected: head.revision,
+            actual: actual.revision,
+        })
+    }
+
+    async fn head(&self, partnership: &PartnershipId) -> Result<Head, LogError> {
+        Ok(self.head_message(partnership).await?.0)
+    }
+
+    async fn read_partnership(
+        &self,
+        partnership: &PartnershipId,
+        after: Position,
+    ) -> Result<Vec<StoredCommit>, LogError> {
+        let Some(last) = self.last_message(partnership).await? else {
+            return Ok(Vec::new());
+        };
+        if last.sequence <= after {
+            return Ok(Vec::new());
+        }
+        up_to(
+            self.ordered(Self::subject(partnership), after, false)
+                .await?,
+            last.sequence,
+        )
+        .try_collect()
+        .await
+    }
+
+    async fn read_all(&self, after: Position) -> Result<CommitStream, LogError> {
+        let until = self.last_position().await?;
+        if until <= after {
+            return Ok(futures::stream::empty().boxed());
+        }
+        Ok(up_to(
+            self.ordered(format!("{SUBJECT_PREFIX}*"), after, false)
+                .await?,
+            until,
+        ))
+    }
+
+    async fn subscribe(&self, after: Position) -> Result<CommitStream, LogError> {
+        Ok(self
+            .ordered(format!("{SUBJECT_PREFIX}*"), after, false)
+            .await?
+            .map_ok(|d| d.commit)
+            .boxed())
+    }
+
+    async fn last_position(&self) -> Result<Position, LogError> {
+        let info = self.stream.get_info().await.map_err(|e| unavailable(&e))?;
+        Ok(info.state.last_sequence)
+    }
+
+    async fn partnerships(&self) -> Result<Vec<PartnershipId>, LogError> {
+        let info = self.stream.clone();
+        let subjects = info
+            .info_with_subjects(format!("{SUBJECT_PREFIX}*"))
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let mut ids: Vec<PartnershipId> = subjects
+            .map_ok(|(subject, _count)| subject)
+            .try_collect::<Vec<String>>()
+            .await
+            .map_err(|e| unavailable(&e))?
+            .iter()
+            .filter_map(|s| s.strip_prefix(SUBJECT_PREFIX))
+            .filter_map(|s| PartnershipId::parse(s).ok())
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    async fn missing_positions(&self) -> Result<Vec<Position>, LogError> {
+        // The server's own counts do not show a message it dropped for a failed checksum (it
+        // still counts it), so walk the headers of the whole stream for the gaps.
+        let last = self.last_position().await?;
+        if last == 0 {
+            return Ok(Vec::new());
+        }
+        let mut missing = Vec::new();
+        let mut expected = 1;
+        let mut positions = up_to(
+            self.ordered(format!("{SUBJECT_PREFIX}*"), 0, true).await?,
+            last,
+        );
+        while let Some(c) = positions.next().await {
+            let position = c?.position;
+            missing.extend(expected..position);
+            expected = position + 1;
+        }
+        Ok(missing)
+    }
+}
+
+/// Ends a consumer's stream with the commit at `until`, with the last commit the server has
+/// (when a commit at `until` cannot be read, it never comes) or with the first error: an
+/// ordered consumer never ends by itself.
+fn up_to(
+    delivered: BoxStream<'static, Result<Delivered, LogError>>,
+    until: Position,
+) -> CommitStream {
+    futures::stream::unfold(
+        (delivered, false),
+        move |(mut delivered, done)| async move {
+            if done {
+                return None;
+            }
+            let item = delivered.next().await?;
+            let done = item
+                .as_ref()
+                .map_or(true, |d| d.commit.position >= until || d.pending == 0);
+            Some((item.map(|d| d.commit), (delivered, done)))
+        },
+    )
+    .boxed()
+}
+
+fn to_stored(p: &PartnershipId, position: Position, bytes: bytes::Bytes) -> StoredCommit {
+    StoredCommit {
+        position,
+        partnership_id: p.clone(),
+        bytes,
+    }
+}
+
+fn commit_id_of(headers: &HeaderMap) -> Option<CommitId> {
+    headers.get(HEADER_COMMIT_ID)?.as_str().parse().ok()
+}
+
+fn unavailable(e: &dyn std::fmt::Display) -> LogError {
+    LogError::Unavailable(e.to_string())
+}
+
+fn is_stream_not_found(e: &jetstream::context::GetStreamError) -> bool {
+    matches!(e.kind(), GetStreamErrorKind::JetStream(j)
+        if j.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND)
+}
+
+/// Says which settings of an existing stream differ from what the ledger relies on.
+fn check_config(want: &stream::Config, have: &stream::Config) -> Result<(), LogError> {
+    let mut diffs = Vec::new();
+    let mut diff = |name: &str, want: String, have: String| {
+        if want != have {
+            diffs.push(format!("{name} is {have}, expected {want}"));
+        }
+    };
+    diff(
+        "subjects",
+        format!("{:?}", want.subjects),
+        format!("{:?}", have.subjects),
+    );
+    diff(
+        "storage",
+        format!("{:?}", want.storage),
+        format!("{:?}", have.storage),
+    );
+    diff(
+        "discard",
+        format!("{:?}", want.discard),
+        format!("{:?}", have.discard),
+    );
+    diff(
+        "deny_delete",
+        want.deny_delete.to_string(),
+        have.deny_delete.to_string(),
+    );
+    diff(
+        "deny_purge",
+        want.deny_purge.to_string(),
+        have.deny_purge.to_string(),
+    );
+    diff(
+        "allow_rollup",
+        want.allow_rollup.to_string(),
+        have.allow_rollup.to_string(),
+    );
+    diff(
+        "max_age",
+        format!("{:?}", want.max_age),
+        format!("{:?}", have.max_age),
+    );
+    diff(
+        "max_bytes",
+        want.max_bytes.to_string(),
+        have.max_bytes.to_string(),
+    );
+    diff(
+        "max_msgs",
+        want.max_messages.to_string(),
+        have.max_messages.to_string(),
+    );
+    diff(
+        "max_msgs_per_subject",
+        want.max_messages_per_subject.to_string(),
+        have.max_messages_per_subject.to_string(),
+    );
+    diff(
+        "num_replicas",
+        want.num_replicas.to_string(),
+        have.num_replicas.to_string(),
+    );
+    diff(
+        "duplicate_window",
+        format!("{:?}", want.duplicate_window),
+        format!("{:?}", have.duplicate_window),
+    );
+    if diffs.is_empty() {
+        Ok(())
+    } else {
+        Err(LogError::Misconfigured(format!(
+            "stream {STREAM} exists with other settings: {}; fix or recreate the stream",
+            diffs.join("; ")
+        )))
+    }
+}
