@@ -5,4 +5,10 @@ pub mod harness;
 #[cfg(test)]
 mod conformance;
 #[cfg(test)]
+mod golden;
+#[cfg(test)]
+mod hygiene;
+#[cfg(test)]
+mod jetstream;
+#[cfg(test)]
 mod tamper;

@@ -14,6 +14,9 @@ pub mod ids;
 pub mod settings;
 pub mod values;
 
+#[cfg(test)]
+mod decide_tests;
+
 pub use aggregate::{Command, Partnership, decide, evolve};
 pub use chain::{BrokenLink, ChainVerifier, Hash, Link, commit_hash};
 pub use commit::Commit;
