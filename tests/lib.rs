@@ -1,6 +1,6 @@
 //! The end-to-end test crate: one binary with every suite as a module (it links once).
 
-pub mod harness;
+pub use nats_process as harness;
 
 #[cfg(test)]
 mod conformance;

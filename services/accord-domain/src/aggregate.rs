@@ -1,7 +1,7 @@
 //! The partnership aggregate: `decide` turns a command into events or refuses it, `evolve` folds
 //! an event into the state. Pure and synchronous: no IO, no clock, no randomness.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use time::{Date, OffsetDateTime};
 
@@ -40,6 +40,8 @@ pub enum Command {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Partnership {
     events: Vec<Event>,
+    /// Where each event id sits in `events`.
+    index: HashMap<EventId, usize>,
     facts: Facts,
 }
 
@@ -110,13 +112,14 @@ impl Partnership {
     }
 
     fn find(&self, id: &EventId) -> Option<&Event> {
-        self.events.iter().find(|e| e.event_id == *id)
+        self.index.get(id).map(|&i| &self.events[i])
     }
 }
 
 /// Applies one recorded event. Retractions and corrections refold the events still in effect,
 /// so that their effects are undone or replaced exactly as if the original had never been.
 pub fn evolve(mut state: Partnership, event: &Event) -> Partnership {
+    state.index.insert(event.event_id, state.events.len());
     state.events.push(event.clone());
     match event.payload {
         Payload::EventRetracted(_) | Payload::EventCorrected(_) => {
@@ -268,8 +271,11 @@ pub fn decide(
         ));
     }
     let mut seen_ids = BTreeSet::new();
-    let mut scratch = state.clone();
-    let mut decided = Vec::with_capacity(events.len());
+    // Later events of the commit are checked against the state the earlier ones make; the state
+    // is copied only when there is a later event.
+    let mut scratch = std::borrow::Cow::Borrowed(state);
+    let count = events.len();
+    let mut decided = Vec::with_capacity(count);
     for (index, (event_id, input)) in events.into_iter().enumerate() {
         let mut check = Check::new(format!("events[{index}]"), &mut errors);
         if !seen_ids.insert(event_id) || scratch.find(&event_id).is_some() {
@@ -293,7 +299,9 @@ pub fn decide(
             correlation_id: input.correlation_id,
             payload: input.payload,
         };
-        scratch = evolve(scratch, &event);
+        if index + 1 < count {
+            scratch = std::borrow::Cow::Owned(evolve(scratch.into_owned(), &event));
+        }
         decided.push(event);
     }
     if errors.is_empty() {
@@ -883,20 +891,12 @@ fn check_payload(check: &mut Check<'_>, state: &Partnership, actor: &Actor, payl
                 } else {
                     // The replacement must satisfy the rules of its type against the state
                     // without the original.
-                    let without: Vec<Event> = state
-                        .events
-                        .iter()
-                        .filter(|e| e.event_id != target.event_id)
-                        .cloned()
-                        .collect();
-                    let mut facts_without = Facts::default();
-                    for e in effective_events(&without) {
-                        facts_without.apply(&e);
-                    }
-                    let reduced = Partnership {
-                        events: without,
-                        facts: facts_without,
-                    };
+                    let reduced = Partnership::from_events(
+                        state
+                            .events
+                            .iter()
+                            .filter(|e| e.event_id != target.event_id),
+                    );
                     let mut inner =
                         Check::new(format!("{}.data.replacement", check.prefix), check.errors);
                     check_payload(

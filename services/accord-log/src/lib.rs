@@ -41,6 +41,12 @@ impl Head {
     };
 }
 
+impl Default for Head {
+    fn default() -> Self {
+        Self::EMPTY
+    }
+}
+
 /// What the writer expects the partnership's head to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expected {

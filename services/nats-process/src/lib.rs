@@ -1,4 +1,4 @@
-//! Real `nats-server` processes for tests: random ports, temporary stores, readiness read from
+//! Real `nats-server` processes for tests and benchmarks: random ports, temporary stores, readiness read from
 //! the server's own log (never a fixed sleep), restart on the same port and store, cleanup on
 //! drop.
 //!
@@ -46,10 +46,11 @@ impl ServerVersion {
     }
 }
 
-/// The workspace's root directory.
+/// The workspace's root directory (this crate lives in `services/nats-process`).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
+        .ancestors()
+        .nth(2)
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
@@ -60,18 +61,19 @@ pub struct NatsServer {
     store: tempfile::TempDir,
     port: u16,
     child: Option<Child>,
-    extra_config: String,
+    jetstream_options: String,
 }
 
 impl NatsServer {
     /// Starts a server of the given version on a random port.
     pub fn start(version: ServerVersion) -> Result<Self> {
-        Self::start_with(version, "")
+        Self::start_binary(&version.binary(), "")
     }
 
-    /// Starts a server with extra configuration appended to the generated config file.
-    pub fn start_with(version: ServerVersion, extra_config: &str) -> Result<Self> {
-        let bin = version.binary();
+    /// Starts `bin` on a random port, with extra lines for its `jetstream { }` block (such as
+    /// `sync_interval: always`).
+    pub fn start_binary(bin: &Path, jetstream_options: &str) -> Result<Self> {
+        let bin = bin.to_path_buf();
         if !bin.exists() {
             bail!(
                 "nats-server binary {} is missing: run the test command (scripts/test), which installs it, or set NATS_SERVER_BIN",
@@ -83,7 +85,7 @@ impl NatsServer {
             store: tempfile::tempdir()?,
             port: 0,
             child: None,
-            extra_config: extra_config.to_owned(),
+            jetstream_options: jetstream_options.to_owned(),
         };
         server.spawn()?;
         Ok(server)
@@ -140,9 +142,9 @@ impl NatsServer {
         std::fs::write(
             &config,
             format!(
-                "listen: \"127.0.0.1:{port}\"\njetstream {{\n  store_dir: \"{}\"\n}}\n{}\n",
+                "listen: \"127.0.0.1:{port}\"\njetstream {{\n  store_dir: \"{}\"\n  {}\n}}\n",
                 self.store.path().join("js").display(),
-                self.extra_config
+                self.jetstream_options
             ),
         )?;
         let mut child = Command::new(&self.bin)

@@ -1,0 +1,246 @@
+//! The ledger: the write side. It validates a command against the partnership's state (the fold
+//! of its commits, cached by revision), runs the pure `decide`, and appends one commit with the
+//! expected revision, re-reading and re-deciding a bounded number of times when a writer in
+//! another process got there first.
+//!
+//! **Architecture invariant:** only the ledger appends to the event log, and every append it
+//! makes names the revision its decision was based on.
+//!
+//! Within one process, appends to one partnership take turns on that partnership's lock, so
+//! concurrent requests to one process never conflict with each other.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex as SyncMutex};
+
+use accord_domain::ids::Uuid;
+use accord_domain::{
+    ChainVerifier, Command, CommitId, DomainError, EventId, EventInput, Link, Partnership,
+    PartnershipId, Settings, decide, evolve,
+};
+use accord_log::{AppendRequest, Appended, EventLog, Expected, Head, LogError, Position};
+use time::OffsetDateTime;
+use tokio::sync::Mutex;
+
+/// How often an append without `If-Match` re-reads and re-decides after a conflict.
+pub const MAX_DECIDE_ATTEMPTS: usize = 5;
+
+/// What a caller asks the ledger to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordRequest {
+    pub partnership_id: PartnershipId,
+    pub events: Vec<EventInput>,
+    /// Strict optimistic concurrency: the revision the caller saw (`If-Match`).
+    pub if_match: Option<Position>,
+    /// Makes a retried request return the first answer and append nothing.
+    pub idempotency_key: Option<String>,
+}
+
+/// Why the ledger did not record, grouped by what the caller does next.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    /// Fix the input (4xx, exit code 2).
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// Re-read and retry (409).
+    #[error(
+        "conflict on partnership {partnership_id}: expected revision {expected}, the partnership is at {actual}"
+    )]
+    Conflict {
+        partnership_id: PartnershipId,
+        expected: Position,
+        actual: Position,
+    },
+    /// Try later (503), or a stored history that no longer holds.
+    #[error(transparent)]
+    Log(LogError),
+}
+
+impl From<LogError> for LedgerError {
+    fn from(e: LogError) -> Self {
+        match e {
+            LogError::Conflict {
+                partnership_id,
+                expected,
+                actual,
+            } => LedgerError::Conflict {
+                partnership_id,
+                expected,
+                actual,
+            },
+            other => LedgerError::Log(other),
+        }
+    }
+}
+
+/// A partnership's state as the ledger last saw it, with the answers of its commits so that a
+/// retried request is recognised even when its events would no longer be valid.
+#[derive(Debug, Default)]
+struct Cached {
+    /// Whether the cache has read the log since it was made or marked stale.
+    loaded: bool,
+    state: Partnership,
+    head: Head,
+    commits: HashMap<CommitId, Appended>,
+}
+
+/// The write side over any event log.
+#[derive(Debug)]
+pub struct Ledger {
+    log: Arc<dyn EventLog>,
+    settings: Settings,
+    partnerships: SyncMutex<HashMap<PartnershipId, Arc<Mutex<Cached>>>>,
+}
+
+impl Ledger {
+    pub fn new(log: Arc<dyn EventLog>, settings: Settings) -> Self {
+        Self {
+            log,
+            settings,
+            partnerships: SyncMutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn log(&self) -> &Arc<dyn EventLog> {
+        &self.log
+    }
+
+    fn entry(&self, p: &PartnershipId) -> Arc<Mutex<Cached>> {
+        let mut map = self
+            .partnerships
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.entry(p.clone()).or_default().clone()
+    }
+
+    /// Records the request's events as one commit, or says why not; nothing is appended on any
+    /// error.
+    pub async fn record(&self, request: RecordRequest) -> Result<Appended, LedgerError> {
+        let p = request.partnership_id.clone();
+        let commit_id = request.idempotency_key.as_deref().map_or_else(
+            || CommitId::from_uuid(Uuid::now_v7()),
+            |key| CommitId::from_idempotency_key(&p, key),
+        );
+        let entry = self.entry(&p);
+        let mut cached = entry.lock().await;
+        // The cache is current unless a writer in another process appended: decide on it, and
+        // re-read only when the log or the decision says the cache may be behind.
+        let mut current = false;
+        for _ in 0..MAX_DECIDE_ATTEMPTS {
+            if !cached.loaded {
+                self.catch_up(&p, &mut cached).await?;
+                current = true;
+            }
+            if let Some(first) = cached.commits.get(&commit_id) {
+                return Ok(Appended {
+                    replayed: true,
+                    ..first.clone()
+                });
+            }
+            if let Some(expected) = request.if_match
+                && expected != cached.head.revision
+            {
+                if !current {
+                    cached.loaded = false;
+                    continue;
+                }
+                return Err(LedgerError::Conflict {
+                    partnership_id: p,
+                    expected,
+                    actual: cached.head.revision,
+                });
+            }
+            let recorded_at = OffsetDateTime::now_utc();
+            let command = Command::Record {
+                partnership_id: p.clone(),
+                recorded_at,
+                events: request
+                    .events
+                    .iter()
+                    .map(|e| (EventId::from_uuid(Uuid::now_v7()), e.clone()))
+                    .collect(),
+            };
+            let events = match decide(&cached.state, command, &self.settings) {
+                Ok(events) => events,
+                Err(_) if !current => {
+                    cached.loaded = false;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let append = AppendRequest {
+                partnership_id: p.clone(),
+                commit_id,
+                recorded_at,
+                events: events.clone(),
+                expected: Expected::Exact(cached.head),
+            };
+            match self.log.append(append).await {
+                Ok(appended) if !appended.replayed => {
+                    let state = std::mem::take(&mut cached.state);
+                    cached.state = events.iter().fold(state, evolve);
+                    cached.head = Head {
+                        revision: appended.position,
+                        hash: appended.hash,
+                    };
+                    cached.commits.insert(commit_id, appended.clone());
+                    return Ok(appended);
+                }
+                // The same commit landed before (a retry): answer as then.
+                Ok(replayed) => {
+                    cached.loaded = false;
+                    return Ok(replayed);
+                }
+                Err(LogError::Conflict { .. }) => {
+                    // Another process appended: re-read, then re-decide (or, with If-Match,
+                    // report the conflict against the revision now known).
+                    cached.loaded = false;
+                    current = false;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let actual = self.log.head(&p).await?.revision;
+        Err(LedgerError::Conflict {
+            partnership_id: p,
+            expected: request.if_match.unwrap_or(cached.head.revision),
+            actual,
+        })
+    }
+
+    /// Folds the commits appended since the cached head, checking each hash link.
+    async fn catch_up(&self, p: &PartnershipId, cached: &mut Cached) -> Result<(), LedgerError> {
+        let commits = self.log.read_partnership(p, cached.head.revision).await?;
+        let mut verifier = ChainVerifier::after(cached.head.hash);
+        for stored in commits {
+            let (sealed, commit) = stored.decode()?;
+            verifier
+                .check(Link {
+                    prev_hash: commit.prev_hash,
+                    body: &sealed.body,
+                    hash: sealed.hash,
+                })
+                .map_err(|e| LogError::Corrupt {
+                    position: stored.position,
+                    message: e.to_string(),
+                })?;
+            let appended = Appended {
+                partnership_id: p.clone(),
+                commit_id: commit.commit_id,
+                position: stored.position,
+                hash: sealed.hash,
+                event_ids: commit.events.iter().map(|e| e.event_id).collect(),
+                recorded_at: commit.recorded_at,
+                replayed: false,
+            };
+            let state = std::mem::take(&mut cached.state);
+            cached.state = commit.events.iter().fold(state, evolve);
+            cached.head = Head {
+                revision: stored.position,
+                hash: sealed.hash,
+            };
+            cached.commits.insert(commit.commit_id, appended);
+        }
+        cached.loaded = true;
+        Ok(())
+    }
+}

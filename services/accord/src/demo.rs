@@ -1,0 +1,227 @@
+//! `accord demo`: the worked example of DOMAIN.md, recorded through the real ledger into a fresh
+//! embedded store, then read back as an audit history and verified.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use accord_domain::{EventInput, PartnershipId, Settings};
+use accord_ledger::{Ledger, RecordRequest};
+use accord_log::embedded::EmbeddedLog;
+use accord_log::{EventLog, Verification, verify_partnership};
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+
+const MINUTES: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+
+/// One step of the story: what happened, in words, and the events that record it.
+struct Step {
+    says: &'static str,
+    events: Vec<Value>,
+}
+
+fn event(at: &str, org: &str, kind: &str, data: Value) -> Value {
+    json!({"type": kind, "occurred_at": at, "actor": {"org": org}, "data": data})
+}
+
+fn story() -> Vec<Step> {
+    vec![
+        Step {
+            says: "acme (vendor) proposes a partnership to stmary (health system), and it goes live",
+            events: vec![
+                event(
+                    "2026-01-05T09:00:00Z",
+                    "acme",
+                    "partnership_proposed",
+                    json!({"parties": [
+                        {"org": "acme", "name": "Acme Health", "kind": "vendor"},
+                        {"org": "stmary", "name": "St Mary's Hospital", "kind": "health_system"}],
+                      "vision": "cut readmissions after cardiac surgery by a third"}),
+                ),
+                event(
+                    "2026-01-20T09:00:00Z",
+                    "stmary",
+                    "partnership_status_changed",
+                    json!({"status": "active", "reason": "pilot contract signed"}),
+                ),
+            ],
+        },
+        Step {
+            says: "acme requests meeting m1; it is scheduled and held, virtually, both orgs attending",
+            events: vec![
+                event(
+                    "2026-02-02T10:00:00Z",
+                    "acme",
+                    "meeting_requested",
+                    json!({"meeting_id": "m1", "requested_by_org": "acme", "purpose": "kick-off"}),
+                ),
+                event(
+                    "2026-02-03T10:00:00Z",
+                    "stmary",
+                    "meeting_scheduled",
+                    json!({"meeting_id": "m1", "starts_at": "2026-02-10T15:00:00Z", "host_org": "stmary"}),
+                ),
+                event(
+                    "2026-02-10T16:00:00Z",
+                    "acme",
+                    "meeting_held",
+                    json!({"meeting_id": "m1", "in_person": false, "attendees": [
+                        {"org": "acme", "person": "Ana Ruiz", "seniority": "manager"},
+                        {"org": "stmary", "person": "Dr Sam Lee", "seniority": "exec"}]}),
+                ),
+            ],
+        },
+        Step {
+            says: "acme proposes a follow-up",
+            events: vec![event(
+                "2026-02-11T09:00:00Z",
+                "acme",
+                "follow_up_proposed",
+                json!({"after_meeting_id": "m1", "by_org": "acme"}),
+            )],
+        },
+        Step {
+            says: "acme requests m2; it is scheduled, and stmary cancels it with 24 h notice",
+            events: vec![
+                event(
+                    "2026-03-01T09:00:00Z",
+                    "acme",
+                    "meeting_requested",
+                    json!({"meeting_id": "m2", "requested_by_org": "acme", "purpose": "roadmap"}),
+                ),
+                event(
+                    "2026-03-02T09:00:00Z",
+                    "acme",
+                    "meeting_scheduled",
+                    json!({"meeting_id": "m2", "starts_at": "2026-03-10T15:00:00Z", "host_org": "acme"}),
+                ),
+                event(
+                    "2026-03-09T15:00:00Z",
+                    "stmary",
+                    "meeting_cancelled",
+                    json!({"meeting_id": "m2", "by_org": "stmary", "notice_hours": 24, "reason": "board meeting"}),
+                ),
+            ],
+        },
+    ]
+}
+
+pub(crate) async fn run(data_dir: Option<PathBuf>) -> Result<()> {
+    let temp;
+    let dir = match data_dir {
+        Some(dir) => dir,
+        None => {
+            temp = tempfile::tempdir()?;
+            temp.path().to_path_buf()
+        }
+    };
+    let log: Arc<dyn EventLog> =
+        Arc::new(EmbeddedLog::open(&dir).with_context(|| format!("opening {}", dir.display()))?);
+    let ledger = Ledger::new(log.clone(), Settings::default());
+    let p = PartnershipId::parse("acme-stmary")?;
+    println!("accord demo: the worked example of DOMAIN.md, recorded through the ledger");
+    println!("store: embedded, {}\n", dir.display());
+
+    let mut follow_up = None;
+    for step in story() {
+        let events = step
+            .events
+            .into_iter()
+            .map(serde_json::from_value::<EventInput>)
+            .collect::<Result<Vec<_>, _>>()?;
+        let appended = ledger
+            .record(RecordRequest {
+                partnership_id: p.clone(),
+                events,
+                if_match: None,
+                idempotency_key: None,
+            })
+            .await?;
+        if step.says.starts_with("acme proposes a follow-up") {
+            follow_up = appended.event_ids.first().copied();
+        }
+        println!("  {:<85} revision {}", step.says, appended.position);
+    }
+
+    println!("\nwhat the ledger refuses, and why (nothing is appended):");
+    let refusals = [
+        event(
+            "2026-03-12T09:00:00Z",
+            "acme",
+            "meeting_held",
+            json!({"meeting_id": "m9", "in_person": false,
+                   "attendees": [{"org": "acme", "person": "Ana Ruiz", "seniority": "manager"}]}),
+        ),
+        event(
+            "2026-03-12T09:00:00Z",
+            "globex",
+            "introduction_made",
+            json!({"by_org": "globex", "introduced_party": "Mercy", "to_org": "acme"}),
+        ),
+    ];
+    for bad in refusals {
+        let refused = ledger
+            .record(RecordRequest {
+                partnership_id: p.clone(),
+                events: vec![serde_json::from_value(bad)?],
+                if_match: None,
+                idempotency_key: None,
+            })
+            .await;
+        match refused {
+            Err(e) => println!("  refused: {e}"),
+            Ok(a) => anyhow::bail!(
+                "the ledger accepted an invalid event at revision {}",
+                a.position
+            ),
+        }
+    }
+
+    let follow_up = follow_up.context("the follow-up was recorded")?;
+    let retraction = serde_json::from_value(event(
+        "2026-03-15T09:00:00Z",
+        "acme",
+        "event_retracted",
+        json!({"target_event_id": follow_up.to_string(), "reason": "the follow-up was logged for the wrong partnership"}),
+    ))?;
+    let request = RecordRequest {
+        partnership_id: p.clone(),
+        events: vec![retraction],
+        if_match: None,
+        idempotency_key: Some("retract-follow-up-1".into()),
+    };
+    let first = ledger.record(request.clone()).await?;
+    let retry = ledger.record(request).await?;
+    println!(
+        "\nthe follow-up is retracted at revision {}; a retry with the same idempotency key answers revision {} again (replayed: {})",
+        first.position, retry.position, retry.replayed
+    );
+
+    println!("\naudit history of {p}:");
+    println!(
+        "  {:>3}  {:<16}  {:<16}  {:<7}  {:<27}  {}",
+        "rev", "occurred", "recorded", "org", "type", "hash"
+    );
+    for stored in log.read_partnership(&p, 0).await? {
+        let (sealed, commit) = stored.decode()?;
+        for e in &commit.events {
+            println!(
+                "  {:>3}  {:<16}  {:<16}  {:<7}  {:<27}  {}…",
+                stored.position,
+                e.occurred_at.format(MINUTES)?,
+                e.recorded_at.format(MINUTES)?,
+                e.actor.org,
+                e.event_type(),
+                &sealed.hash.to_hex()[..12]
+            );
+        }
+    }
+    match verify_partnership(&*log, &p).await? {
+        Verification::Ok { commits, head } => println!(
+            "\nhash chain of {p}: {commits} commits, every link holds (head {}…)",
+            &head.hash.to_hex()[..12]
+        ),
+        Verification::Broken(b) => anyhow::bail!("{b}"),
+    }
+    Ok(())
+}
