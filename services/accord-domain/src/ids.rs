@@ -147,6 +147,11 @@ impl CommitId {
         bytes.copy_from_slice(&digest[..16]);
         Self(uuid::Builder::from_custom_bytes(bytes).into_uuid())
     }
+
+    /// Whether the id was derived from an idempotency key (generated ids are UUIDv7).
+    pub fn is_from_idempotency_key(&self) -> bool {
+        self.0.get_version_num() == 8
+    }
 }
 
 #[cfg(test)]
@@ -183,6 +188,7 @@ mod tests {
         assert_eq!(k1, CommitId::from_idempotency_key(&a, "req-1"));
         assert_ne!(k1, CommitId::from_idempotency_key(&a, "req-2"));
         assert_ne!(k1, CommitId::from_idempotency_key(&b, "req-1"));
-        assert_eq!(k1.as_uuid().get_version_num(), 8);
+        assert!(k1.is_from_idempotency_key());
+        assert!(!CommitId::from_uuid(Uuid::now_v7()).is_from_idempotency_key());
     }
 }

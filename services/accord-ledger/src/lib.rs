@@ -72,8 +72,9 @@ impl From<LogError> for LedgerError {
     }
 }
 
-/// A partnership's state as the ledger last saw it, with the answers of its commits so that a
-/// retried request is recognised even when its events would no longer be valid.
+/// A partnership's state as the ledger last saw it, with the answers of its commits made for
+/// idempotency keys, so that a retried request is recognised even when its events would no
+/// longer be valid.
 #[derive(Debug, Default)]
 struct Cached {
     /// Whether the cache has read the log since it was made or marked stale.
@@ -81,6 +82,15 @@ struct Cached {
     state: Partnership,
     head: Head,
     commits: HashMap<CommitId, Appended>,
+}
+
+impl Cached {
+    /// Keeps the answer of a commit made for an idempotency key, so that a retry finds it.
+    fn remember(&mut self, appended: &Appended) {
+        if CommitId::is_from_idempotency_key(&appended.commit_id) {
+            self.commits.insert(appended.commit_id, appended.clone());
+        }
+    }
 }
 
 /// The write side over any event log.
@@ -182,7 +192,7 @@ impl Ledger {
                         revision: appended.position,
                         hash: appended.hash,
                     };
-                    cached.commits.insert(commit_id, appended.clone());
+                    cached.remember(&appended);
                     return Ok(appended);
                 }
                 // The same commit landed before (a retry): answer as then.
@@ -238,7 +248,7 @@ impl Ledger {
                 revision: stored.position,
                 hash: sealed.hash,
             };
-            cached.commits.insert(commit.commit_id, appended);
+            cached.remember(&appended);
         }
         cached.loaded = true;
         Ok(())

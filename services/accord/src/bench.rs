@@ -32,9 +32,19 @@ pub(crate) struct Args {
     /// command installs under .tools/).
     #[arg(long, env = "NATS_SERVER_BIN")]
     nats_server: Option<PathBuf>,
-    /// Run the server with `sync_interval: always` (fsync before every ack).
+    /// Run the server with `sync_interval: always` (fsync before every ack; 2.10 or newer).
     #[arg(long)]
     sync_always: bool,
+    /// Which backends to measure.
+    #[arg(long, value_enum, default_value_t = Backends::Both)]
+    backends: Backends,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Backends {
+    Jetstream,
+    Embedded,
+    Both,
 }
 
 /// Payload size of the raw baseline, as in PERFORMANCE.md.
@@ -96,12 +106,23 @@ pub(crate) async fn run(args: Args) -> Result<()> {
     } else {
         ""
     };
-    let server = NatsServer::start_binary(&bin, extra)?;
+    if args.backends != Backends::Embedded {
+        jetstream_figures(&bin, extra, &args).await?;
+    }
+    if args.backends != Backends::Jetstream {
+        embedded_figures(&args).await?;
+    }
+    Ok(())
+}
+
+async fn jetstream_figures(bin: &std::path::Path, extra: &str, args: &Args) -> Result<()> {
+    let server = NatsServer::start_binary(bin, extra)?;
     let client = async_nats::connect(server.url()).await?;
 
     let raw_append = raw_publish(&client, args.partnerships, args.commits).await?;
     let log = Arc::new(JetStreamLog::open(client.clone(), &StreamSettings::default()).await?);
     let append = ledger_append(log.clone(), args.partnerships, args.commits).await?;
+
     Figure {
         name: "1 append (jetstream, ledger path)",
         unit: "commits/s",
@@ -121,7 +142,11 @@ pub(crate) async fn run(args: Args) -> Result<()> {
         target: None,
     }
     .print();
+    Ok(())
+}
 
+async fn embedded_figures(args: &Args) -> Result<()> {
+    let total = args.partnerships * args.commits;
     let dir = tempfile::tempdir()?;
     let raw_sled = raw_sled_insert(&dir.path().join("raw"), total)?;
     let embedded = Arc::new(EmbeddedLog::open(&dir.path().join("log"))?);
@@ -209,14 +234,19 @@ async fn ledger_append(log: Arc<dyn EventLog>, partnerships: u64, each: u64) -> 
     for t in proposals {
         t.await??;
     }
+    // Requests are parsed before the clock starts: the figure is the ledger's path, not JSON.
+    let requests: Vec<Vec<RecordRequest>> = ids
+        .iter()
+        .map(|p| (0..each).map(|n| request(p, meeting(n))).collect())
+        .collect();
     let started = Instant::now();
-    let tasks: Vec<_> = ids
+    let tasks: Vec<_> = requests
         .into_iter()
-        .map(|p| {
+        .map(|requests| {
             let ledger = ledger.clone();
             tokio::spawn(async move {
-                for n in 0..each {
-                    ledger.record(request(&p, meeting(n))).await?;
+                for r in requests {
+                    ledger.record(r).await?;
                 }
                 anyhow::Ok(())
             })

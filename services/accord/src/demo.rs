@@ -199,8 +199,8 @@ pub(crate) async fn run(data_dir: Option<PathBuf>) -> Result<()> {
 
     println!("\naudit history of {p}:");
     println!(
-        "  {:>3}  {:<16}  {:<16}  {:<7}  {:<27}  {}",
-        "rev", "occurred", "recorded", "org", "type", "hash"
+        "  {:>3}  {:<16}  {:<16}  {:<7}  {:<27}  hash",
+        "rev", "occurred", "recorded", "org", "type"
     );
     for stored in log.read_partnership(&p, 0).await? {
         let (sealed, commit) = stored.decode()?;

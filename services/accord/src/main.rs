@@ -7,6 +7,11 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc: the services allocate many small, short-lived objects on several threads, where
+/// glibc's allocator spends a measurable share of the append path (see docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "accord",
