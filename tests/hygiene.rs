@@ -45,3 +45,20 @@ fn the_domain_crate_depends_on_neither_tokio_nor_async_nats() {
         );
     }
 }
+
+/// The production nats-server configuration in deploy/ is valid for a current server.
+#[test]
+fn the_deploy_config_is_valid() {
+    let bin = crate::harness::ServerVersion::Current.binary();
+    let out = Command::new(&bin)
+        .current_dir(workspace_root().join("deploy"))
+        .args(["-t", "-c", "nats-server.conf"])
+        .env("LEDGER_PASSWORD", "l")
+        .env("PROJECTOR_PASSWORD", "p")
+        .env("ADMIN_PASSWORD", "a")
+        .output()
+        .expect("run nats-server -t");
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && said.contains("is valid"), "{said}");
+}

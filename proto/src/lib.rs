@@ -11,6 +11,7 @@ pub mod pb {
 
 use accord_domain::{Commit, CommitId, Event, Hash, PartnershipId, commit_hash};
 use prost::Message;
+use time::OffsetDateTime;
 
 pub use convert::DecodeError;
 
@@ -27,18 +28,45 @@ pub struct SealedCommit {
 impl SealedCommit {
     /// Encodes the commit's body once and hashes those exact bytes.
     pub fn seal(commit: &Commit) -> Self {
-        let body = encode_body(commit);
-        let hash = commit_hash(&commit.prev_hash, &body);
+        Self::seal_parts(
+            commit.commit_id,
+            &commit.partnership_id,
+            commit.prev_hash,
+            commit.recorded_at,
+            &commit.events,
+        )
+    }
+
+    /// [`SealedCommit::seal`] from borrowed parts, for the append path.
+    pub fn seal_parts(
+        commit_id: CommitId,
+        partnership_id: &PartnershipId,
+        prev_hash: Hash,
+        recorded_at: OffsetDateTime,
+        events: &[Event],
+    ) -> Self {
+        let body = pb::CommitBody {
+            commit_id: commit_id.to_string(),
+            partnership_id: partnership_id.to_string(),
+            prev_hash: prev_hash.0.to_vec(),
+            recorded_at: Some(convert::timestamp(recorded_at)),
+            events: events.iter().map(pb::Envelope::from).collect(),
+        }
+        .encode_to_vec();
+        let hash = commit_hash(&prev_hash, &body);
         Self { body, hash }
     }
 
-    /// The bytes of one stream message.
+    /// The bytes of one stream message (an encoded `accord.v1.Commit`).
     pub fn encode(&self) -> Vec<u8> {
-        pb::Commit {
-            body: self.body.clone(),
-            hash: self.hash.0.to_vec(),
-        }
-        .encode_to_vec()
+        let hash = self.hash.0.to_vec();
+        let mut buf = Vec::with_capacity(
+            prost::encoding::bytes::encoded_len(1, &self.body)
+                + prost::encoding::bytes::encoded_len(2, &hash),
+        );
+        prost::encoding::bytes::encode(1, &self.body, &mut buf);
+        prost::encoding::bytes::encode(2, &hash, &mut buf);
+        buf
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
@@ -57,17 +85,6 @@ impl SealedCommit {
     pub fn commit(&self) -> Result<Commit, DecodeError> {
         decode_body(&self.body)
     }
-}
-
-fn encode_body(commit: &Commit) -> Vec<u8> {
-    pb::CommitBody {
-        commit_id: commit.commit_id.to_string(),
-        partnership_id: commit.partnership_id.to_string(),
-        prev_hash: commit.prev_hash.0.to_vec(),
-        recorded_at: Some(convert::timestamp(commit.recorded_at)),
-        events: commit.events.iter().map(pb::Envelope::from).collect(),
-    }
-    .encode_to_vec()
 }
 
 fn decode_body(bytes: &[u8]) -> Result<Commit, DecodeError> {

@@ -3,7 +3,7 @@
 use time::OffsetDateTime;
 
 use crate::chain::Hash;
-use crate::event::{Event, EventType};
+use crate::event::Event;
 use crate::ids::{CommitId, PartnershipId};
 
 /// The content of a commit; its hash is computed over its canonical encoding.
@@ -14,17 +14,4 @@ pub struct Commit {
     pub prev_hash: Hash,
     pub recorded_at: OffsetDateTime,
     pub events: Vec<Event>,
-}
-
-impl Commit {
-    /// The distinct event types in the commit, in first-seen order (for message headers).
-    pub fn event_types(&self) -> Vec<EventType> {
-        let mut types = Vec::new();
-        for e in &self.events {
-            if !types.contains(&e.event_type()) {
-                types.push(e.event_type());
-            }
-        }
-        types
-    }
 }

@@ -378,7 +378,7 @@ impl Writer {
                 actual: head.revision,
             });
         }
-        let (commit, sealed) = seal(request, head);
+        let sealed = seal(request, head);
         let mut value = Vec::with_capacity(1 + p.as_str().len() + sealed.body.len() + 40);
         value.push(u8::try_from(p.as_str().len()).unwrap_or(u8::MAX));
         value.extend_from_slice(p.as_str().as_bytes());
@@ -399,15 +399,7 @@ impl Writer {
             hash: sealed.hash,
         };
         self.heads.insert(p.clone(), (new_head, request.commit_id));
-        Ok(Plan::Append(Appended {
-            partnership_id: p.clone(),
-            commit_id: request.commit_id,
-            position,
-            hash: sealed.hash,
-            event_ids: commit.events.iter().map(|e| e.event_id).collect(),
-            recorded_at: commit.recorded_at,
-            replayed: false,
-        }))
+        Ok(Plan::Append(request.appended(position, sealed.hash)))
     }
 }
 

@@ -15,6 +15,7 @@ use std::time::Duration;
 use accord_domain::{CommitId, PartnershipId};
 use accord_proto::COMMIT_SCHEMA;
 use async_nats::HeaderMap;
+use async_nats::header::HeaderName;
 use async_nats::jetstream::{
     self, consumer,
     context::{GetStreamErrorKind, PublishErrorKind},
@@ -38,6 +39,14 @@ pub const HEADER_PARTNERSHIP: &str = "Accord-Partnership";
 pub const HEADER_EVENT_TYPES: &str = "Accord-Event-Types";
 pub const HEADER_COMMIT_ID: &str = "Accord-Commit-Id";
 pub const HEADER_SCHEMA: &str = "Accord-Schema";
+
+const MSG_ID: HeaderName = HeaderName::from_static("Nats-Msg-Id");
+const EXPECTED_LAST_SUBJECT_SEQUENCE: HeaderName =
+    HeaderName::from_static("Nats-Expected-Last-Subject-Sequence");
+const PARTNERSHIP: HeaderName = HeaderName::from_static(HEADER_PARTNERSHIP);
+const EVENT_TYPES: HeaderName = HeaderName::from_static(HEADER_EVENT_TYPES);
+const COMMIT_ID: HeaderName = HeaderName::from_static(HEADER_COMMIT_ID);
+const SCHEMA: HeaderName = HeaderName::from_static(HEADER_SCHEMA);
 
 /// How often an `Expected::Any` append re-reads the head after another writer moved it.
 const ANY_ATTEMPTS: usize = 8;
@@ -195,23 +204,14 @@ impl JetStreamLog {
         request: &AppendRequest,
         head: Head,
     ) -> Result<Result<Appended, PublishErrorKind>, LogError> {
-        let (commit, sealed) = seal(request, head);
-        let types = commit
-            .event_types()
-            .iter()
-            .map(|t| t.as_str())
-            .collect::<Vec<_>>()
-            .join(",");
+        let sealed = seal(request, head);
         let mut headers = HeaderMap::new();
-        headers.insert("Nats-Msg-Id", request.commit_id.to_string().as_str());
-        headers.insert(
-            "Nats-Expected-Last-Subject-Sequence",
-            head.revision.to_string().as_str(),
-        );
-        headers.insert(HEADER_PARTNERSHIP, request.partnership_id.as_str());
-        headers.insert(HEADER_EVENT_TYPES, types.as_str());
-        headers.insert(HEADER_COMMIT_ID, request.commit_id.to_string().as_str());
-        headers.insert(HEADER_SCHEMA, COMMIT_SCHEMA);
+        headers.insert(MSG_ID, request.commit_id.to_string());
+        headers.insert(EXPECTED_LAST_SUBJECT_SEQUENCE, head.revision.to_string());
+        headers.insert(PARTNERSHIP, request.partnership_id.as_str());
+        headers.insert(EVENT_TYPES, event_types(&request.events));
+        headers.insert(COMMIT_ID, request.commit_id.to_string());
+        headers.insert(SCHEMA, COMMIT_SCHEMA);
         let subject = Self::subject(&request.partnership_id);
         let ack = self
             .js
@@ -237,15 +237,7 @@ impl JetStreamLog {
                 }
                 Ok(Ok(original))
             }
-            Ok(ack) => Ok(Ok(Appended {
-                partnership_id: request.partnership_id.clone(),
-                commit_id: request.commit_id,
-                position: ack.sequence,
-                hash: sealed.hash,
-                event_ids: commit.events.iter().map(|e| e.event_id).collect(),
-                recorded_at: commit.recorded_at,
-                replayed: false,
-            })),
+            Ok(ack) => Ok(Ok(request.appended(ack.sequence, sealed.hash))),
             Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {
                 Ok(Err(PublishErrorKind::WrongLastSequence))
             }
@@ -466,6 +458,18 @@ fn to_stored(p: &PartnershipId, position: Position, bytes: bytes::Bytes) -> Stor
         partnership_id: p.clone(),
         bytes,
     }
+}
+
+/// The distinct event types of a commit, comma-separated, in first-seen order.
+fn event_types(events: &[accord_domain::Event]) -> String {
+    let mut types: Vec<&str> = Vec::new();
+    for e in events {
+        let t = e.event_type().as_str();
+        if !types.contains(&t) {
+            types.push(t);
+        }
+    }
+    types.join(",")
 }
 
 fn commit_id_of(headers: &HeaderMap) -> Option<CommitId> {

@@ -295,14 +295,27 @@ fn check_request(request: &AppendRequest) -> Result<(), LogError> {
 }
 
 /// Seals the commit a request makes when appended after `head`.
-fn seal(request: &AppendRequest, head: Head) -> (Commit, SealedCommit) {
-    let commit = Commit {
-        commit_id: request.commit_id,
-        partnership_id: request.partnership_id.clone(),
-        prev_hash: head.hash,
-        recorded_at: request.recorded_at,
-        events: request.events.clone(),
-    };
-    let sealed = SealedCommit::seal(&commit);
-    (commit, sealed)
+fn seal(request: &AppendRequest, head: Head) -> SealedCommit {
+    SealedCommit::seal_parts(
+        request.commit_id,
+        &request.partnership_id,
+        head.hash,
+        request.recorded_at,
+        &request.events,
+    )
+}
+
+impl AppendRequest {
+    /// The answer for this request once appended at `position`.
+    fn appended(&self, position: Position, hash: Hash) -> Appended {
+        Appended {
+            partnership_id: self.partnership_id.clone(),
+            commit_id: self.commit_id,
+            position,
+            hash,
+            event_ids: self.events.iter().map(|e| e.event_id).collect(),
+            recorded_at: self.recorded_at,
+            replayed: false,
+        }
+    }
 }
