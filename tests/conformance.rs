@@ -95,7 +95,7 @@ pub(crate) fn request(p: &PartnershipId, n: u64, expected: Expected) -> AppendRe
         partnership_id: p.clone(),
         commit_id: CommitId::from_uuid(Uuid::now_v7()),
         recorded_at: OffsetDateTime::now_utc(),
-        events: vec![event(p, n)],
+        events: vec![event(p, n)].into(),
         expected,
     }
 }
@@ -131,7 +131,7 @@ pub(crate) async fn append_and_read_back(backend: Backend) {
     assert_eq!(log.last_position().await.expect("last"), 0);
 
     let mut req = request(&p, 1, Expected::NoStream);
-    req.events.push(event(&p, 2));
+    req.events = vec![event(&p, 1), event(&p, 2)].into();
     let sent_ids: Vec<EventId> = req.events.iter().map(|e| e.event_id).collect();
     let first = log.append(req.clone()).await.expect("first append");
     assert_eq!(first.position, 1);
@@ -151,7 +151,7 @@ pub(crate) async fn append_and_read_back(backend: Backend) {
         [1, 2]
     );
     let (_, c1) = commits[0].decode().expect("decode");
-    assert_eq!(c1.events, req.events, "events come back as they were sent");
+    assert_eq!(c1.events, *req.events, "events come back as they were sent");
     assert_eq!(c1.commit_id, req.commit_id);
     let (_, c2) = commits[1].decode().expect("decode");
     assert_eq!(
@@ -219,14 +219,16 @@ pub(crate) async fn expected_revision_is_enforced(backend: Backend) {
 
     let err = log
         .append(AppendRequest {
-            events: vec![],
+            events: Vec::new().into(),
             ..request(&p, 4, Expected::Any)
         })
         .await
         .expect_err("empty commit");
     assert!(matches!(err, LogError::Invalid(_)), "{err:?}");
     let mut foreign = request(&p, 5, Expected::Any);
-    foreign.events[0].partnership_id = pid("other");
+    let mut stray = event(&p, 5);
+    stray.partnership_id = pid("other");
+    foreign.events = vec![stray].into();
     assert!(matches!(
         log.append(foreign).await,
         Err(LogError::Invalid(_))
@@ -352,7 +354,7 @@ pub(crate) async fn idempotent_retry_returns_the_original(backend: Backend) {
         },
         // A retry that re-decided carries fresh event ids: the original's come back.
         AppendRequest {
-            events: vec![event(&p, 1)],
+            events: vec![event(&p, 1)].into(),
             ..req.clone()
         },
     ] {

@@ -119,7 +119,10 @@ impl Ledger {
             .partnerships
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.entry(p.clone()).or_default().clone()
+        match map.get(p) {
+            Some(entry) => Arc::clone(entry),
+            None => Arc::clone(map.entry(p.clone()).or_default()),
+        }
     }
 
     /// Records the request's events as one commit, or says why not; nothing is appended on any
@@ -169,8 +172,8 @@ impl Ledger {
                     .map(|e| (EventId::from_uuid(Uuid::now_v7()), e.clone()))
                     .collect(),
             };
-            let events = match decide(&cached.state, command, &self.settings) {
-                Ok(events) => events,
+            let events: Arc<[_]> = match decide(&cached.state, command, &self.settings) {
+                Ok(events) => events.into(),
                 Err(_) if !current => {
                     cached.loaded = false;
                     continue;
@@ -181,7 +184,7 @@ impl Ledger {
                 partnership_id: p.clone(),
                 commit_id,
                 recorded_at,
-                events: events.clone(),
+                events: Arc::clone(&events),
                 expected: Expected::Exact(cached.head),
             };
             match self.log.append(append).await {

@@ -157,11 +157,19 @@ impl EventLog for EmbeddedLog {
             .queue
             .clone()
             .ok_or_else(|| LogError::Unavailable("the log is closed".into()))?;
-        // A full queue blocks; do that off the runtime.
-        tokio::task::spawn_blocking(move || queue.send((request, reply)).map_err(drop))
-            .await
-            .map_err(|e| LogError::Unavailable(format!("append task failed: {e}")))?
-            .map_err(|_| LogError::Unavailable("the writer has stopped".into()))?;
+        match queue.try_send((request, reply)) {
+            Ok(()) => {}
+            // A full queue blocks until the writer takes a group; wait off the runtime.
+            Err(mpsc::TrySendError::Full(job)) => {
+                tokio::task::spawn_blocking(move || queue.send(job).map_err(drop))
+                    .await
+                    .map_err(|e| LogError::Unavailable(format!("append task failed: {e}")))?
+                    .map_err(|()| LogError::Unavailable("the writer has stopped".into()))?;
+            }
+            Err(mpsc::TrySendError::Disconnected(_)) => {
+                return Err(LogError::Unavailable("the writer has stopped".into()));
+            }
+        }
         answer
             .await
             .map_err(|_| LogError::Unavailable("the writer has stopped".into()))?

@@ -14,6 +14,8 @@
 pub mod embedded;
 pub mod jetstream;
 
+use std::sync::Arc;
+
 use accord_domain::{
     BrokenLink, ChainVerifier, Commit, CommitId, Event, EventId, Hash, Link, PartnershipId,
 };
@@ -65,7 +67,8 @@ pub struct AppendRequest {
     pub partnership_id: PartnershipId,
     pub commit_id: CommitId,
     pub recorded_at: OffsetDateTime,
-    pub events: Vec<Event>,
+    /// Shared, so that the writer keeps its events without a copy while the log encodes them.
+    pub events: Arc<[Event]>,
     pub expected: Expected,
 }
 
