@@ -34,7 +34,7 @@ pub enum DomainError {
     /// The partnership was never proposed (only `partnership_proposed` may start one).
     #[error("unknown partnership {0}: propose it first with partnership_proposed")]
     UnknownPartnership(PartnershipId),
-    /// One or more fields broke a rule of DOMAIN.md.
+    /// One or more fields broke a rule of docs/domain.md.
     #[error("validation failed: {}", join(.0))]
     Validation(Vec<FieldError>),
 }

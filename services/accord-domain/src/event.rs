@@ -1,4 +1,4 @@
-//! The event catalogue of DOMAIN.md: the envelope every event carries and the 35 payload types.
+//! The event catalogue of docs/domain.md: the envelope every event carries and the 35 payload types.
 
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
@@ -36,7 +36,7 @@ pub struct EventInput {
     pub payload: Payload,
 }
 
-/// A recorded event: the envelope of DOMAIN.md and its payload.
+/// A recorded event: the envelope of docs/domain.md and its payload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub event_id: EventId,

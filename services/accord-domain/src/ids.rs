@@ -6,7 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub use uuid::Uuid;
 
-/// Longest slug: one leading character and up to 62 more (DOMAIN.md).
+/// Longest slug: one leading character and up to 62 more (docs/domain.md).
 pub const SLUG_MAX_LEN: usize = 63;
 
 /// Why a string is not a valid slug; the message names the rule.

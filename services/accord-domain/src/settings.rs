@@ -1,4 +1,4 @@
-//! Thresholds DOMAIN.md marks *(setting)*: defaults a deployment may change in configuration.
+//! Thresholds docs/domain.md marks *(setting)*: defaults a deployment may change in configuration.
 
 use serde::{Deserialize, Serialize};
 use time::Duration;

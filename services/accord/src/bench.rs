@@ -1,5 +1,5 @@
 //! `accord bench`: the project's path against the raw baseline, measured in the same run on the
-//! same machine (PERFORMANCE.md). Prints one line per figure: value, baseline, ratio.
+//! same machine (see docs/benchmarks.md). Prints one line per figure: value, baseline, ratio.
 //!
 //! Figures at the log level (issue 2): 1 (append through the ledger vs raw pipelined publish with
 //! expected sequence), 3 (replay of the log vs raw ordered-consumer replay) and 6 (the same on
@@ -47,9 +47,9 @@ enum Backends {
     Both,
 }
 
-/// Payload size of the raw baseline, as in PERFORMANCE.md.
+/// Payload size of the raw baseline, as in docs/benchmarks.md.
 const RAW_PAYLOAD: usize = 300;
-/// Values per sled batch in the raw sled baseline, as in PERFORMANCE.md.
+/// Values per sled batch in the raw sled baseline, as in docs/benchmarks.md.
 const SLED_BATCH: u64 = 1000;
 
 struct Figure {
@@ -173,7 +173,7 @@ async fn embedded_figures(args: &Args) -> Result<()> {
 }
 
 /// Raw async-nats: one task per subject, each publish carrying the subject's expected last
-/// sequence, so one publish per subject is in flight at a time (PERFORMANCE.md's third row).
+/// sequence, so one publish per subject is in flight at a time (docs/benchmarks.md's third row).
 async fn raw_publish(client: &async_nats::Client, subjects: u64, each: u64) -> Result<f64> {
     let js = jetstream::new(client.clone());
     js.create_stream(stream::Config {

@@ -1,4 +1,4 @@
-//! `accord demo`: the worked example of DOMAIN.md, recorded through the real ledger into a fresh
+//! `accord demo`: the worked example of the domain contract (docs/domain.md), recorded through the real ledger into a fresh
 //! embedded store, then read back as an audit history and verified.
 
 use std::path::PathBuf;
@@ -119,7 +119,7 @@ pub(crate) async fn run(data_dir: Option<PathBuf>) -> Result<()> {
         Arc::new(EmbeddedLog::open(&dir).with_context(|| format!("opening {}", dir.display()))?);
     let ledger = Ledger::new(log.clone(), Settings::default());
     let p = PartnershipId::parse("acme-stmary")?;
-    println!("accord demo: the worked example of DOMAIN.md, recorded through the ledger");
+    println!("accord demo: the worked example of the domain contract, recorded through the ledger");
     println!("store: embedded, {}\n", dir.display());
 
     let mut follow_up = None;

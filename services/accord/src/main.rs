@@ -25,7 +25,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Record the worked example of DOMAIN.md into a fresh embedded ledger and show its audit
+    /// Record the worked example of the domain contract (docs/domain.md) into a fresh embedded ledger and show its audit
     /// history and hash chain. Needs no server.
     Demo {
         /// Where to keep the store (default: a new temporary directory, removed at the end).
