@@ -8,8 +8,7 @@ use std::path::PathBuf;
 
 use accord_domain::ids::Uuid;
 use accord_domain::{
-    ChainVerifier, Commit, CommitId, Event, EventId, EventInput, EventType, Hash, Link,
-    PartnershipId,
+    ChainVerifier, Commit, CommitId, EventId, EventInput, EventType, Hash, Link, PartnershipId,
 };
 use accord_proto::SealedCommit;
 use serde_json::{Value, json};
@@ -206,20 +205,13 @@ fn commit_of(n: usize, sample: &Value) -> Commit {
         serde_json::from_value(sample.clone()).unwrap_or_else(|e| panic!("sample {sample}: {e}"));
     let partnership_id = PartnershipId::parse("acme-stmary").expect("slug");
     let recorded_at = datetime!(2025-03-04 10:31:00.5 UTC);
-    let event = Event {
-        event_id: EventId::from_uuid(Uuid::from_u128(
+    let event = input.into_event(
+        EventId::from_uuid(Uuid::from_u128(
             0x0195_f000_0000_7000_8000_0000_0000_1000 + n as u128,
         )),
-        partnership_id: partnership_id.clone(),
-        schema_version: 1,
-        occurred_at: input.occurred_at,
+        partnership_id.clone(),
         recorded_at,
-        actor: input.actor,
-        note: input.note,
-        causation_id: input.causation_id,
-        correlation_id: input.correlation_id,
-        payload: input.payload,
-    };
+    );
     Commit {
         commit_id: CommitId::from_uuid(Uuid::from_u128(
             0x0195_f000_0000_7000_8000_0000_0000_2000 + n as u128,

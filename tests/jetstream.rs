@@ -113,6 +113,53 @@ async fn headers_describe_the_commit(version: ServerVersion) {
     assert_eq!(header("Nats-Msg-Id"), Some(id));
 }
 
+/// What the servers answer to a publish retried after it landed (same `Nats-Msg-Id`, same
+/// expected subject sequence), which is why the backend looks up the commit id on a conflict:
+/// 2.9 answers with a duplicate ack, 2.15 checks the sequence first (error 10071).
+async fn servers_differ_on_a_retried_publish(version: ServerVersion) {
+    let server = NatsServer::start(version).expect("server");
+    let client = async_nats::connect(server.url()).await.expect("connect");
+    JetStreamLog::open(client.clone(), &StreamSettings::default())
+        .await
+        .expect("provision");
+    let js = jetstream::new(client);
+    let publish = || {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", "commit-1");
+        headers.insert("Nats-Expected-Last-Subject-Sequence", "0");
+        js.publish_with_headers("accord.events.p", headers, "body".into())
+    };
+    let first = publish().await.expect("send").await.expect("first lands");
+    assert!(!first.duplicate);
+    let retry = publish().await.expect("send").await;
+    // Measured: 2.9.10 answers with a duplicate ack, 2.15.1 with error 10071; versions between
+    // were not measured, and either answer is handled.
+    match retry {
+        Ok(ack) => {
+            assert!(
+                !server.at_least(2, 15),
+                "{} acked a retry",
+                server.version()
+            );
+            assert!(ack.duplicate, "on {}", server.version());
+            assert_eq!(ack.sequence, first.sequence);
+        }
+        Err(err) => {
+            assert!(
+                server.at_least(2, 10),
+                "{} refused a retry",
+                server.version()
+            );
+            assert_eq!(
+                err.kind(),
+                async_nats::jetstream::context::PublishErrorKind::WrongLastSequence,
+                "on {}",
+                server.version()
+            );
+        }
+    }
+}
+
 macro_rules! per_version {
     ($($module:ident => $version:expr;)*) => {$(
         mod $module {
@@ -124,6 +171,11 @@ macro_rules! per_version {
             #[tokio::test]
             async fn commits_cannot_be_deleted_or_purged() {
                 super::commits_cannot_be_deleted_or_purged($version).await;
+            }
+
+            #[tokio::test]
+            async fn servers_differ_on_a_retried_publish() {
+                super::servers_differ_on_a_retried_publish($version).await;
             }
 
             #[tokio::test]

@@ -6,9 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use time::{Date, OffsetDateTime};
 
 use crate::error::{DomainError, FieldError};
-use crate::event::{
-    Actor, Event, EventInput, EventType, Payload, RoleKind, SCHEMA_VERSION, Status,
-};
+use crate::event::{Actor, Event, EventInput, EventType, Payload, RoleKind, Status};
 use crate::history::effective_events;
 use crate::ids::{EventId, ItemId, OrgId, PartnershipId};
 use crate::settings::Settings;
@@ -287,18 +285,7 @@ pub fn decide(
         if check.count() > before {
             continue;
         }
-        let event = Event {
-            event_id,
-            partnership_id: partnership_id.clone(),
-            schema_version: SCHEMA_VERSION,
-            occurred_at: input.occurred_at,
-            recorded_at,
-            actor: input.actor,
-            note: input.note,
-            causation_id: input.causation_id,
-            correlation_id: input.correlation_id,
-            payload: input.payload,
-        };
+        let event = input.into_event(event_id, partnership_id.clone(), recorded_at);
         if index + 1 < count {
             scratch = std::borrow::Cow::Owned(evolve(scratch.into_owned(), &event));
         }

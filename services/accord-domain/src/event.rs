@@ -36,6 +36,30 @@ pub struct EventInput {
     pub payload: Payload,
 }
 
+impl EventInput {
+    /// The event this input records, with the ids and time the ledger assigns. Only `decide`
+    /// records events; this builds one without checking any rule.
+    pub fn into_event(
+        self,
+        event_id: EventId,
+        partnership_id: PartnershipId,
+        recorded_at: OffsetDateTime,
+    ) -> Event {
+        Event {
+            event_id,
+            partnership_id,
+            schema_version: SCHEMA_VERSION,
+            occurred_at: self.occurred_at,
+            recorded_at,
+            actor: self.actor,
+            note: self.note,
+            causation_id: self.causation_id,
+            correlation_id: self.correlation_id,
+            payload: self.payload,
+        }
+    }
+}
+
 /// A recorded event: the envelope of docs/domain.md and its payload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {

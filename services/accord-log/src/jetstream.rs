@@ -4,7 +4,7 @@
 //! - Optimistic concurrency is the server's: every publish carries
 //!   `Nats-Expected-Last-Subject-Sequence` = the revision the commit links to.
 //! - Idempotency: `Nats-Msg-Id` = the commit id. Servers differ when a publish is retried after
-//!   it landed (2.9 answers with a duplicate ack, 2.11+ check the sequence first and answer
+//!   it landed (2.9.10 answers with a duplicate ack, 2.15.1 checks the sequence first and answers
 //!   10071), so on a conflict the backend looks at the commit that follows the expected
 //!   revision: when it is the same commit id, the original answer is returned.
 //! - Headers carry the partnership, the event types, the commit id and the schema, so that a

@@ -62,6 +62,7 @@ pub struct NatsServer {
     port: u16,
     child: Option<Child>,
     jetstream_options: String,
+    version: String,
 }
 
 impl NatsServer {
@@ -86,6 +87,7 @@ impl NatsServer {
             port: 0,
             child: None,
             jetstream_options: jetstream_options.to_owned(),
+            version: String::new(),
         };
         server.spawn()?;
         Ok(server)
@@ -93,6 +95,21 @@ impl NatsServer {
 
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// The version the server reported at start, such as `2.9.10`.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// Whether the server is at least `major.minor`.
+    pub fn at_least(&self, major: u32, minor: u32) -> bool {
+        let mut parts = self
+            .version
+            .split('.')
+            .map(|p| p.parse::<u32>().unwrap_or(0));
+        let have = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+        have >= (major, minor)
     }
 
     pub fn store_dir(&self) -> &Path {
@@ -174,6 +191,9 @@ impl NatsServer {
             let line = rx.recv_timeout(left).map_err(|_| {
                 anyhow::anyhow!("nats-server was not ready within {READY_TIMEOUT:?}")
             })?;
+            if let Some(rest) = line.split("Version:").nth(1) {
+                self.version = rest.trim().to_owned();
+            }
             if let Some(rest) = line.split("Listening for client connections on ").nth(1) {
                 port = rest.trim().rsplit(':').next().and_then(|p| p.parse().ok());
             }
