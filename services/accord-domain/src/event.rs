@@ -23,7 +23,7 @@ pub struct Actor {
 /// An event as a client proposes it: everything but the ids and times the ledger assigns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventInput {
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::values::rfc3339")]
     pub occurred_at: OffsetDateTime,
     pub actor: Actor,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,9 +66,9 @@ pub struct Event {
     pub event_id: EventId,
     pub partnership_id: PartnershipId,
     pub schema_version: u32,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::values::rfc3339")]
     pub occurred_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::values::rfc3339")]
     pub recorded_at: OffsetDateTime,
     pub actor: Actor,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -125,6 +125,17 @@ macro_rules! catalogue {
             pub const fn event_type(&self) -> EventType {
                 match self {
                     $(Payload::$variant(_) => EventType::$variant,)*
+                }
+            }
+
+            /// Reads the `data` of an event whose type is already known, so that a caller can
+            /// track the path of a bad field (serde's tagged enums buffer it away).
+            pub fn deserialize_data<'de, D: serde::Deserializer<'de>>(
+                event_type: EventType,
+                data: D,
+            ) -> Result<Self, D::Error> {
+                match event_type {
+                    $(EventType::$variant => $data::deserialize(data).map(Payload::$variant),)*
                 }
             }
         }
@@ -307,7 +318,7 @@ pub struct MeetingRequested {
 #[serde(deny_unknown_fields)]
 pub struct MeetingScheduled {
     pub meeting_id: ItemId,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::values::rfc3339")]
     pub starts_at: OffsetDateTime,
     pub host_org: OrgId,
     /// Absent means virtual.
@@ -320,7 +331,7 @@ pub struct MeetingScheduled {
 pub struct MeetingRescheduled {
     pub meeting_id: ItemId,
     pub by_org: OrgId,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::values::rfc3339")]
     pub new_starts_at: OffsetDateTime,
     pub notice_hours: u32,
 }
@@ -562,7 +573,7 @@ pub struct EventRetracted {
 /// The full replacement of a corrected event: same type, its own business time and actor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Replacement {
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::values::rfc3339")]
     pub occurred_at: OffsetDateTime,
     pub actor: Actor,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -196,3 +196,24 @@ mod tests {
         }
     }
 }
+
+/// RFC 3339 times in JSON, with an error that says what is expected.
+pub mod rfc3339 {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+
+    pub fn parse(s: &str) -> Result<OffsetDateTime, String> {
+        OffsetDateTime::parse(s, &Rfc3339)
+            .map_err(|_| format!("must be an RFC 3339 time like 2026-03-01T09:00:00Z, got {s:?}"))
+    }
+
+    pub fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
+        time::serde::rfc3339::serialize(t, s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
+        let s = String::deserialize(d)?;
+        parse(&s).map_err(serde::de::Error::custom)
+    }
+}

@@ -12,9 +12,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex as SyncMutex};
 
+use accord_domain::event::Status;
 use accord_domain::ids::Uuid;
 use accord_domain::{
-    ChainVerifier, Command, CommitId, DomainError, EventId, EventInput, Link, Partnership,
+    ChainVerifier, Command, CommitId, DomainError, EventId, EventInput, Link, OrgId, Partnership,
     PartnershipId, Settings, decide, evolve,
 };
 use accord_log::{AppendRequest, Appended, EventLog, Expected, Head, LogError, Position};
@@ -33,6 +34,16 @@ pub struct RecordRequest {
     pub if_match: Option<Position>,
     /// Makes a retried request return the first answer and append nothing.
     pub idempotency_key: Option<String>,
+}
+
+/// A partnership at a glance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub partnership_id: PartnershipId,
+    pub parties: Vec<OrgId>,
+    pub status: Option<Status>,
+    pub revision: Position,
+    pub event_count: usize,
 }
 
 /// Why the ledger did not record, grouped by what the caller does next.
@@ -218,6 +229,24 @@ impl Ledger {
             expected: request.if_match.unwrap_or(cached.head.revision),
             actual,
         })
+    }
+
+    /// What the ledger knows of a partnership now (`None` when it was never proposed).
+    pub async fn summary(&self, p: &PartnershipId) -> Result<Option<Summary>, LedgerError> {
+        let entry = self.entry(p);
+        let mut cached = entry.lock().await;
+        self.catch_up(p, &mut cached).await?;
+        let state = &cached.state;
+        if !state.exists() {
+            return Ok(None);
+        }
+        Ok(Some(Summary {
+            partnership_id: p.clone(),
+            parties: state.facts().parties.iter().cloned().collect(),
+            status: state.facts().status,
+            revision: cached.head.revision,
+            event_count: state.events().len(),
+        }))
     }
 
     /// Folds the commits appended since the cached head, checking each hash link.

@@ -1,9 +1,13 @@
 //! `accord`: one binary that runs every service and is the client.
 
 mod bench;
+mod client;
 mod demo;
+mod telemetry;
+mod up;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
@@ -25,22 +29,57 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Record the worked example of the domain contract (docs/domain.md) into a fresh embedded ledger and show its audit
-    /// history and hash chain. Needs no server.
+    /// Record the worked example of the domain contract (docs/domain.md) into a fresh embedded
+    /// ledger and show its audit history and hash chain. Needs no server.
     Demo {
         /// Where to keep the store (default: a new temporary directory, removed at the end).
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Run the ledger and its HTTP API in one process (embedded store unless --nats is given).
+    Up(up::Args),
+    /// Run the ledger service alone against NATS JetStream (production).
+    Ledger(up::Args),
+    /// Record one commit: the events of a JSON file (one event or an array).
+    Record(client::RecordArgs),
+    /// Show a partnership's audit history.
+    History(client::HistoryArgs),
+    /// Verify the hash chain of one partnership, or of all.
+    Verify(client::VerifyArgs),
     /// Measure the append and replay paths against raw baselines in the same run.
     Bench(bench::Args),
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Runtime::new()?;
-    match cli.command {
-        Cmd::Demo { data_dir } => runtime.block_on(demo::run(data_dir)),
-        Cmd::Bench(args) => runtime.block_on(bench::run(args)),
+    telemetry::init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Cmd::Demo { data_dir } => demo::run(data_dir).await.map(|()| ExitCode::SUCCESS),
+            Cmd::Up(args) => up::run(args, up::Role::All)
+                .await
+                .map(|()| ExitCode::SUCCESS),
+            Cmd::Ledger(args) => up::run(args, up::Role::Ledger)
+                .await
+                .map(|()| ExitCode::SUCCESS),
+            Cmd::Record(args) => client::record(args).await,
+            Cmd::History(args) => client::history(args).await,
+            Cmd::Verify(args) => client::verify(args).await,
+            Cmd::Bench(args) => bench::run(args).await.map(|()| ExitCode::SUCCESS),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
     }
 }

@@ -1,0 +1,97 @@
+//! How errors answer: the status says what the caller does next, the body says what was wrong.
+
+use accord_domain::{DomainError, FieldError, PartnershipId};
+use accord_ledger::LedgerError;
+use accord_log::LogError;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// An error answer of the API.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request cannot be read (malformed JSON, a bad header or path).
+    #[error("{field}: {message}")]
+    BadRequest { field: String, message: String },
+    /// 404: no such partnership.
+    #[error("unknown partnership {0}")]
+    NotFound(PartnershipId),
+    /// 409: the partnership moved on.
+    #[error("conflict: expected revision {expected}, the partnership is at {actual}")]
+    Conflict { expected: u64, actual: u64 },
+    /// 422: the request is readable but breaks a rule.
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    /// 503: the event log cannot be reached.
+    #[error("event log unavailable: {0}")]
+    Unavailable(String),
+    /// 500: the stored history does not hold (corruption, misconfiguration).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn validation(field: &str, message: &str) -> Self {
+        ApiError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    /// The kind, as counted in the metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest { .. } => "bad_request",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Conflict { .. } => "conflict",
+            ApiError::Validation(_) => "validation",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<LedgerError> for ApiError {
+    fn from(e: LedgerError) -> Self {
+        match e {
+            LedgerError::Domain(DomainError::UnknownPartnership(p)) => ApiError::NotFound(p),
+            LedgerError::Domain(DomainError::Validation(details)) => ApiError::Validation(details),
+            LedgerError::Conflict {
+                expected, actual, ..
+            } => ApiError::Conflict { expected, actual },
+            LedgerError::Log(LogError::Unavailable(m)) => ApiError::Unavailable(m),
+            LedgerError::Log(LogError::Invalid(m)) => ApiError::validation("events", &m),
+            LedgerError::Log(other) => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = match &self {
+            ApiError::BadRequest { field, message } => (
+                StatusCode::BAD_REQUEST,
+                json!({"error": "bad_request", "details": [{"field": field, "message": message}]}),
+            ),
+            ApiError::NotFound(p) => (
+                StatusCode::NOT_FOUND,
+                json!({"error": "not_found", "message": self.to_string(), "partnership_id": p}),
+            ),
+            ApiError::Conflict { expected, actual } => (
+                StatusCode::CONFLICT,
+                json!({"error": "conflict", "expected": expected, "actual": actual}),
+            ),
+            ApiError::Validation(details) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({"error": "validation", "details": details}),
+            ),
+            ApiError::Unavailable(m) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": "unavailable", "message": m}),
+            ),
+            ApiError::Internal(m) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"error": "internal", "message": m}),
+            ),
+        };
+        (status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,390 @@
+//! The HTTP API of the ledger: JSON over axum.
+//!
+//! - `POST /v1/partnerships/{id}/events`: one event or an array of events (one commit), with
+//!   optional `If-Match: <revision>` and `Idempotency-Key`.
+//! - `GET /v1/partnerships`, `GET /v1/partnerships/{id}/events?as_of=`,
+//!   `GET /v1/partnerships/{id}/verify`.
+//! - `GET /healthz`, `GET /metrics` (Prometheus).
+//!
+//! Every error answers with a JSON body naming what was wrong, and appends nothing.
+
+mod error;
+mod metrics_setup;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use accord_domain::{Event, EventInput, EventType, PartnershipId, Payload};
+use accord_ledger::{Ledger, LedgerError, RecordRequest};
+use accord_log::{EventLog, Verification, verify_partnership};
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+
+pub use error::ApiError;
+pub use metrics_setup::Metrics;
+
+/// Largest request body: 100 events with 4 KiB notes and their data fit well within it.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Longest `Idempotency-Key`.
+pub const MAX_IDEMPOTENCY_KEY_BYTES: usize = 200;
+
+/// What the handlers share.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub ledger: Arc<Ledger>,
+    pub log: Arc<dyn EventLog>,
+    pub metrics: Metrics,
+    /// `embedded` or `jetstream`, for `/healthz`.
+    pub backend: &'static str,
+}
+
+/// The routes of the API.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/v1/partnerships", get(list_partnerships))
+        .route(
+            "/v1/partnerships/{id}/events",
+            get(history).post(record_events),
+        )
+        .route("/v1/partnerships/{id}/verify", get(verify))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Serves the API on a bound listener until `shutdown` is cancelled; requests in flight finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}
+
+fn partnership(id: &str) -> Result<PartnershipId, ApiError> {
+    PartnershipId::parse(id).map_err(|e| ApiError::BadRequest {
+        field: "partnership_id".into(),
+        message: e.to_string(),
+    })
+}
+
+/// The answer to a successful append.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AppendAnswer {
+    pub partnership_id: String,
+    pub revision: u64,
+    pub position: u64,
+    pub event_ids: Vec<String>,
+}
+
+async fn record_events(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    let result = record(&state, &id, &headers, &body).await;
+    state.metrics.observe_append(started.elapsed(), &result);
+    match result {
+        Ok((appended, replayed)) => {
+            let answer = AppendAnswer {
+                partnership_id: appended.partnership_id.to_string(),
+                revision: appended.position,
+                position: appended.position,
+                event_ids: appended.event_ids.iter().map(ToString::to_string).collect(),
+            };
+            let mut response = (StatusCode::CREATED, Json(answer)).into_response();
+            if replayed {
+                response
+                    .headers_mut()
+                    .insert("Idempotent-Replayed", HeaderValue::from_static("true"));
+            }
+            response
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn record(
+    state: &AppState,
+    id: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(accord_log::Appended, bool), ApiError> {
+    let partnership_id = partnership(id)?;
+    let if_match = headers
+        .get("If-Match")
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .map(|s| s.trim().trim_matches('"'))
+                .and_then(|s| s.parse::<u64>().ok())
+                .ok_or_else(|| ApiError::BadRequest {
+                    field: "If-Match".into(),
+                    message: "must be a revision: a non-negative integer".into(),
+                })
+        })
+        .transpose()?;
+    let idempotency_key = headers
+        .get("Idempotency-Key")
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .filter(|s| !s.is_empty() && s.len() <= MAX_IDEMPOTENCY_KEY_BYTES)
+                .map(str::to_owned)
+                .ok_or_else(|| ApiError::BadRequest {
+                    field: "Idempotency-Key".into(),
+                    message: format!(
+                        "must be 1 to {MAX_IDEMPOTENCY_KEY_BYTES} bytes of visible ASCII"
+                    ),
+                })
+        })
+        .transpose()?;
+    let events = parse_events(body)?;
+    let appended = state
+        .ledger
+        .record(RecordRequest {
+            partnership_id,
+            events,
+            if_match,
+            idempotency_key,
+        })
+        .await?;
+    let replayed = appended.replayed;
+    Ok((appended, replayed))
+}
+
+/// One event or an array of events. Malformed JSON is a 400; JSON that is not a valid event is a
+/// 422 naming the field (`events[1].data.score`).
+pub fn parse_events(body: &[u8]) -> Result<Vec<EventInput>, ApiError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::BadRequest {
+        field: "body".into(),
+        message: format!("malformed JSON: {e}"),
+    })?;
+    let items = match value {
+        Value::Array(items) => items,
+        item @ Value::Object(_) => vec![item],
+        _ => {
+            return Err(ApiError::validation(
+                "body",
+                "must be an event object or an array of events",
+            ));
+        }
+    };
+    let mut events = Vec::with_capacity(items.len());
+    let mut details = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        // The same paths as the ledger's rules use, for one event or many.
+        let prefix = format!("events[{i}].");
+        match parse_event(item) {
+            Ok(e) => events.push(e),
+            Err((path, message)) => details.push(accord_domain::FieldError::new(
+                format!("{prefix}{path}").trim_end_matches('.').to_owned(),
+                message,
+            )),
+        }
+    }
+    if details.is_empty() {
+        Ok(events)
+    } else {
+        Err(ApiError::Validation(details))
+    }
+}
+
+/// The envelope fields a client sends; `type` and `data` are read as the payload.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope {
+    #[serde(with = "accord_domain::values::rfc3339")]
+    occurred_at: OffsetDateTime,
+    actor: accord_domain::Actor,
+    #[serde(default)]
+    note: Option<String>,
+    #[serde(default)]
+    causation_id: Option<String>,
+    #[serde(default)]
+    correlation_id: Option<String>,
+}
+
+/// Reads one event, or says which field is wrong (`data.attendees[0].org`) and why. The
+/// envelope and the payload are read separately so that the path survives serde's buffering.
+fn parse_event(item: Value) -> Result<EventInput, (String, String)> {
+    let Value::Object(mut fields) = item else {
+        return Err((String::new(), "must be an event object".into()));
+    };
+    let event_type = match fields.remove("type") {
+        Some(Value::String(t)) => EventType::parse(&t).ok_or_else(|| {
+            (
+                "type".to_owned(),
+                format!("unknown event type {t:?}; see docs/domain.md for the catalogue"),
+            )
+        })?,
+        Some(_) => return Err(("type".into(), "must be a string".into())),
+        None => return Err(("type".into(), "missing field `type`".into())),
+    };
+    let data = fields
+        .remove("data")
+        .ok_or_else(|| ("data".to_owned(), "missing field `data`".to_owned()))?;
+    let located = |prefix: &str, path: String, e: serde_json::Error| {
+        let path = if path == "." { String::new() } else { path };
+        let field = match (prefix.is_empty(), path.is_empty()) {
+            (_, true) => prefix.to_owned(),
+            (true, false) => path,
+            (false, false) => format!("{prefix}.{path}"),
+        };
+        (field, e.to_string())
+    };
+    let envelope: Envelope = serde_path_to_error::deserialize(Value::Object(fields))
+        .map_err(|e| located("", e.path().to_string(), e.into_inner()))?;
+    let mut track = serde_path_to_error::Track::new();
+    let payload = Payload::deserialize_data(
+        event_type,
+        serde_path_to_error::Deserializer::new(data, &mut track),
+    )
+    .map_err(|e| located("data", track.path().to_string(), e))?;
+    Ok(EventInput {
+        occurred_at: envelope.occurred_at,
+        actor: envelope.actor,
+        note: envelope.note,
+        causation_id: envelope.causation_id,
+        correlation_id: envelope.correlation_id,
+        payload,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct AsOf {
+    as_of: Option<String>,
+}
+
+fn as_of(q: &AsOf) -> Result<Option<OffsetDateTime>, ApiError> {
+    q.as_of
+        .as_deref()
+        .map(|s| {
+            accord_domain::values::rfc3339::parse(s).map_err(|message| ApiError::BadRequest {
+                field: "as_of".into(),
+                message,
+            })
+        })
+        .transpose()
+}
+
+/// One event of the audit history.
+#[derive(Debug, Serialize)]
+struct HistoryEvent {
+    revision: u64,
+    position: u64,
+    hash: String,
+    commit_id: String,
+    #[serde(flatten)]
+    event: Event,
+}
+
+async fn history(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<AsOf>,
+) -> Result<Response, ApiError> {
+    let p = partnership(&id)?;
+    let as_of = as_of(&q)?;
+    let commits = state
+        .log
+        .read_partnership(&p, 0)
+        .await
+        .map_err(LedgerError::from)?;
+    if commits.is_empty() {
+        return Err(ApiError::NotFound(p));
+    }
+    let mut events = Vec::new();
+    for stored in commits {
+        let (sealed, commit) = stored.decode().map_err(LedgerError::from)?;
+        if as_of.is_some_and(|t| commit.recorded_at > t) {
+            break;
+        }
+        for event in commit.events {
+            events.push(HistoryEvent {
+                revision: stored.position,
+                position: stored.position,
+                hash: sealed.hash.to_hex(),
+                commit_id: commit.commit_id.to_string(),
+                event,
+            });
+        }
+    }
+    Ok(Json(json!({"partnership_id": p, "events": events})).into_response())
+}
+
+async fn list_partnerships(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let ids = state.log.partnerships().await.map_err(LedgerError::from)?;
+    let mut out = Vec::with_capacity(ids.len());
+    for p in ids {
+        if let Some(s) = state.ledger.summary(&p).await? {
+            out.push(json!({
+                "partnership_id": s.partnership_id,
+                "parties": s.parties,
+                "status": s.status,
+                "revision": s.revision,
+                "event_count": s.event_count,
+            }));
+        }
+    }
+    Ok(Json(json!({"partnerships": out})).into_response())
+}
+
+async fn verify(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let p = partnership(&id)?;
+    match verify_partnership(&*state.log, &p)
+        .await
+        .map_err(LedgerError::from)?
+    {
+        Verification::Ok { commits: 0, .. } => Err(ApiError::NotFound(p)),
+        Verification::Ok { commits, head } => Ok(Json(json!({
+            "partnership_id": p, "ok": true, "commits": commits,
+            "revision": head.revision, "head": head.hash.to_hex(),
+        }))
+        .into_response()),
+        Verification::Broken(b) => Ok(Json(json!({
+            "partnership_id": p, "ok": false, "position": b.position,
+            "last_good": b.last_good, "reason": b.reason.to_string(),
+        }))
+        .into_response()),
+    }
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.log.last_position().await {
+        Ok(last) => Json(json!({"status": "ok", "backend": state.backend, "last_position": last}))
+            .into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(
+                json!({"status": "unavailable", "backend": state.backend, "error": e.to_string()}),
+            ),
+        )
+            .into_response(),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [("content-type", "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}

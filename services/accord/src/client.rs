@@ -1,0 +1,254 @@
+//! The client commands: `record`, `history`, `verify`. They talk to a running `accord up` over
+//! HTTP. Exit codes: 0 ok, 1 failure (conflict, broken chain, server unreachable), 2 bad input.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+/// Where the server is.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Server {
+    /// The accord server's URL.
+    #[arg(long, env = "ACCORD_SERVER", default_value = "http://127.0.0.1:7480")]
+    server: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct RecordArgs {
+    /// The partnership.
+    id: String,
+    /// A JSON file with one event or an array of events (one commit); `-` reads standard input.
+    #[arg(long, short)]
+    file: PathBuf,
+    /// Only record if the partnership is still at this revision.
+    #[arg(long)]
+    if_match: Option<u64>,
+    /// Makes a retry return the first answer and record nothing.
+    #[arg(long)]
+    idempotency_key: Option<String>,
+    #[command(flatten)]
+    server: Server,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct HistoryArgs {
+    /// The partnership.
+    id: String,
+    /// Only what was recorded at or before this RFC 3339 time.
+    #[arg(long)]
+    as_of: Option<String>,
+    /// Print the JSON answer instead of a table.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    server: Server,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct VerifyArgs {
+    /// The partnership (default: every partnership).
+    id: Option<String>,
+    #[command(flatten)]
+    server: Server,
+}
+
+fn client() -> Result<reqwest::Client> {
+    Ok(reqwest::Client::builder().build()?)
+}
+
+/// The exit code for an error answer: 2 when the input was at fault, 1 otherwise.
+fn exit_for(status: StatusCode) -> ExitCode {
+    if matches!(
+        status,
+        StatusCode::BAD_REQUEST
+            | StatusCode::NOT_FOUND
+            | StatusCode::PAYLOAD_TOO_LARGE
+            | StatusCode::UNPROCESSABLE_ENTITY
+    ) {
+        ExitCode::from(2)
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// Prints an error answer in words.
+fn explain(status: StatusCode, body: &Value) {
+    eprintln!("error: {status}");
+    if let Some(details) = body.get("details").and_then(Value::as_array) {
+        for d in details {
+            eprintln!(
+                "  {}: {}",
+                d["field"].as_str().unwrap_or("?"),
+                d["message"].as_str().unwrap_or("?")
+            );
+        }
+    } else if body.get("error").and_then(Value::as_str) == Some("conflict") {
+        eprintln!(
+            "  the partnership is at revision {}, not {}: read it again and retry",
+            body["actual"], body["expected"]
+        );
+    } else if let Some(m) = body.get("message").and_then(Value::as_str) {
+        eprintln!("  {m}");
+    }
+}
+
+async fn answer(response: reqwest::Response) -> Result<(StatusCode, Value)> {
+    let status = response.status();
+    let text = response.text().await?;
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Ok((status, body))
+}
+
+pub(crate) async fn record(args: RecordArgs) -> Result<ExitCode> {
+    let mut body = Vec::new();
+    if args.file.as_os_str() == "-" {
+        std::io::stdin().read_to_end(&mut body)?;
+    } else {
+        body = std::fs::read(&args.file)
+            .with_context(|| format!("reading {}", args.file.display()))?;
+    }
+    let url = format!("{}/v1/partnerships/{}/events", args.server.server, args.id);
+    let mut request = client()?
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body);
+    if let Some(rev) = args.if_match {
+        request = request.header("If-Match", rev.to_string());
+    }
+    if let Some(key) = &args.idempotency_key {
+        request = request.header("Idempotency-Key", key);
+    }
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {}", args.server.server))?;
+    let replayed = response.headers().contains_key("idempotent-replayed");
+    let (status, body) = answer(response).await?;
+    if status != StatusCode::CREATED {
+        explain(status, &body);
+        return Ok(exit_for(status));
+    }
+    println!(
+        "recorded {} event(s) in {} at revision {}{}",
+        body["event_ids"].as_array().map_or(0, Vec::len),
+        body["partnership_id"].as_str().unwrap_or("?"),
+        body["revision"],
+        if replayed {
+            " (a retry: the first answer, nothing new recorded)"
+        } else {
+            ""
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn history(args: HistoryArgs) -> Result<ExitCode> {
+    let mut url = format!("{}/v1/partnerships/{}/events", args.server.server, args.id);
+    if let Some(t) = &args.as_of {
+        url = format!("{url}?as_of={}", t.replace('+', "%2B"));
+    }
+    let response = client()?
+        .get(url)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {}", args.server.server))?;
+    let (status, body) = answer(response).await?;
+    if status != StatusCode::OK {
+        explain(status, &body);
+        return Ok(exit_for(status));
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&body)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:>5}  {:<20}  {:<20}  {:<10}  {:<28}  data",
+        "rev", "occurred_at", "recorded_at", "org", "type"
+    );
+    for e in body["events"].as_array().into_iter().flatten() {
+        let data = e["data"].to_string();
+        let data = match data.char_indices().nth(60) {
+            Some((i, _)) => format!("{}…", &data[..i]),
+            None => data,
+        };
+        println!(
+            "{:>5}  {:<20}  {:<20}  {:<10}  {:<28}  {data}",
+            e["revision"].as_u64().unwrap_or(0),
+            e["occurred_at"]
+                .as_str()
+                .unwrap_or("")
+                .get(..19)
+                .unwrap_or(""),
+            e["recorded_at"]
+                .as_str()
+                .unwrap_or("")
+                .get(..19)
+                .unwrap_or(""),
+            e["actor"]["org"].as_str().unwrap_or(""),
+            e["type"].as_str().unwrap_or(""),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn verify(args: VerifyArgs) -> Result<ExitCode> {
+    let client = client()?;
+    let base = &args.server.server;
+    let ids: Vec<String> = match args.id {
+        Some(id) => vec![id],
+        None => {
+            let response = client
+                .get(format!("{base}/v1/partnerships"))
+                .send()
+                .await
+                .with_context(|| format!("cannot reach {base}"))?;
+            let (status, body) = answer(response).await?;
+            if status != StatusCode::OK {
+                explain(status, &body);
+                return Ok(exit_for(status));
+            }
+            body["partnerships"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p["partnership_id"].as_str().map(str::to_owned))
+                .collect()
+        }
+    };
+    let mut broken = 0;
+    for id in &ids {
+        let response = client
+            .get(format!("{base}/v1/partnerships/{id}/verify"))
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {base}"))?;
+        let (status, body) = answer(response).await?;
+        if status != StatusCode::OK {
+            explain(status, &body);
+            return Ok(exit_for(status));
+        }
+        if body["ok"] == Value::Bool(true) {
+            println!(
+                "{id}: ok, {} commits, every link holds (revision {})",
+                body["commits"], body["revision"]
+            );
+        } else {
+            broken += 1;
+            println!(
+                "{id}: BROKEN at position {} (last good commit at {}): {}",
+                body["position"],
+                body["last_good"],
+                body["reason"].as_str().unwrap_or("?")
+            );
+        }
+    }
+    Ok(if broken == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
