@@ -5,6 +5,8 @@ pub use nats_process as harness;
 #[cfg(test)]
 mod conformance;
 #[cfg(test)]
+mod e2e;
+#[cfg(test)]
 mod golden;
 #[cfg(test)]
 mod hygiene;

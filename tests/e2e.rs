@@ -1,0 +1,582 @@
+//! End to end through the real `accord` binary: `accord up` on both backends, the HTTP answers,
+//! the client commands and their exit codes.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::{NatsServer, ServerVersion, workspace_root};
+
+/// How long `accord up` may take to say where it listens.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The binary under test: `$ACCORD_BIN`, or the workspace's debug build (the test command
+/// builds it first).
+pub(crate) fn accord_bin() -> PathBuf {
+    let bin = std::env::var_os("ACCORD_BIN").map_or_else(
+        || workspace_root().join("target/debug/accord"),
+        PathBuf::from,
+    );
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p accord` (scripts/test does) or set ACCORD_BIN",
+        bin.display()
+    );
+    bin
+}
+
+/// A running `accord up`.
+pub(crate) struct Accord {
+    child: Child,
+    pub(crate) url: String,
+}
+
+impl Accord {
+    /// Starts `accord up` with these extra arguments on a free port.
+    pub(crate) fn up(args: &[&str]) -> Self {
+        let mut child = Command::new(accord_bin())
+            .arg("up")
+            .args(["--http", "127.0.0.1:0"])
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start accord up");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let url = loop {
+            let line = rx
+                .recv_timeout(READY_TIMEOUT)
+                .expect("accord up says where it listens");
+            if let Some(url) = line.split("HTTP API on ").nth(1) {
+                break url.trim().to_owned();
+            }
+        };
+        Self { child, url }
+    }
+
+    /// Embedded store in `dir`.
+    pub(crate) fn embedded(dir: &Path) -> Self {
+        Self::up(&["--data-dir", dir.to_str().expect("utf-8 path")])
+    }
+
+    pub(crate) fn jetstream(server: &NatsServer) -> Self {
+        Self::up(&["--nats", &server.url()])
+    }
+
+    /// Stops with SIGTERM and waits: requests in flight finish, the store is closed.
+    pub(crate) fn stop(mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let exit = self.child.wait().expect("wait");
+        assert!(exit.success(), "accord up exits cleanly on SIGTERM: {exit}");
+    }
+
+    pub(crate) fn events_url(&self, p: &str) -> String {
+        format!("{}/v1/partnerships/{p}/events", self.url)
+    }
+}
+
+impl Drop for Accord {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub(crate) fn http() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+pub(crate) fn proposal() -> Value {
+    json!({"type": "partnership_proposed", "occurred_at": "2026-01-05T09:00:00Z",
+           "actor": {"org": "acme"},
+           "data": {"parties": [{"org": "acme", "name": "Acme Health", "kind": "vendor"},
+                                {"org": "stmary", "name": "St Mary's", "kind": "health_system"}],
+                    "vision": "fewer readmissions"}})
+}
+
+pub(crate) fn meeting(id: &str) -> Value {
+    json!({"type": "meeting_requested", "occurred_at": "2026-02-01T09:00:00Z",
+           "actor": {"org": "acme"},
+           "data": {"meeting_id": id, "requested_by_org": "acme", "purpose": "review"}})
+}
+
+async fn post(a: &Accord, p: &str, body: &Value, headers: &[(&str, &str)]) -> (StatusCode, Value) {
+    post_raw(a, p, body.to_string().into_bytes(), headers).await
+}
+
+async fn post_raw(
+    a: &Accord,
+    p: &str,
+    body: Vec<u8>,
+    headers: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let mut req = http()
+        .post(a.events_url(p))
+        .header("content-type", "application/json")
+        .body(body);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send().await.expect("send");
+    let status = resp.status();
+    let body = resp.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+async fn history(a: &Accord, p: &str) -> Value {
+    http()
+        .get(a.events_url(p))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json")
+}
+
+async fn revision(a: &Accord, p: &str) -> u64 {
+    let h = history(a, p).await;
+    h["events"]
+        .as_array()
+        .and_then(|e| e.last())
+        .and_then(|e| e["revision"].as_u64())
+        .expect("a revision")
+}
+
+/// Every answer code of the append, and the ledger unchanged after each error.
+async fn answers_and_bad_input(a: &Accord) {
+    let p = "acme-stmary";
+    let (status, body) = post(a, p, &json!([proposal(), meeting("m1")]), &[]).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["partnership_id"], "acme-stmary");
+    assert_eq!(body["event_ids"].as_array().map(Vec::len), Some(2));
+    let rev = body["revision"].as_u64().expect("revision");
+    assert_eq!(body["position"].as_u64(), Some(rev));
+    let before = history(a, p).await;
+
+    let cases: Vec<(&str, Vec<u8>, Vec<(&str, &str)>, StatusCode, &str)> = vec![
+        (
+            "malformed JSON",
+            b"{\"type\": ".to_vec(),
+            vec![],
+            StatusCode::BAD_REQUEST,
+            "body",
+        ),
+        (
+            "unknown event type",
+            json!({"type": "meeting_teleported", "occurred_at": "2026-02-01T09:00:00Z",
+                   "actor": {"org": "acme"}, "data": {}})
+            .to_string()
+            .into_bytes(),
+            vec![],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "events[0].type",
+        ),
+        (
+            "a field out of range",
+            json!({"type": "health_check_responded", "occurred_at": "2026-02-01T09:00:00Z",
+                   "actor": {"org": "stmary"},
+                   "data": {"wave_id": "w1", "respondent_org": "stmary", "dimension": "strategy",
+                            "score": 9}})
+            .to_string()
+            .into_bytes(),
+            vec![],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "events[0].data.score",
+        ),
+        (
+            "an id that is not a subject token",
+            json!({"type": "meeting_requested", "occurred_at": "2026-02-01T09:00:00Z",
+                   "actor": {"org": "acme"},
+                   "data": {"meeting_id": "m.>", "requested_by_org": "acme", "purpose": "x"}})
+            .to_string()
+            .into_bytes(),
+            vec![],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "events[0].data.meeting_id",
+        ),
+        (
+            "a float for money",
+            json!({"type": "deal_registered", "occurred_at": "2026-02-01T09:00:00Z",
+                   "actor": {"org": "acme"},
+                   "data": {"deal_id": "d1", "account": "Mercy", "sourced_by_org": "acme",
+                            "value": 10.5, "currency": "USD"}})
+            .to_string()
+            .into_bytes(),
+            vec![],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "events[0].data.value",
+        ),
+        (
+            "a rule of the domain",
+            meeting("m1").to_string().into_bytes(),
+            vec![],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "events[0].data.meeting_id",
+        ),
+        (
+            "an oversized body",
+            vec![b' '; 2 * 1024 * 1024],
+            vec![],
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "",
+        ),
+        (
+            "a stale revision",
+            meeting("m2").to_string().into_bytes(),
+            vec![("If-Match", "0")],
+            StatusCode::CONFLICT,
+            "",
+        ),
+        (
+            "a bad If-Match",
+            meeting("m2").to_string().into_bytes(),
+            vec![("If-Match", "yesterday")],
+            StatusCode::BAD_REQUEST,
+            "If-Match",
+        ),
+    ];
+    for (what, body, headers, want, field) in cases {
+        let (status, answer) = post_raw(a, p, body, &headers).await;
+        assert_eq!(status, want, "{what}: {answer}");
+        if !field.is_empty() {
+            let fields: Vec<&str> = answer["details"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|d| d["field"].as_str())
+                .collect();
+            assert_eq!(fields, [field], "{what}: {answer}");
+        }
+        assert_eq!(
+            history(a, p).await,
+            before,
+            "{what} left the ledger unchanged"
+        );
+    }
+    let (status, answer) = post(a, p, &meeting("m2"), &[("If-Match", "0")]).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(
+        answer,
+        json!({"error": "conflict", "expected": 0, "actual": rev})
+    );
+
+    let (status, answer) = post(a, "nobody", &meeting("m1"), &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+    let (status, answer) = post(a, "Not.A.Token", &meeting("m1"), &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(answer["details"][0]["field"], "partnership_id");
+    assert_eq!(history(a, p).await, before);
+
+    // With the right revision, and idempotent retries.
+    let rev_s = rev.to_string();
+    let headers = [("If-Match", rev_s.as_str()), ("Idempotency-Key", "req-42")];
+    let (status, first) = post(a, p, &meeting("m2"), &headers).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let resp = http()
+        .post(a.events_url(p))
+        .header("Idempotency-Key", "req-42")
+        .header("If-Match", rev_s.as_str())
+        .body(meeting("m2").to_string())
+        .send()
+        .await
+        .expect("retry");
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    assert_eq!(
+        resp.headers()
+            .get("Idempotent-Replayed")
+            .map(|v| v.to_str().unwrap_or("")),
+        Some("true")
+    );
+    let again: Value = resp.json().await.expect("json");
+    assert_eq!(again, first, "a retry answers as the first time");
+    assert_eq!(
+        history(a, p).await["events"].as_array().map(Vec::len),
+        Some(3),
+        "the retry appended nothing"
+    );
+}
+
+/// Concurrent appends to one partnership: without If-Match all land; with If-Match on the same
+/// revision exactly one does and the others get 409.
+async fn concurrent_appends(a: &Accord) {
+    let p = "busy";
+    assert_eq!(post(a, p, &proposal(), &[]).await.0, StatusCode::CREATED);
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let url = a.events_url(p);
+            tokio::spawn(async move {
+                http()
+                    .post(url)
+                    .body(meeting(&format!("free{i}")).to_string())
+                    .send()
+                    .await
+                    .expect("send")
+                    .status()
+            })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.expect("task"), StatusCode::CREATED);
+    }
+    let rev = revision(a, p).await.to_string();
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let url = a.events_url(p);
+            let rev = rev.clone();
+            tokio::spawn(async move {
+                http()
+                    .post(url)
+                    .header("If-Match", rev)
+                    .body(meeting(&format!("strict{i}")).to_string())
+                    .send()
+                    .await
+                    .expect("send")
+                    .status()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.expect("task"));
+    }
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CREATED)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CONFLICT)
+            .count(),
+        19
+    );
+    assert_eq!(
+        history(a, p).await["events"].as_array().map(Vec::len),
+        Some(1 + 20 + 1)
+    );
+}
+
+/// Health, metrics and the partnership list answer.
+async fn health_metrics_and_list(a: &Accord) {
+    let health: Value = http()
+        .get(format!("{}/healthz", a.url))
+        .send()
+        .await
+        .expect("healthz")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(health["status"], "ok");
+    let metrics = http()
+        .get(format!("{}/metrics", a.url))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for name in [
+        "accord_appends_total",
+        "accord_conflicts_total",
+        "accord_errors_total{kind=\"validation\"}",
+        "accord_append_seconds_bucket",
+    ] {
+        assert!(metrics.contains(name), "{name} in\n{metrics}");
+    }
+    let list: Value = http()
+        .get(format!("{}/v1/partnerships", a.url))
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    let first = &list["partnerships"][0];
+    assert_eq!(first["partnership_id"], "acme-stmary");
+    assert_eq!(first["parties"], json!(["acme", "stmary"]));
+    assert_eq!(first["event_count"], 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_on_the_embedded_backend() {
+    let dir = tempfile::tempdir().expect("dir");
+    let a = Accord::embedded(dir.path());
+    answers_and_bad_input(&a).await;
+    concurrent_appends(&a).await;
+    health_metrics_and_list(&a).await;
+    a.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_on_jetstream() {
+    let server = NatsServer::start(ServerVersion::Current).expect("server");
+    let a = Accord::jetstream(&server);
+    answers_and_bad_input(&a).await;
+    concurrent_appends(&a).await;
+    health_metrics_and_list(&a).await;
+    a.stop();
+}
+
+/// With the log unreachable the API answers 503 and appends nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_log_answers_503() {
+    let mut server = NatsServer::start(ServerVersion::Current).expect("server");
+    let a = Accord::jetstream(&server);
+    assert_eq!(
+        post(&a, "p1", &proposal(), &[]).await.0,
+        StatusCode::CREATED
+    );
+    server.stop().expect("stop nats");
+    let (status, body) = post(&a, "p1", &meeting("m1"), &[]).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let health = http()
+        .get(format!("{}/healthz", a.url))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+fn accord(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(accord_bin())
+        .args(args)
+        .output()
+        .expect("run accord");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The client commands and their exit codes; `accord verify` catches a tampered store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_records_reads_and_verifies() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = dir.path().join("store");
+    let a = Accord::embedded(&store);
+    let file = dir.path().join("commit.json");
+    std::fs::write(&file, json!([proposal(), meeting("m1")]).to_string()).expect("write");
+    let f = file.to_str().expect("utf-8");
+    let s = a.url.clone();
+
+    let (code, out, err) = accord(&["record", "acme-stmary", "--file", f, "--server", &s]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("recorded 2 event(s) in acme-stmary at revision 1"),
+        "{out}"
+    );
+
+    let (code, _, err) = accord(&["record", "acme-stmary", "--file", f, "--server", &s]);
+    assert_eq!(code, 2, "a re-proposal is bad input");
+    assert!(
+        err.contains("events[0].type: the partnership was already proposed"),
+        "{err}"
+    );
+
+    std::fs::write(&file, meeting("m2").to_string()).expect("write");
+    let (code, _, err) = accord(&[
+        "record",
+        "acme-stmary",
+        "--file",
+        f,
+        "--if-match",
+        "0",
+        "--server",
+        &s,
+    ]);
+    assert_eq!(code, 1, "a conflict is a failure: {err}");
+    assert!(err.contains("409"), "{err}");
+    let (code, out, _) = accord(&[
+        "record",
+        "acme-stmary",
+        "--file",
+        f,
+        "--idempotency-key",
+        "k1",
+        "--server",
+        &s,
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("revision 2"), "{out}");
+
+    let (code, out, _) = accord(&["history", "acme-stmary", "--server", &s]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out.lines().count(),
+        1 + 3,
+        "a header and three events:\n{out}"
+    );
+    assert!(out.contains("partnership_proposed") && out.contains("meeting_requested"));
+    let (code, out, _) = accord(&["history", "acme-stmary", "--json", "--server", &s]);
+    assert_eq!(code, 0);
+    let json: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(json["events"].as_array().map(Vec::len), Some(3));
+    let (code, _, err) = accord(&["history", "acme-stmary", "--as-of", "soon", "--server", &s]);
+    assert_eq!(code, 2, "{err}");
+    let first_recorded = json["events"][0]["recorded_at"]
+        .as_str()
+        .expect("recorded_at");
+    let (code, out, _) = accord(&[
+        "history",
+        "acme-stmary",
+        "--json",
+        "--as-of",
+        first_recorded,
+        "--server",
+        &s,
+    ]);
+    assert_eq!(code, 0);
+    let then: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(
+        then["events"].as_array().map(Vec::len),
+        Some(2),
+        "as of the first commit's recording time, the second is not yet known"
+    );
+
+    let (code, out, _) = accord(&["verify", "--server", &s]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("acme-stmary: ok, 2 commits"), "{out}");
+
+    a.stop();
+    let db = sled::open(&store).expect("open store");
+    let mut key = vec![b'c'];
+    key.extend_from_slice(&2u64.to_be_bytes());
+    let mut value = db.get(&key).expect("get").expect("commit 2").to_vec();
+    let at = value.len() - 40;
+    value[at] ^= 1;
+    db.insert(key, value).expect("tamper");
+    db.flush().expect("flush");
+    drop(db);
+    let a = Accord::embedded(&store);
+    let (code, out, _) = accord(&["verify", "acme-stmary", "--server", &a.url]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("BROKEN at position 2"), "{out}");
+
+    let (code, _, err) = accord(&["history", "nobody", "--server", &a.url]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = accord(&["verify", "--server", "http://127.0.0.1:9"]);
+    assert_eq!(code, 1, "an unreachable server is a failure: {err}");
+}
