@@ -171,7 +171,15 @@ async fn answers_and_bad_input(a: &Accord) {
     assert_eq!(body["position"].as_u64(), Some(rev));
     let before = history(a, p).await;
 
-    let cases: Vec<(&str, Vec<u8>, Vec<(&str, &str)>, StatusCode, &str)> = vec![
+    /// What is sent, what it is, and the answer and field expected.
+    type Case = (
+        &'static str,
+        Vec<u8>,
+        Vec<(&'static str, &'static str)>,
+        StatusCode,
+        &'static str,
+    );
+    let cases: Vec<Case> = vec![
         (
             "malformed JSON",
             b"{\"type\": ".to_vec(),
