@@ -588,3 +588,63 @@ async fn the_cli_records_reads_and_verifies() {
     let (code, _, err) = accord(&["verify", "--server", "http://127.0.0.1:9"]);
     assert_eq!(code, 1, "an unreachable server is a failure: {err}");
 }
+
+/// `accord import`: appended, skipped as duplicates and rejected lines with their numbers and
+/// reasons; stop or continue on error as the flag says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_reports_appended_skipped_and_rejected_lines() {
+    let dir = tempfile::tempdir().expect("dir");
+    let a = Accord::embedded(&dir.path().join("store"));
+    let with_id = |mut e: Value| {
+        e["partnership_id"] = json!("acme-stmary");
+        e.to_string()
+    };
+    let bad_meeting = json!({"type": "meeting_held", "occurred_at": "2026-02-02T09:00:00Z",
+        "actor": {"org": "acme"},
+        "data": {"meeting_id": "m9", "in_person": false,
+                 "attendees": [{"org": "acme", "person": "Ana", "seniority": "staff"}]}});
+    let lines = [
+        json!({"partnership_id": "acme-stmary", "events": [proposal()]}).to_string(),
+        with_id(meeting("m1")),
+        with_id(bad_meeting),
+        "not json".to_owned(),
+        String::new(),
+        with_id(meeting("m2")),
+    ];
+    let file = dir.path().join("history.jsonl");
+    std::fs::write(&file, lines.join("\n")).expect("write");
+    let f = file.to_str().expect("utf-8");
+
+    let (code, out, _) = accord(&["import", f, "--server", &a.url]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("2 commits appended (2 events), 0 skipped as duplicates, 1 lines rejected"),
+        "stops at the first refused line: {out}"
+    );
+    assert!(
+        out.contains(
+            "line 3: 422 Unprocessable Entity: events[0].data.meeting_id: unknown meeting m9"
+        ),
+        "{out}"
+    );
+
+    let (code, out, _) = accord(&["import", f, "--on-error", "continue", "--server", &a.url]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("1 commits appended (1 events), 2 skipped as duplicates, 2 lines rejected"),
+        "{out}"
+    );
+    assert!(out.contains("line 4: malformed JSON"), "{out}");
+    assert_eq!(
+        history(&a, "acme-stmary").await["events"]
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
+    let (code, out, _) = accord(&["import", f, "--on-error", "continue", "--server", &a.url]);
+    assert_eq!(code, 2);
+    assert!(
+        out.contains("0 commits appended (0 events), 3 skipped as duplicates"),
+        "{out}"
+    );
+}

@@ -77,23 +77,7 @@ fn exit_for(status: StatusCode) -> ExitCode {
 
 /// Prints an error answer in words.
 fn explain(status: StatusCode, body: &Value) {
-    eprintln!("error: {status}");
-    if let Some(details) = body.get("details").and_then(Value::as_array) {
-        for d in details {
-            eprintln!(
-                "  {}: {}",
-                d["field"].as_str().unwrap_or("?"),
-                d["message"].as_str().unwrap_or("?")
-            );
-        }
-    } else if body.get("error").and_then(Value::as_str) == Some("conflict") {
-        eprintln!(
-            "  the partnership is at revision {}, not {}: read it again and retry",
-            body["actual"], body["expected"]
-        );
-    } else if let Some(m) = body.get("message").and_then(Value::as_str) {
-        eprintln!("  {m}");
-    }
+    eprintln!("error: {}", reason(status, body));
 }
 
 async fn answer(response: reqwest::Response) -> Result<(StatusCode, Value)> {
@@ -251,4 +235,169 @@ pub(crate) async fn verify(args: VerifyArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// What `import` does when a line is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum OnError {
+    /// Stop at the first refused line.
+    Stop,
+    /// Report the line and go on with the next.
+    Continue,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ImportArgs {
+    /// A JSONL file: one commit per line, `{"partnership_id": ..., "events": [...]}` or one
+    /// event with a `partnership_id` field.
+    file: PathBuf,
+    /// What to do when a line is refused.
+    #[arg(long, value_enum, default_value_t = OnError::Stop)]
+    on_error: OnError,
+    #[command(flatten)]
+    server: Server,
+}
+
+/// One line of an import file, as sent.
+struct Line {
+    number: usize,
+    partnership_id: String,
+    body: Value,
+    /// Derived from the line's text, so importing a file twice records nothing new.
+    idempotency_key: String,
+}
+
+fn parse_line(number: usize, text: &str) -> Result<Line, String> {
+    let mut value: Value =
+        serde_json::from_str(text).map_err(|e| format!("malformed JSON: {e}"))?;
+    let object = value
+        .as_object_mut()
+        .ok_or_else(|| "must be a JSON object".to_owned())?;
+    let partnership_id = match object.remove("partnership_id") {
+        Some(Value::String(p)) => p,
+        _ => return Err("partnership_id: missing, or not a string".into()),
+    };
+    let body = match object.remove("events") {
+        Some(events) if object.is_empty() => events,
+        Some(_) => return Err("a commit line holds only partnership_id and events".into()),
+        None => value,
+    };
+    let digest = accord_domain::ids::CommitId::from_idempotency_key(
+        &accord_domain::PartnershipId::parse(&partnership_id)
+            .map_err(|e| format!("partnership_id: {e}"))?,
+        text,
+    );
+    Ok(Line {
+        number,
+        partnership_id,
+        body,
+        idempotency_key: format!("import-{digest}"),
+    })
+}
+
+pub(crate) async fn import(args: ImportArgs) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("reading {}", args.file.display()))?;
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty())
+        .collect();
+    let client = client()?;
+    let progress = indicatif::ProgressBar::new(lines.len() as u64);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} lines {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let (mut appended, mut events, mut skipped) = (0usize, 0usize, 0usize);
+    let mut rejected: Vec<(usize, String)> = Vec::new();
+    for (number, text) in lines {
+        progress.inc(1);
+        let line = match parse_line(number, text) {
+            Ok(line) => line,
+            Err(reason) => {
+                rejected.push((number, reason));
+                if args.on_error == OnError::Stop {
+                    break;
+                }
+                continue;
+            }
+        };
+        let response = client
+            .post(format!(
+                "{}/v1/partnerships/{}/events",
+                args.server.server, line.partnership_id
+            ))
+            .header("content-type", "application/json")
+            .header("Idempotency-Key", &line.idempotency_key)
+            .body(line.body.to_string())
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {}", args.server.server))?;
+        let replayed = response.headers().contains_key("idempotent-replayed");
+        let (status, body) = answer(response).await?;
+        match status {
+            StatusCode::CREATED if replayed => skipped += 1,
+            StatusCode::CREATED => {
+                appended += 1;
+                events += body["event_ids"].as_array().map_or(0, Vec::len);
+            }
+            s if exit_for(s) == ExitCode::from(2) => {
+                rejected.push((line.number, reason(s, &body)));
+                if args.on_error == OnError::Stop {
+                    break;
+                }
+            }
+            s => {
+                progress.finish_and_clear();
+                explain(s, &body);
+                eprintln!("import stopped at line {}", line.number);
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    progress.finish_and_clear();
+    println!(
+        "imported {}: {appended} commits appended ({events} events), {skipped} skipped as duplicates, {} lines rejected",
+        args.file.display(),
+        rejected.len()
+    );
+    for (number, why) in &rejected {
+        println!("  line {number}: {why}");
+    }
+    Ok(if rejected.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+/// An error answer in one line: each field and its rule, or what to do next.
+fn reason(status: StatusCode, body: &Value) -> String {
+    let details: Vec<String> = body["details"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            format!(
+                "{}: {}",
+                d["field"].as_str().unwrap_or("?"),
+                d["message"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    if !details.is_empty() {
+        format!("{status}: {}", details.join("; "))
+    } else if body["error"] == "conflict" {
+        format!(
+            "{status}: the partnership is at revision {}, not {}; read it again and retry",
+            body["actual"], body["expected"]
+        )
+    } else {
+        format!(
+            "{status}: {}",
+            body["message"].as_str().unwrap_or("refused")
+        )
+    }
 }

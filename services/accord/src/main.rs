@@ -42,6 +42,8 @@ enum Cmd {
     Ledger(up::Args),
     /// Record one commit: the events of a JSON file (one event or an array).
     Record(client::RecordArgs),
+    /// Import a JSONL file, one commit per line; a second import of the same file adds nothing.
+    Import(client::ImportArgs),
     /// Show a partnership's audit history.
     History(client::HistoryArgs),
     /// Verify the hash chain of one partnership, or of all.
@@ -70,6 +72,7 @@ fn main() -> ExitCode {
                 .await
                 .map(|()| ExitCode::SUCCESS),
             Cmd::Record(args) => client::record(args).await,
+            Cmd::Import(args) => client::import(args).await,
             Cmd::History(args) => client::history(args).await,
             Cmd::Verify(args) => client::verify(args).await,
             Cmd::Bench(args) => bench::run(args).await.map(|()| ExitCode::SUCCESS),
