@@ -648,3 +648,63 @@ async fn import_reports_appended_skipped_and_rejected_lines() {
         "{out}"
     );
 }
+
+/// The examples import cleanly through the real binary, on both backends, and verify.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_examples_import_and_verify() {
+    let dir = tempfile::tempdir().expect("dir");
+    let server = NatsServer::start(ServerVersion::Minimum).expect("server");
+    for a in [Accord::embedded(dir.path()), Accord::jetstream(&server)] {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(workspace_root().join("examples"))
+            .expect("examples")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+            .collect();
+        files.sort();
+        assert_eq!(files.len(), 5);
+        for f in &files {
+            let (code, out, err) =
+                accord(&["import", f.to_str().expect("utf-8"), "--server", &a.url]);
+            assert_eq!(code, 0, "{}: {out}{err}", f.display());
+            assert!(
+                out.contains(", 0 skipped as duplicates, 0 lines rejected"),
+                "{out}"
+            );
+        }
+        let (code, out, _) = accord(&["verify", "--server", &a.url]);
+        assert_eq!(code, 0, "{out}");
+        assert_eq!(
+            out.lines().filter(|l| l.contains(": ok, ")).count(),
+            5,
+            "{out}"
+        );
+        a.stop();
+    }
+}
+
+/// The README's first command: the demo runs with no server and shows the samples.
+#[test]
+fn the_demo_runs_without_a_server() {
+    let (code, out, err) = accord(&["demo"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("hash chain of acme-stmary: 5 commits, every link holds"),
+        "{out}"
+    );
+    assert!(
+        out.contains("refused: validation failed: events[0].data.meeting_id: unknown meeting m9")
+    );
+    for p in [
+        "acme-stmary-rpm",
+        "jointworks-riverside",
+        "frontdoor-metro-carefirst",
+        "medai-lakeside",
+        "tinyrx-megahealth",
+    ] {
+        let line = out
+            .lines()
+            .find(|l| l.trim_start().starts_with(p))
+            .unwrap_or_else(|| panic!("{p} in\n{out}"));
+        assert!(line.trim_end().ends_with("ok"), "{line}");
+    }
+}

@@ -259,15 +259,16 @@ pub(crate) struct ImportArgs {
 }
 
 /// One line of an import file, as sent.
-struct Line {
-    number: usize,
-    partnership_id: String,
-    body: Value,
+pub(crate) struct Line {
+    pub(crate) number: usize,
+    pub(crate) partnership_id: String,
+    pub(crate) body: Value,
     /// Derived from the line's text, so importing a file twice records nothing new.
-    idempotency_key: String,
+    pub(crate) idempotency_key: String,
 }
 
-fn parse_line(number: usize, text: &str) -> Result<Line, String> {
+/// Reads one line of an import file.
+pub(crate) fn parse_line(number: usize, text: &str) -> Result<Line, String> {
     let mut value: Value =
         serde_json::from_str(text).map_err(|e| format!("malformed JSON: {e}"))?;
     let object = value

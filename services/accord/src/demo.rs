@@ -14,6 +14,30 @@ use serde_json::{Value, json};
 const MINUTES: &[time::format_description::BorrowedFormatItem<'static>] =
     time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
 
+/// The sample partnerships of examples/, built into the binary so the demo runs anywhere.
+const EXAMPLES: &[(&str, &str)] = &[
+    (
+        "acme-stmary-unwilling-partner.jsonl",
+        include_str!("../../../examples/acme-stmary-unwilling-partner.jsonl"),
+    ),
+    (
+        "jointworks-riverside-bundled-coe.jsonl",
+        include_str!("../../../examples/jointworks-riverside-bundled-coe.jsonl"),
+    ),
+    (
+        "frontdoor-metro-carefirst-digital-front-door.jsonl",
+        include_str!("../../../examples/frontdoor-metro-carefirst-digital-front-door.jsonl"),
+    ),
+    (
+        "medai-lakeside-fomo-copycat.jsonl",
+        include_str!("../../../examples/medai-lakeside-fomo-copycat.jsonl"),
+    ),
+    (
+        "tinyrx-megahealth-over-reliance.jsonl",
+        include_str!("../../../examples/tinyrx-megahealth-over-reliance.jsonl"),
+    ),
+];
+
 /// One step of the story: what happened, in words, and the events that record it.
 struct Step {
     says: &'static str,
@@ -223,5 +247,72 @@ pub(crate) async fn run(data_dir: Option<PathBuf>) -> Result<()> {
         ),
         Verification::Broken(b) => anyhow::bail!("{b}"),
     }
+    samples(&ledger, &*log).await
+}
+
+/// Loads the sample partnerships through the ledger and shows each at a glance.
+async fn samples(ledger: &Ledger, log: &dyn EventLog) -> Result<()> {
+    println!("\nthe sample partnerships of examples/, recorded through the same ledger:");
+    println!(
+        "  {:<26}  {:<34}  {:<7}  {:>7}  {:>6}  {:<23}  chain",
+        "partnership", "parties", "status", "commits", "events", "business time"
+    );
+    for (name, text) in EXAMPLES {
+        let mut partnership = None;
+        for (n, line) in text.lines().enumerate() {
+            let line = crate::client::parse_line(n + 1, line)
+                .map_err(|e| anyhow::anyhow!("{name} line {}: {e}", n + 1))?;
+            let events = accord_http::parse_events(line.body.to_string().as_bytes())
+                .with_context(|| format!("{name} line {}", line.number))?;
+            let p = PartnershipId::parse(&line.partnership_id)?;
+            ledger
+                .record(RecordRequest {
+                    partnership_id: p.clone(),
+                    events,
+                    if_match: None,
+                    idempotency_key: Some(line.idempotency_key),
+                })
+                .await
+                .with_context(|| format!("{name} line {}", line.number))?;
+            partnership = Some(p);
+        }
+        let p = partnership.context("an example holds at least one line")?;
+        let summary = ledger
+            .summary(&p)
+            .await?
+            .context("the partnership exists")?;
+        let mut span = (None, None);
+        for stored in log.read_partnership(&p, 0).await? {
+            for e in stored.decode()?.1.events {
+                let day = e.occurred_at.date();
+                span.0 = Some(span.0.map_or(day, |d: time::Date| d.min(day)));
+                span.1 = Some(span.1.map_or(day, |d: time::Date| d.max(day)));
+            }
+        }
+        let (commits, chain) = match verify_partnership(log, &p).await? {
+            Verification::Ok { commits, .. } => (commits, "ok".to_owned()),
+            Verification::Broken(b) => (0, format!("BROKEN at {}", b.position)),
+        };
+        println!(
+            "  {:<26}  {:<34}  {:<7}  {:>7}  {:>6}  {:<23}  {chain}",
+            p.as_str(),
+            summary
+                .parties
+                .iter()
+                .map(|o| o.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            summary.status.map_or("proposed", |s| s.as_str()),
+            commits,
+            summary.event_count,
+            match span {
+                (Some(a), Some(b)) => format!("{a} → {b}"),
+                _ => String::new(),
+            },
+        );
+    }
+    println!(
+        "\nnext: `accord up` serves this ledger over HTTP; `accord import examples/<file>.jsonl` loads a sample into it"
+    );
     Ok(())
 }
