@@ -708,3 +708,65 @@ fn the_demo_runs_without_a_server() {
         assert!(line.trim_end().ends_with("ok"), "{line}");
     }
 }
+
+/// Programs on NATS append through `accord.ledger.append` with the same JSON and answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_nats_service_appends_like_the_api() {
+    let server = NatsServer::start(ServerVersion::Current).expect("server");
+    let a = Accord::jetstream(&server);
+    let client = async_nats::connect(server.url()).await.expect("connect");
+    let ask = |body: Value, headers: Vec<(&'static str, &'static str)>| {
+        let client = client.clone();
+        async move {
+            let mut h = async_nats::HeaderMap::new();
+            for (k, v) in headers {
+                h.insert(k, v);
+            }
+            let reply = client
+                .request_with_headers("accord.ledger.append", h, body.to_string().into())
+                .await
+                .expect("reply");
+            let code = reply
+                .headers
+                .as_ref()
+                .and_then(|h| h.get("Nats-Service-Error-Code"))
+                .map(|v| v.as_str().to_owned());
+            let replayed = reply
+                .headers
+                .as_ref()
+                .and_then(|h| h.get("Idempotent-Replayed"))
+                .is_some();
+            let body: Value = serde_json::from_slice(&reply.payload).expect("json");
+            (code, replayed, body)
+        }
+    };
+    let mut first = json!({"partnership_id": "acme-stmary", "events": [proposal()]});
+    let (code, _, body) = ask(first.clone(), vec![("Idempotency-Key", "p-1")]).await;
+    assert_eq!(code, None, "{body}");
+    assert_eq!(body["revision"], 1);
+    let (code, replayed, again) = ask(first.clone(), vec![("Idempotency-Key", "p-1")]).await;
+    assert_eq!((code, replayed), (None, true));
+    assert_eq!(again, body);
+
+    let mut single = meeting("m1");
+    single["partnership_id"] = json!("acme-stmary");
+    let (code, _, body) = ask(single.clone(), vec![("If-Match", "1")]).await;
+    assert_eq!(code, None, "{body}");
+    assert_eq!(body["revision"], 2);
+    let (code, _, body) = ask(single.clone(), vec![("If-Match", "1")]).await;
+    assert_eq!(code.as_deref(), Some("409"), "{body}");
+    assert_eq!(body["actual"], 2);
+    let (code, _, body) = ask(single, vec![]).await;
+    assert_eq!(code.as_deref(), Some("422"), "{body}");
+    assert_eq!(body["details"][0]["field"], "events[0].data.meeting_id");
+    first["partnership_id"] = json!("Bad Id");
+    let (code, _, _) = ask(first, vec![]).await;
+    assert_eq!(code.as_deref(), Some("400"));
+    assert_eq!(
+        history(&a, "acme-stmary").await["events"]
+            .as_array()
+            .map(Vec::len),
+        Some(2),
+        "only the two good commits landed"
+    );
+}

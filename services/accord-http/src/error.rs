@@ -36,6 +36,36 @@ impl ApiError {
         ApiError::Validation(vec![FieldError::new(field, message)])
     }
 
+    /// The HTTP status of this answer (also the error code of the NATS service).
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The JSON body of this answer.
+    pub fn body(&self) -> serde_json::Value {
+        match self {
+            ApiError::BadRequest { field, message } => {
+                json!({"error": "bad_request", "details": [{"field": field, "message": message}]})
+            }
+            ApiError::NotFound(p) => {
+                json!({"error": "not_found", "message": self.to_string(), "partnership_id": p})
+            }
+            ApiError::Conflict { expected, actual } => {
+                json!({"error": "conflict", "expected": expected, "actual": actual})
+            }
+            ApiError::Validation(details) => json!({"error": "validation", "details": details}),
+            ApiError::Unavailable(m) => json!({"error": "unavailable", "message": m}),
+            ApiError::Internal(m) => json!({"error": "internal", "message": m}),
+        }
+    }
+
     /// The kind, as counted in the metrics.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -66,32 +96,6 @@ impl From<LedgerError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, body) = match &self {
-            ApiError::BadRequest { field, message } => (
-                StatusCode::BAD_REQUEST,
-                json!({"error": "bad_request", "details": [{"field": field, "message": message}]}),
-            ),
-            ApiError::NotFound(p) => (
-                StatusCode::NOT_FOUND,
-                json!({"error": "not_found", "message": self.to_string(), "partnership_id": p}),
-            ),
-            ApiError::Conflict { expected, actual } => (
-                StatusCode::CONFLICT,
-                json!({"error": "conflict", "expected": expected, "actual": actual}),
-            ),
-            ApiError::Validation(details) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                json!({"error": "validation", "details": details}),
-            ),
-            ApiError::Unavailable(m) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                json!({"error": "unavailable", "message": m}),
-            ),
-            ApiError::Internal(m) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                json!({"error": "internal", "message": m}),
-            ),
-        };
-        (status, Json(body)).into_response()
+        (self.status(), Json(self.body())).into_response()
     }
 }

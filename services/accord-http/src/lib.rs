@@ -10,6 +10,7 @@
 
 mod error;
 mod metrics_setup;
+pub mod nats;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -96,18 +97,19 @@ async fn record_events(
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
-    let result = record(&state, &id, &headers, &body).await;
+    let result = append(
+        &state,
+        &id,
+        headers.get("If-Match").map(HeaderValue::as_bytes),
+        headers.get("Idempotency-Key").map(HeaderValue::as_bytes),
+        &body,
+    )
+    .await;
     state.metrics.observe_append(started.elapsed(), &result);
     match result {
-        Ok((appended, replayed)) => {
-            let answer = AppendAnswer {
-                partnership_id: appended.partnership_id.to_string(),
-                revision: appended.position,
-                position: appended.position,
-                event_ids: appended.event_ids.iter().map(ToString::to_string).collect(),
-            };
-            let mut response = (StatusCode::CREATED, Json(answer)).into_response();
-            if replayed {
+        Ok(appended) => {
+            let mut response = (StatusCode::CREATED, Json(answer_of(&appended))).into_response();
+            if appended.replayed {
                 response
                     .headers_mut()
                     .insert("Idempotent-Replayed", HeaderValue::from_static("true"));
@@ -118,17 +120,19 @@ async fn record_events(
     }
 }
 
-async fn record(
+/// The append both front doors share (HTTP and the NATS service): the partnership, the
+/// `If-Match` and `Idempotency-Key` values as received, and the JSON body.
+pub async fn append(
     state: &AppState,
     id: &str,
-    headers: &HeaderMap,
+    if_match: Option<&[u8]>,
+    idempotency_key: Option<&[u8]>,
     body: &[u8],
-) -> Result<(accord_log::Appended, bool), ApiError> {
+) -> Result<accord_log::Appended, ApiError> {
     let partnership_id = partnership(id)?;
-    let if_match = headers
-        .get("If-Match")
+    let if_match = if_match
         .map(|v| {
-            v.to_str()
+            std::str::from_utf8(v)
                 .ok()
                 .map(|s| s.trim().trim_matches('"'))
                 .and_then(|s| s.parse::<u64>().ok())
@@ -138,12 +142,15 @@ async fn record(
                 })
         })
         .transpose()?;
-    let idempotency_key = headers
-        .get("Idempotency-Key")
+    let idempotency_key = idempotency_key
         .map(|v| {
-            v.to_str()
+            std::str::from_utf8(v)
                 .ok()
-                .filter(|s| !s.is_empty() && s.len() <= MAX_IDEMPOTENCY_KEY_BYTES)
+                .filter(|s| {
+                    !s.is_empty()
+                        && s.len() <= MAX_IDEMPOTENCY_KEY_BYTES
+                        && s.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+                })
                 .map(str::to_owned)
                 .ok_or_else(|| ApiError::BadRequest {
                     field: "Idempotency-Key".into(),
@@ -154,7 +161,7 @@ async fn record(
         })
         .transpose()?;
     let events = parse_events(body)?;
-    let appended = state
+    Ok(state
         .ledger
         .record(RecordRequest {
             partnership_id,
@@ -162,9 +169,42 @@ async fn record(
             if_match,
             idempotency_key,
         })
-        .await?;
-    let replayed = appended.replayed;
-    Ok((appended, replayed))
+        .await?)
+}
+
+/// The answer body of a successful append.
+pub fn answer_of(appended: &accord_log::Appended) -> AppendAnswer {
+    AppendAnswer {
+        partnership_id: appended.partnership_id.to_string(),
+        revision: appended.position,
+        position: appended.position,
+        event_ids: appended.event_ids.iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// One line of JSONL or one NATS request: `{"partnership_id": ..., "events": [...]}`, or one event
+/// with a `partnership_id` field. Gives the partnership and the body a POST would carry.
+pub fn split_commit(value: Value) -> Result<(String, Value), ApiError> {
+    let Value::Object(mut object) = value else {
+        return Err(ApiError::validation("body", "must be a JSON object"));
+    };
+    let partnership_id = match object.remove("partnership_id") {
+        Some(Value::String(p)) => p,
+        _ => {
+            return Err(ApiError::validation(
+                "partnership_id",
+                "is required and must be a string",
+            ));
+        }
+    };
+    match object.remove("events") {
+        Some(events) if object.is_empty() => Ok((partnership_id, events)),
+        Some(_) => Err(ApiError::validation(
+            "body",
+            "a commit holds only partnership_id and events",
+        )),
+        None => Ok((partnership_id, Value::Object(object))),
+    }
 }
 
 /// One event or an array of events. Malformed JSON is a 400; JSON that is not a valid event is a

@@ -269,20 +269,9 @@ pub(crate) struct Line {
 
 /// Reads one line of an import file.
 pub(crate) fn parse_line(number: usize, text: &str) -> Result<Line, String> {
-    let mut value: Value =
-        serde_json::from_str(text).map_err(|e| format!("malformed JSON: {e}"))?;
-    let object = value
-        .as_object_mut()
-        .ok_or_else(|| "must be a JSON object".to_owned())?;
-    let partnership_id = match object.remove("partnership_id") {
-        Some(Value::String(p)) => p,
-        _ => return Err("partnership_id: missing, or not a string".into()),
-    };
-    let body = match object.remove("events") {
-        Some(events) if object.is_empty() => events,
-        Some(_) => return Err("a commit line holds only partnership_id and events".into()),
-        None => value,
-    };
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("malformed JSON: {e}"))?;
+    let (partnership_id, body) =
+        accord_http::split_commit(value).map_err(|e| reason(e.status(), &e.body()))?;
     let digest = accord_domain::ids::CommitId::from_idempotency_key(
         &accord_domain::PartnershipId::parse(&partnership_id)
             .map_err(|e| format!("partnership_id: {e}"))?,

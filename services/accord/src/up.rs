@@ -45,13 +45,18 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
             args.http
         );
     }
+    let mut nats = None;
     let (log, backend, store): (Arc<dyn EventLog>, _, _) = match &args.nats {
         Some(url) => {
             let settings = StreamSettings {
                 replicas: args.replicas,
                 ..StreamSettings::default()
             };
-            let log = JetStreamLog::connect(url, &settings).await?;
+            let client = async_nats::connect(url)
+                .await
+                .with_context(|| format!("cannot connect to {url}"))?;
+            let log = JetStreamLog::open(client.clone(), &settings).await?;
+            nats = Some(client);
             (Arc::new(log), "jetstream", url.clone())
         }
         None => {
@@ -74,16 +79,37 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
         metrics: Metrics::install(),
         backend,
     };
+    let service = match &nats {
+        Some(client) => Some(
+            accord_http::nats::LedgerService::start(client)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot start the NATS service: {e}"))?,
+        ),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(args.http)
         .await
         .with_context(|| format!("binding {}", args.http))?;
     let addr = listener.local_addr()?;
     tracing::warn!("no token file: the API is open to anyone who can reach {addr}");
+    if service.is_some() {
+        println!(
+            "accord up: NATS service endpoint {}",
+            accord_http::nats::APPEND_SUBJECT
+        );
+    }
     println!("accord up: ledger on {backend} ({store}), HTTP API on http://{addr}");
 
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
+    let service =
+        service.map(|service| tokio::spawn(service.serve(state.clone(), shutdown.clone())));
     accord_http::serve(listener, state, shutdown).await?;
+    if let Some(service) = service {
+        service
+            .await?
+            .map_err(|e| anyhow::anyhow!("NATS service: {e}"))?;
+    }
     println!("accord up: stopped");
     Ok(())
 }
