@@ -3,6 +3,8 @@
 pub use nats_process as harness;
 
 #[cfg(test)]
+mod cluster;
+#[cfg(test)]
 mod conformance;
 #[cfg(test)]
 mod e2e;

@@ -120,12 +120,9 @@ impl JetStreamLog {
         Ok(Self { js, stream })
     }
 
-    /// Connects to `url` and provisions the stream.
-    pub async fn connect(url: &str, settings: &StreamSettings) -> Result<Self, LogError> {
-        let client = async_nats::connect(url)
-            .await
-            .map_err(|e| LogError::Unavailable(format!("cannot connect to {url}: {e}")))?;
-        Self::open(client, settings).await
+    /// Connects to `urls` and provisions the stream.
+    pub async fn connect(urls: &str, settings: &StreamSettings) -> Result<Self, LogError> {
+        Self::open(connect(urls).await?, settings).await
     }
 
     fn subject(p: &PartnershipId) -> String {
@@ -450,6 +447,25 @@ fn up_to(
         },
     )
     .boxed()
+}
+
+/// Connects to one server or to a cluster: `urls` is a comma-separated list, credentials may be
+/// in each URL (`nats://user:password@host:4222`). The client fails over between them.
+pub async fn connect(urls: &str) -> Result<async_nats::Client, LogError> {
+    let addrs = urls
+        .split(',')
+        .map(|u| u.trim().parse::<async_nats::ServerAddr>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| LogError::Misconfigured(format!("bad NATS URL: {e}")))?;
+    // The client does not read credentials from the URLs; hand them over explicitly.
+    let mut options = async_nats::ConnectOptions::new();
+    if let Some((user, password)) = addrs.iter().find_map(|a| a.username().zip(a.password())) {
+        options = options.user_and_password(user.to_owned(), password.to_owned());
+    }
+    options
+        .connect(addrs)
+        .await
+        .map_err(|e| LogError::Unavailable(format!("cannot connect to NATS: {e}")))
 }
 
 fn to_stored(p: &PartnershipId, position: Position, bytes: bytes::Bytes) -> StoredCommit {

@@ -18,7 +18,8 @@ pub(crate) struct Args {
     /// Where the embedded store lives (used when no --nats is given).
     #[arg(long, default_value = "./accord-data", env = "ACCORD_DATA_DIR")]
     data_dir: PathBuf,
-    /// Use NATS JetStream at this URL instead of the embedded store.
+    /// Use NATS JetStream at this URL (or comma-separated URLs of a cluster) instead of the
+    /// embedded store.
     #[arg(long, env = "ACCORD_NATS")]
     nats: Option<String>,
     /// Stream replicas (1 on one server, 3 in a cluster).
@@ -52,12 +53,10 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
                 replicas: args.replicas,
                 ..StreamSettings::default()
             };
-            let client = async_nats::connect(url)
-                .await
-                .with_context(|| format!("cannot connect to {url}"))?;
+            let client = accord_log::jetstream::connect(url).await?;
             let log = JetStreamLog::open(client.clone(), &settings).await?;
             nats = Some(client);
-            (Arc::new(log), "jetstream", url.clone())
+            (Arc::new(log), "jetstream", without_credentials(url))
         }
         None => {
             if matches!(role, Role::Ledger) {
@@ -112,6 +111,19 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
     }
     println!("accord up: stopped");
     Ok(())
+}
+
+/// The server URLs without the `user:password@` part, for printing.
+fn without_credentials(urls: &str) -> String {
+    urls.split(',')
+        .map(|u| match (u.find("://"), u.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => {
+                format!("{}{}", &u[..scheme + 3], &u[at + 1..])
+            }
+            _ => u.trim().to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Cancels on Ctrl-C or SIGTERM; requests in flight then finish before the process exits.

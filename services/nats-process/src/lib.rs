@@ -61,8 +61,29 @@ pub struct NatsServer {
     store: tempfile::TempDir,
     port: u16,
     child: Option<Child>,
-    jetstream_options: String,
+    config: Config,
     version: String,
+}
+
+/// Where a server's configuration comes from.
+#[derive(Debug, Clone)]
+enum Config {
+    /// Written by the harness: loopback, a random port, JetStream in the temporary store, plus
+    /// extra lines for the `jetstream { }` block.
+    Generated { jetstream_options: String },
+    /// A configuration file of the project, with the environment it reads its variables from.
+    File {
+        path: PathBuf,
+        env: Vec<(String, String)>,
+    },
+}
+
+/// A port that was free a moment ago (for configurations that must name their ports up front,
+/// such as a cluster's routes).
+pub fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 impl NatsServer {
@@ -86,7 +107,35 @@ impl NatsServer {
             store: tempfile::tempdir()?,
             port: 0,
             child: None,
-            jetstream_options: jetstream_options.to_owned(),
+            config: Config::Generated {
+                jetstream_options: jetstream_options.to_owned(),
+            },
+            version: String::new(),
+        };
+        server.spawn()?;
+        Ok(server)
+    }
+
+    /// Starts `bin` with a configuration file of the project and the environment its variables
+    /// come from; the store is `store`, which the environment should point the config at.
+    pub fn start_config(
+        bin: &Path,
+        config: &Path,
+        store: tempfile::TempDir,
+        env: Vec<(String, String)>,
+    ) -> Result<Self> {
+        if !bin.exists() {
+            bail!("nats-server binary {} is missing", bin.display());
+        }
+        let mut server = Self {
+            bin: bin.to_path_buf(),
+            store,
+            port: 0,
+            child: None,
+            config: Config::File {
+                path: config.to_path_buf(),
+                env,
+            },
             version: String::new(),
         };
         server.spawn()?;
@@ -138,6 +187,15 @@ impl NatsServer {
         Ok(())
     }
 
+    /// Kills the server at once (SIGKILL), as a crash or a power cut of that node would.
+    pub fn kill(&mut self) -> Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.kill()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+
     /// Starts the stopped server again on the same port with the same store.
     pub fn start_again(&mut self) -> Result<()> {
         self.spawn()
@@ -150,23 +208,29 @@ impl NatsServer {
     }
 
     fn spawn(&mut self) -> Result<()> {
-        let config = self.store.path().join("server.conf");
-        let port = if self.port == 0 {
-            "-1".to_owned()
-        } else {
-            self.port.to_string()
+        let (config, env) = match &self.config {
+            Config::Generated { jetstream_options } => {
+                let config = self.store.path().join("server.conf");
+                let port = if self.port == 0 {
+                    "-1".to_owned()
+                } else {
+                    self.port.to_string()
+                };
+                std::fs::write(
+                    &config,
+                    format!(
+                        "listen: \"127.0.0.1:{port}\"\njetstream {{\n  store_dir: \"{}\"\n  {jetstream_options}\n}}\n",
+                        self.store.path().join("js").display(),
+                    ),
+                )?;
+                (config, Vec::new())
+            }
+            Config::File { path, env } => (path.clone(), env.clone()),
         };
-        std::fs::write(
-            &config,
-            format!(
-                "listen: \"127.0.0.1:{port}\"\njetstream {{\n  store_dir: \"{}\"\n  {}\n}}\n",
-                self.store.path().join("js").display(),
-                self.jetstream_options
-            ),
-        )?;
         let mut child = Command::new(&self.bin)
             .arg("-c")
             .arg(&config)
+            .envs(env)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -1,0 +1,155 @@
+//! A 3-node cluster started from the production configuration in deploy/: appends with R3, one
+//! node killed, appends go on, and nothing acknowledged is lost.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use accord_domain::CommitId;
+use accord_log::jetstream::{JetStreamLog, STREAM, StreamSettings};
+use accord_log::{AppendRequest, EventLog, Expected, LogError, Verification, verify_partnership};
+use futures::TryStreamExt;
+
+use crate::conformance::{pid, request};
+use crate::harness::{NatsServer, ServerVersion, free_port, workspace_root};
+
+/// Longest wait for the cluster to form, or to elect a new stream leader.
+const CLUSTER_WAIT: Duration = Duration::from_secs(60);
+const PASSWORD: &str = "ledger-test-password";
+
+fn start_cluster() -> (Vec<NatsServer>, String) {
+    let bin = ServerVersion::Current.binary();
+    let config = workspace_root().join("deploy/cluster/nats-node.conf");
+    let ports: Vec<(u16, u16, u16)> = (0..3)
+        .map(|_| {
+            (
+                free_port().expect("port"),
+                free_port().expect("port"),
+                free_port().expect("port"),
+            )
+        })
+        .collect();
+    let routes: Vec<String> = ports
+        .iter()
+        .map(|(_, route, _)| format!("nats-route://127.0.0.1:{route}"))
+        .collect();
+    let nodes = ports
+        .iter()
+        .enumerate()
+        .map(|(i, (client, route, monitor))| {
+            let store = tempfile::tempdir().expect("store");
+            let env = vec![
+                ("NATS_SERVER_NAME", format!("accord-nats-{}", i + 1)),
+                ("NATS_LISTEN", format!("127.0.0.1:{client}")),
+                ("NATS_MONITOR", format!("127.0.0.1:{monitor}")),
+                ("NATS_CLUSTER_LISTEN", format!("127.0.0.1:{route}")),
+                (
+                    "NATS_STORE_DIR",
+                    store.path().join("js").display().to_string(),
+                ),
+                ("NATS_ROUTE_1", routes[0].clone()),
+                ("NATS_ROUTE_2", routes[1].clone()),
+                ("NATS_ROUTE_3", routes[2].clone()),
+                ("LEDGER_PASSWORD", PASSWORD.to_owned()),
+                ("PROJECTOR_PASSWORD", "projector-test-password".to_owned()),
+                ("ADMIN_PASSWORD", "admin-test-password".to_owned()),
+            ];
+            let env = env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+            NatsServer::start_config(&bin, &config, store, env).expect("start node")
+        })
+        .collect();
+    let urls = ports
+        .iter()
+        .map(|(client, _, _)| format!("nats://ledger:{PASSWORD}@127.0.0.1:{client}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    (nodes, urls)
+}
+
+/// Appends, retrying with the same commit id while the cluster elects a leader: the commit
+/// lands once whatever happened to the attempts before.
+async fn append_through_failover(log: &JetStreamLog, request: AppendRequest) -> CommitId {
+    let deadline = Instant::now() + CLUSTER_WAIT;
+    loop {
+        match log.append(request.clone()).await {
+            Ok(a) => return a.commit_id,
+            Err(LogError::Unavailable(e)) if Instant::now() < deadline => {
+                pause_before_retry(&e).await;
+            }
+            Err(e) => panic!("append failed: {e}"),
+        }
+    }
+}
+
+/// Waits a moment before the next attempt at a condition that is not met yet.
+async fn pause_before_retry(_why: &str) {
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_three_node_cluster_loses_nothing_acknowledged_when_a_node_dies() {
+    let (mut nodes, urls) = start_cluster();
+    let settings = StreamSettings {
+        replicas: 3,
+        ..StreamSettings::default()
+    };
+    // The cluster is ready when it can place an R3 stream.
+    let deadline = Instant::now() + CLUSTER_WAIT;
+    let log = loop {
+        match JetStreamLog::connect(&urls, &settings).await {
+            Ok(log) => break log,
+            Err(e) if Instant::now() < deadline => pause_before_retry(&e.to_string()).await,
+            Err(e) => panic!("the cluster did not form: {e}"),
+        }
+    };
+    let partnerships: Vec<_> = (0..6).map(|i| pid(&format!("p{i}"))).collect();
+    let mut acknowledged = BTreeSet::new();
+    for n in 0..60u64 {
+        let p = &partnerships[(n % 6) as usize];
+        acknowledged.insert(append_through_failover(&log, request(p, n, Expected::Any)).await);
+    }
+
+    // Kill the node that leads the stream.
+    let client = accord_log::jetstream::connect(&urls)
+        .await
+        .expect("connect");
+    let info = async_nats::jetstream::new(client)
+        .get_stream(STREAM)
+        .await
+        .expect("stream")
+        .get_info()
+        .await
+        .expect("info");
+    assert_eq!(info.config.num_replicas, 3);
+    let leader = info
+        .cluster
+        .and_then(|c| c.leader)
+        .expect("the stream has a leader");
+    let index = leader
+        .strip_prefix("accord-nats-")
+        .and_then(|n| n.parse::<usize>().ok())
+        .expect("a node name")
+        - 1;
+    nodes[index].kill().expect("kill the leader");
+
+    for n in 60..120u64 {
+        let p = &partnerships[(n % 6) as usize];
+        acknowledged.insert(append_through_failover(&log, request(p, n, Expected::Any)).await);
+    }
+
+    let stored: Vec<CommitId> = log
+        .read_all(0)
+        .await
+        .expect("read all")
+        .map_ok(|c| c.decode().expect("decode").1.commit_id)
+        .try_collect()
+        .await
+        .expect("items");
+    assert_eq!(stored.len(), 120, "every commit once, no duplicate");
+    assert_eq!(stored.into_iter().collect::<BTreeSet<_>>(), acknowledged);
+    for p in &partnerships {
+        assert!(matches!(
+            verify_partnership(&log, p).await.expect("verify"),
+            Verification::Ok { commits: 20, .. }
+        ));
+    }
+}
