@@ -14,6 +14,12 @@ pub enum ApiError {
     /// 400: the request cannot be read (malformed JSON, a bad header or path).
     #[error("{field}: {message}")]
     BadRequest { field: String, message: String },
+    /// 401: no token, or one the server does not know.
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    /// 403: the token does not allow this.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// 404: no such partnership.
     #[error("unknown partnership {0}")]
     NotFound(PartnershipId),
@@ -40,6 +46,8 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -54,6 +62,8 @@ impl ApiError {
             ApiError::BadRequest { field, message } => {
                 json!({"error": "bad_request", "details": [{"field": field, "message": message}]})
             }
+            ApiError::Unauthorized(m) => json!({"error": "unauthorized", "message": m}),
+            ApiError::Forbidden(m) => json!({"error": "forbidden", "message": m}),
             ApiError::NotFound(p) => {
                 json!({"error": "not_found", "message": self.to_string(), "partnership_id": p})
             }
@@ -70,6 +80,8 @@ impl ApiError {
     pub fn kind(&self) -> &'static str {
         match self {
             ApiError::BadRequest { .. } => "bad_request",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict { .. } => "conflict",
             ApiError::Validation(_) => "validation",
@@ -96,6 +108,13 @@ impl From<LedgerError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status(), Json(self.body())).into_response()
+        let mut response = (self.status(), Json(self.body())).into_response();
+        if matches!(self, ApiError::Unauthorized(_)) {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
     }
 }

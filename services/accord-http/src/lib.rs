@@ -8,6 +8,7 @@
 //!
 //! Every error answers with a JSON body naming what was wrong, and appends nothing.
 
+pub mod auth;
 mod error;
 mod metrics_setup;
 pub mod nats;
@@ -18,6 +19,7 @@ use std::time::Instant;
 use accord_domain::{Event, EventInput, EventType, PartnershipId, Payload};
 use accord_ledger::{Ledger, LedgerError, RecordRequest};
 use accord_log::{EventLog, Verification, verify_partnership};
+use auth::{Caller, Tokens};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -46,6 +48,33 @@ pub struct AppState {
     pub metrics: Metrics,
     /// `embedded` or `jetstream`, for `/healthz`.
     pub backend: &'static str,
+    /// The grants of the token file; `None` means the API is open (loopback only).
+    pub tokens: Option<Arc<Tokens>>,
+}
+
+impl AppState {
+    /// Who is asking, from the `Authorization` header (401 if a token is needed and not good).
+    fn caller(&self, headers: &HeaderMap) -> Result<Caller<'_>, ApiError> {
+        match &self.tokens {
+            None => Ok(Caller::Open),
+            Some(tokens) => tokens
+                .authenticate(headers.get("Authorization").map(HeaderValue::as_bytes))
+                .map(Caller::Granted),
+        }
+    }
+
+    /// Whether the caller may read the partnership: 403 when it exists and is not theirs.
+    async fn readable(&self, caller: Caller<'_>, p: &PartnershipId) -> Result<(), ApiError> {
+        if let Caller::Open = caller {
+            return Ok(());
+        }
+        match self.ledger.summary(p).await? {
+            Some(s) if !caller.may_read(&s.parties) => Err(ApiError::Forbidden(format!(
+                "{p} is not a partnership of your org"
+            ))),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// The routes of the API.
@@ -97,14 +126,20 @@ async fn record_events(
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
-    let result = append(
-        &state,
-        &id,
-        headers.get("If-Match").map(HeaderValue::as_bytes),
-        headers.get("Idempotency-Key").map(HeaderValue::as_bytes),
-        &body,
-    )
-    .await;
+    let result = match state.caller(&headers) {
+        Ok(caller) => {
+            append(
+                &state,
+                caller,
+                &id,
+                headers.get("If-Match").map(HeaderValue::as_bytes),
+                headers.get("Idempotency-Key").map(HeaderValue::as_bytes),
+                &body,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
     state.metrics.observe_append(started.elapsed(), &result);
     match result {
         Ok(appended) => {
@@ -124,6 +159,7 @@ async fn record_events(
 /// `If-Match` and `Idempotency-Key` values as received, and the JSON body.
 pub async fn append(
     state: &AppState,
+    caller: Caller<'_>,
     id: &str,
     if_match: Option<&[u8]>,
     idempotency_key: Option<&[u8]>,
@@ -161,6 +197,14 @@ pub async fn append(
         })
         .transpose()?;
     let events = parse_events(body)?;
+    if let Caller::Granted(_) = caller {
+        let parties = state
+            .ledger
+            .summary(&partnership_id)
+            .await?
+            .map(|s| s.parties);
+        caller.check_write(parties.as_deref(), &events)?;
+    }
     Ok(state
         .ledger
         .record(RecordRequest {
@@ -337,9 +381,12 @@ async fn history(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<AsOf>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let caller = state.caller(&headers)?;
     let p = partnership(&id)?;
     let as_of = as_of(&q)?;
+    state.readable(caller, &p).await?;
     let commits = state
         .log
         .read_partnership(&p, 0)
@@ -367,11 +414,17 @@ async fn history(
     Ok(Json(json!({"partnership_id": p, "events": events})).into_response())
 }
 
-async fn list_partnerships(State(state): State<AppState>) -> Result<Response, ApiError> {
+async fn list_partnerships(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = state.caller(&headers)?;
     let ids = state.log.partnerships().await.map_err(LedgerError::from)?;
     let mut out = Vec::with_capacity(ids.len());
     for p in ids {
-        if let Some(s) = state.ledger.summary(&p).await? {
+        if let Some(s) = state.ledger.summary(&p).await?
+            && caller.may_read(&s.parties)
+        {
             out.push(json!({
                 "partnership_id": s.partnership_id,
                 "parties": s.parties,
@@ -387,8 +440,11 @@ async fn list_partnerships(State(state): State<AppState>) -> Result<Response, Ap
 async fn verify(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let caller = state.caller(&headers)?;
     let p = partnership(&id)?;
+    state.readable(caller, &p).await?;
     match verify_partnership(&*state.log, &p)
         .await
         .map_err(LedgerError::from)?

@@ -117,8 +117,10 @@ async fn handle(
                 message: format!("malformed JSON: {e}"),
             })?;
         let (partnership_id, body) = split_commit(value)?;
+        // On NATS, the account's permissions say who may publish here.
         append(
             state,
+            crate::auth::Caller::Open,
             &partnership_id,
             header("If-Match").as_deref(),
             header("Idempotency-Key").as_deref(),

@@ -9,12 +9,31 @@ use anyhow::{Context, Result};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-/// Where the server is.
+/// Where the server is, and the token to show it.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Server {
     /// The accord server's URL.
     #[arg(long, env = "ACCORD_SERVER", default_value = "http://127.0.0.1:7480")]
     server: String,
+    /// A bearer token, when the server has a token file.
+    #[arg(long, env = "ACCORD_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
+impl Server {
+    /// A client that sends the token with every request.
+    fn client(&self) -> Result<reqwest::Client> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(token) = &self.token {
+            let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+                .context("the token must be visible ASCII")?;
+            value.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, value);
+        }
+        Ok(reqwest::Client::builder()
+            .default_headers(headers)
+            .build()?)
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -56,10 +75,6 @@ pub(crate) struct VerifyArgs {
     server: Server,
 }
 
-fn client() -> Result<reqwest::Client> {
-    Ok(reqwest::Client::builder().build()?)
-}
-
 /// The exit code for an error answer: 2 when the input was at fault, 1 otherwise.
 fn exit_for(status: StatusCode) -> ExitCode {
     if matches!(
@@ -96,7 +111,9 @@ pub(crate) async fn record(args: RecordArgs) -> Result<ExitCode> {
             .with_context(|| format!("reading {}", args.file.display()))?;
     }
     let url = format!("{}/v1/partnerships/{}/events", args.server.server, args.id);
-    let mut request = client()?
+    let mut request = args
+        .server
+        .client()?
         .post(url)
         .header("content-type", "application/json")
         .body(body);
@@ -135,7 +152,9 @@ pub(crate) async fn history(args: HistoryArgs) -> Result<ExitCode> {
     if let Some(t) = &args.as_of {
         url = format!("{url}?as_of={}", t.replace('+', "%2B"));
     }
-    let response = client()?
+    let response = args
+        .server
+        .client()?
         .get(url)
         .send()
         .await
@@ -180,7 +199,7 @@ pub(crate) async fn history(args: HistoryArgs) -> Result<ExitCode> {
 }
 
 pub(crate) async fn verify(args: VerifyArgs) -> Result<ExitCode> {
-    let client = client()?;
+    let client = args.server.client()?;
     let base = &args.server.server;
     let ids: Vec<String> = match args.id {
         Some(id) => vec![id],
@@ -294,7 +313,7 @@ pub(crate) async fn import(args: ImportArgs) -> Result<ExitCode> {
         .map(|(i, l)| (i + 1, l.trim()))
         .filter(|(_, l)| !l.is_empty())
         .collect();
-    let client = client()?;
+    let client = args.server.client()?;
     let progress = indicatif::ProgressBar::new(lines.len() as u64);
     progress.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} lines {msg}")

@@ -4,6 +4,7 @@ mod bench;
 mod client;
 mod demo;
 mod telemetry;
+mod token;
 mod up;
 
 use std::path::PathBuf;
@@ -48,8 +49,17 @@ enum Cmd {
     History(client::HistoryArgs),
     /// Verify the hash chain of one partnership, or of all.
     Verify(client::VerifyArgs),
+    /// Manage access tokens.
+    #[command(subcommand)]
+    Token(TokenCmd),
     /// Measure the append and replay paths against raw baselines in the same run.
     Bench(bench::Args),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCmd {
+    /// Make a token for an org and a role, print it once, and add its hash to the token file.
+    New(token::NewArgs),
 }
 
 fn main() -> ExitCode {
@@ -75,6 +85,7 @@ fn main() -> ExitCode {
             Cmd::Import(args) => client::import(args).await,
             Cmd::History(args) => client::history(args).await,
             Cmd::Verify(args) => client::verify(args).await,
+            Cmd::Token(TokenCmd::New(args)) => token::new(args).map(|()| ExitCode::SUCCESS),
             Cmd::Bench(args) => bench::run(args).await.map(|()| ExitCode::SUCCESS),
         }
     });

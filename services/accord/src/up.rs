@@ -28,6 +28,10 @@ pub(crate) struct Args {
     /// Where the HTTP API listens (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:7480", env = "ACCORD_HTTP")]
     http: SocketAddr,
+    /// A token file (see `accord token new`): every request then needs a bearer token, and the
+    /// API may listen on any address. Without it the API is open and binds loopback only.
+    #[arg(long, env = "ACCORD_TOKENS")]
+    tokens: Option<PathBuf>,
 }
 
 /// Which process this is.
@@ -40,12 +44,16 @@ pub(crate) enum Role {
 }
 
 pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
-    if !args.http.ip().is_loopback() {
-        bail!(
-            "refusing to listen on {}: without a token file the API is open, so it binds loopback only",
+    let tokens = match &args.tokens {
+        Some(path) => Some(Arc::new(
+            accord_http::auth::Tokens::load(path).map_err(anyhow::Error::msg)?,
+        )),
+        None if !args.http.ip().is_loopback() => bail!(
+            "refusing to listen on {}: without a token file (--tokens) the API is open, so it binds loopback only",
             args.http
-        );
-    }
+        ),
+        None => None,
+    };
     let mut nats = None;
     let (log, backend, store): (Arc<dyn EventLog>, _, _) = match &args.nats {
         Some(url) => {
@@ -77,6 +85,7 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
         log,
         metrics: Metrics::install(),
         backend,
+        tokens: tokens.clone(),
     };
     let service = match &nats {
         Some(client) => Some(
@@ -90,7 +99,10 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
         .await
         .with_context(|| format!("binding {}", args.http))?;
     let addr = listener.local_addr()?;
-    tracing::warn!("no token file: the API is open to anyone who can reach {addr}");
+    if tokens.is_none() {
+        tracing::warn!("no token file: the API is open to anyone who can reach {addr}");
+        println!("accord up: open access (no token file), loopback only");
+    }
     if service.is_some() {
         println!(
             "accord up: NATS service endpoint {}",

@@ -1,0 +1,72 @@
+//! `accord token new`: makes a bearer token, prints it once and keeps only its hash.
+
+use std::path::PathBuf;
+
+use accord_domain::OrgId;
+use accord_domain::ids::Uuid;
+use accord_http::auth::{Grant, Role, TokenFile, token_hash};
+use anyhow::{Context, Result, bail};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct NewArgs {
+    /// The org the token acts for.
+    #[arg(long)]
+    org: OrgId,
+    /// What it may do.
+    #[arg(long, value_enum)]
+    role: RoleArg,
+    /// Who holds it (for the logs), e.g. acme-crm.
+    #[arg(long)]
+    name: String,
+    /// The token file to add it to (created if missing).
+    #[arg(long, default_value = "accord-tokens.json")]
+    file: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    Writer,
+    Reader,
+    Auditor,
+}
+
+pub(crate) fn new(args: NewArgs) -> Result<()> {
+    let mut file: TokenFile = if args.file.exists() {
+        let text = std::fs::read_to_string(&args.file)
+            .with_context(|| format!("reading {}", args.file.display()))?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a token file", args.file.display()))?
+    } else {
+        TokenFile::default()
+    };
+    if file.tokens.iter().any(|g| g.name == args.name) {
+        bail!(
+            "{} already holds a token named {:?}",
+            args.file.display(),
+            args.name
+        );
+    }
+    // 244 random bits from the operating system's generator.
+    let token = format!("acc_{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
+    file.tokens.push(Grant {
+        name: args.name.clone(),
+        org: args.org.clone(),
+        role: match args.role {
+            RoleArg::Writer => Role::Writer,
+            RoleArg::Reader => Role::Reader,
+            RoleArg::Auditor => Role::Auditor,
+        },
+        sha256: token_hash(&token),
+    });
+    std::fs::write(&args.file, serde_json::to_string_pretty(&file)? + "\n")
+        .with_context(|| format!("writing {}", args.file.display()))?;
+    println!("{token}");
+    eprintln!(
+        "token {:?} for {} ({:?}) added to {}; it is shown only now",
+        args.name,
+        args.org,
+        args.role,
+        args.file.display()
+    );
+    Ok(())
+}
