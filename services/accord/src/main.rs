@@ -3,6 +3,7 @@
 mod bench;
 mod client;
 mod demo;
+mod synthetic;
 mod telemetry;
 mod token;
 mod up;
@@ -49,6 +50,9 @@ enum Cmd {
     History(client::HistoryArgs),
     /// Verify the hash chain of one partnership, or of all.
     Verify(client::VerifyArgs),
+    /// Write a large deterministic synthetic history (JSONL, for `accord import`) for
+    /// benchmarks and load tests.
+    Gen(synthetic::Args),
     /// Manage access tokens.
     #[command(subcommand)]
     Token(TokenCmd),
@@ -85,6 +89,7 @@ fn main() -> ExitCode {
             Cmd::Import(args) => client::import(args).await,
             Cmd::History(args) => client::history(args).await,
             Cmd::Verify(args) => client::verify(args).await,
+            Cmd::Gen(args) => synthetic::run(&args).map(|()| ExitCode::SUCCESS),
             Cmd::Token(TokenCmd::New(args)) => token::new(args).map(|()| ExitCode::SUCCESS),
             Cmd::Bench(args) => bench::run(args).await.map(|()| ExitCode::SUCCESS),
         }
