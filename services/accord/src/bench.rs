@@ -134,6 +134,7 @@ async fn jetstream_figures(bin: &std::path::Path, extra: &str, args: &Args) -> R
 
     let raw_replay = raw_ordered_replay(&client).await?;
     let replay = log_replay(&*log).await?;
+
     Figure {
         name: "3 replay (jetstream, read_all + decode)",
         unit: "commits/s",
@@ -142,7 +143,104 @@ async fn jetstream_figures(bin: &std::path::Path, extra: &str, args: &Args) -> R
         target: None,
     }
     .print();
+
+    let raw = raw_latency(&client).await?;
+    let http = http_latency(log).await?;
+    for (name, pick) in [("p50", 0.50), ("p99", 0.99)] {
+        let (value, baseline) = (percentile(&http, pick), percentile(&raw, pick));
+        println!(
+            "{:<44} {:>10.0} {:<10} baseline {:>10.0} {:<10} ratio {:.2}",
+            format!("2 append latency {name} (http, idle)"),
+            value,
+            "µs",
+            baseline,
+            "µs",
+            value / baseline
+        );
+    }
     Ok(())
+}
+
+/// Requests per latency figure, one at a time on an idle server.
+const LATENCY_SAMPLES: usize = 2000;
+
+/// Nearest-rank percentile of microsecond samples.
+fn percentile(samples: &[f64], p: f64) -> f64 {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+/// Raw: one publish with the expected subject sequence at a time, each awaited.
+async fn raw_latency(client: &async_nats::Client) -> Result<Vec<f64>> {
+    let js = jetstream::new(client.clone());
+    js.create_stream(stream::Config {
+        name: "BENCH_LATENCY".into(),
+        subjects: vec!["bench.latency".into()],
+        storage: stream::StorageType::File,
+        ..Default::default()
+    })
+    .await?;
+    let payload = bytes::Bytes::from(vec![b'x'; RAW_PAYLOAD]);
+    let mut last = 0;
+    let mut samples = Vec::with_capacity(LATENCY_SAMPLES);
+    for _ in 0..LATENCY_SAMPLES {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(
+            "Nats-Expected-Last-Subject-Sequence",
+            last.to_string().as_str(),
+        );
+        let started = Instant::now();
+        let ack = js
+            .publish_with_headers("bench.latency", headers, payload.clone())
+            .await?
+            .await?;
+        samples.push(started.elapsed().as_secs_f64() * 1e6);
+        last = ack.sequence;
+    }
+    js.delete_stream("BENCH_LATENCY").await?;
+    Ok(samples)
+}
+
+/// The whole path of one command: HTTP request in, JSON parsed, decided, appended, answer out.
+async fn http_latency(log: Arc<JetStreamLog>) -> Result<Vec<f64>> {
+    let ledger = Arc::new(Ledger::new(log.clone(), Settings::default()));
+    let state = accord_http::AppState {
+        ledger,
+        log,
+        metrics: accord_http::Metrics::install(),
+        backend: "jetstream",
+        tokens: None,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!(
+        "http://{}/v1/partnerships/latency/events",
+        listener.local_addr()?
+    );
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let server = tokio::spawn(accord_http::serve(listener, state, shutdown.clone()));
+    let client = reqwest::Client::new();
+    let post = |body: String| client.post(&url).body(body).send();
+    let created = post(proposal().to_string()).await?;
+    anyhow::ensure!(
+        created.status().is_success(),
+        "proposal refused: {}",
+        created.status()
+    );
+    let mut samples = Vec::with_capacity(LATENCY_SAMPLES);
+    for n in 0..LATENCY_SAMPLES as u64 {
+        let body = meeting(n).to_string();
+        let started = Instant::now();
+        let response = post(body).await?;
+        let status = response.status();
+        response.bytes().await?;
+        samples.push(started.elapsed().as_secs_f64() * 1e6);
+        anyhow::ensure!(status.is_success(), "append refused: {status}");
+    }
+    shutdown.cancel();
+    server.await??;
+    Ok(samples)
 }
 
 async fn embedded_figures(args: &Args) -> Result<()> {
