@@ -815,7 +815,19 @@ async fn send(
 /// partnerships; readers and writers read only their orgs' partnerships; auditors read all and
 /// write nothing. Violations change nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tokens_bind_orgs_and_roles() {
+async fn tokens_bind_orgs_and_roles_on_the_embedded_backend() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = dir.path().join("store");
+    tokens_bind_orgs_and_roles(&["--data-dir", store.to_str().expect("utf-8")]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_bind_orgs_and_roles_on_jetstream() {
+    let server = NatsServer::start(ServerVersion::Minimum).expect("server");
+    tokens_bind_orgs_and_roles(&["--nats", &server.url()]).await;
+}
+
+async fn tokens_bind_orgs_and_roles(backend: &[&str]) {
     use reqwest::Method;
     let dir = tempfile::tempdir().expect("dir");
     let file = dir.path().join("tokens.json");
@@ -828,14 +840,14 @@ async fn tokens_bind_orgs_and_roles() {
         assert!(!stored.contains(t.as_str()), "tokens are stored hashed");
     }
 
-    let a = Accord::up(&[
-        "--data-dir",
-        dir.path().join("store").to_str().expect("utf-8"),
+    let mut args = backend.to_vec();
+    args.extend([
         "--tokens",
         file.to_str().expect("utf-8"),
         "--http",
         "0.0.0.0:0",
     ]);
+    let a = Accord::up(&args);
     let url = a.url.replace("0.0.0.0", "127.0.0.1");
     let events = format!("{url}/v1/partnerships/acme-stmary/events");
     let list = format!("{url}/v1/partnerships");
