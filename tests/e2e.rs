@@ -1137,3 +1137,50 @@ async fn shutdown_finishes_what_it_accepted() {
     let (code, out, _) = accord(&["verify", "p", "--server", &a.url]);
     assert_eq!(code, 0, "{out}");
 }
+
+/// Two ledger processes on one JetStream: concurrent appends without If-Match all land (the
+/// loser of a race re-reads and re-decides), once each, and the chain holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_ledger_processes_share_a_partnership() {
+    let server = NatsServer::start(ServerVersion::Current).expect("server");
+    let first = Accord::jetstream(&server);
+    let second = Accord::jetstream(&server);
+    assert_eq!(
+        post(&first, "shared", &proposal(), &[]).await.0,
+        StatusCode::CREATED
+    );
+    let urls = [first.events_url("shared"), second.events_url("shared")];
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let url = urls[i % 2].clone();
+            tokio::spawn(async move {
+                let response = http()
+                    .post(url)
+                    .body(meeting(&format!("m{i}")).to_string())
+                    .send()
+                    .await
+                    .expect("send");
+                let status = response.status();
+                let body: Value = response.json().await.expect("json");
+                (status, body)
+            })
+        })
+        .collect();
+    let mut ids = BTreeSet::new();
+    for t in tasks {
+        let (status, body) = t.await.expect("task");
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        ids.insert(body["event_ids"][0].as_str().expect("id").to_owned());
+    }
+    let stored: Vec<String> = history(&second, "shared").await["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .skip(1)
+        .map(|e| e["event_id"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(stored.len(), 40, "each append once");
+    assert_eq!(stored.into_iter().collect::<BTreeSet<_>>(), ids);
+    let (code, out, _) = accord(&["verify", "shared", "--server", &first.url]);
+    assert_eq!(code, 0, "{out}");
+}

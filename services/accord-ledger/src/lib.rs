@@ -217,6 +217,7 @@ impl Ledger {
                 Err(LogError::Conflict { .. }) => {
                     // Another process appended: re-read, then re-decide (or, with If-Match,
                     // report the conflict against the revision now known).
+                    metrics::counter!("accord_ledger_redecisions_total").increment(1);
                     cached.loaded = false;
                     current = false;
                 }
