@@ -95,6 +95,26 @@ fn explain(status: StatusCode, body: &Value) {
     eprintln!("error: {}", reason(status, body));
 }
 
+/// GETs a JSON answer; an error answer is explained and becomes the exit code.
+async fn get_json(
+    server: &Server,
+    client: &reqwest::Client,
+    path: &str,
+) -> Result<Result<Value, ExitCode>> {
+    let response = client
+        .get(format!("{}{path}", server.server))
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {}", server.server))?;
+    let (status, body) = answer(response).await?;
+    if status == StatusCode::OK {
+        Ok(Ok(body))
+    } else {
+        explain(status, &body);
+        Ok(Err(exit_for(status)))
+    }
+}
+
 async fn answer(response: reqwest::Response) -> Result<(StatusCode, Value)> {
     let status = response.status();
     let text = response.text().await?;
@@ -148,22 +168,14 @@ pub(crate) async fn record(args: RecordArgs) -> Result<ExitCode> {
 }
 
 pub(crate) async fn history(args: HistoryArgs) -> Result<ExitCode> {
-    let mut url = format!("{}/v1/partnerships/{}/events", args.server.server, args.id);
+    let mut path = format!("/v1/partnerships/{}/events", args.id);
     if let Some(t) = &args.as_of {
-        url = format!("{url}?as_of={}", t.replace('+', "%2B"));
+        path = format!("{path}?as_of={}", t.replace('+', "%2B"));
     }
-    let response = args
-        .server
-        .client()?
-        .get(url)
-        .send()
-        .await
-        .with_context(|| format!("cannot reach {}", args.server.server))?;
-    let (status, body) = answer(response).await?;
-    if status != StatusCode::OK {
-        explain(status, &body);
-        return Ok(exit_for(status));
-    }
+    let body = match get_json(&args.server, &args.server.client()?, &path).await? {
+        Ok(body) => body,
+        Err(code) => return Ok(code),
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&body)?);
         return Ok(ExitCode::SUCCESS);
@@ -200,20 +212,13 @@ pub(crate) async fn history(args: HistoryArgs) -> Result<ExitCode> {
 
 pub(crate) async fn verify(args: VerifyArgs) -> Result<ExitCode> {
     let client = args.server.client()?;
-    let base = &args.server.server;
     let ids: Vec<String> = match args.id {
         Some(id) => vec![id],
         None => {
-            let response = client
-                .get(format!("{base}/v1/partnerships"))
-                .send()
-                .await
-                .with_context(|| format!("cannot reach {base}"))?;
-            let (status, body) = answer(response).await?;
-            if status != StatusCode::OK {
-                explain(status, &body);
-                return Ok(exit_for(status));
-            }
+            let body = match get_json(&args.server, &client, "/v1/partnerships").await? {
+                Ok(body) => body,
+                Err(code) => return Ok(code),
+            };
             body["partnerships"]
                 .as_array()
                 .into_iter()
@@ -224,16 +229,11 @@ pub(crate) async fn verify(args: VerifyArgs) -> Result<ExitCode> {
     };
     let mut broken = 0;
     for id in &ids {
-        let response = client
-            .get(format!("{base}/v1/partnerships/{id}/verify"))
-            .send()
-            .await
-            .with_context(|| format!("cannot reach {base}"))?;
-        let (status, body) = answer(response).await?;
-        if status != StatusCode::OK {
-            explain(status, &body);
-            return Ok(exit_for(status));
-        }
+        let path = format!("/v1/partnerships/{id}/verify");
+        let body = match get_json(&args.server, &client, &path).await? {
+            Ok(body) => body,
+            Err(code) => return Ok(code),
+        };
         if body["ok"] == Value::Bool(true) {
             println!(
                 "{id}: ok, {} commits, every link holds (revision {})",
