@@ -11,6 +11,7 @@ pub mod error;
 pub mod event;
 pub mod history;
 pub mod ids;
+pub mod models;
 pub mod settings;
 pub mod values;
 

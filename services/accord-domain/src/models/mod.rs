@@ -1,0 +1,8 @@
+//! Read models as pure folds: functions of (events, as_of, settings) that never read the clock.
+//! The events given are everything recorded for one partnership, in log order; each model keeps
+//! those recorded at or before `as_of` (what the ledger knew then) and evaluates them at `as_of`.
+
+pub mod trust;
+
+#[cfg(test)]
+mod trust_tests;
