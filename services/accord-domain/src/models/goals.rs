@@ -1,0 +1,247 @@
+//! Read model D: goal attainment and coverage.
+//!
+//! `attainment = actual ÷ target`; actual is the sum of `indicator_recorded` values for the
+//! goal's metric within its period (for `closed_deals` and `revenue`: the won `deal_closed` in
+//! the period, counted or summed). Status: `not_agreed` until every party agreed, `achieved`
+//! (≥ 1), `missed` (period over, < 1), `on_track` (≥ 0.9 × the elapsed fraction of the period),
+//! `behind`; a dropped goal is `dropped`. Coverage: an agreed goal of each kind.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde::Serialize;
+use time::{Date, Duration, OffsetDateTime, Time};
+
+use crate::event::{Event, GoalKind, Metric, Payload};
+use crate::history::effective_events;
+use crate::ids::{EventId, ItemId, OrgId};
+use crate::values::{Amount, Period};
+
+/// Share of the elapsed period a goal must have reached to be `on_track`.
+pub const ON_TRACK_FACTOR: f64 = 0.9;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GoalStatus {
+    NotAgreed,
+    Achieved,
+    OnTrack,
+    Behind,
+    Missed,
+    Dropped,
+}
+
+/// One goal at `as_of`, with the events that make its figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GoalAttainment {
+    pub goal_id: ItemId,
+    pub kind: GoalKind,
+    pub metric: Metric,
+    pub target: Amount,
+    pub period: Period,
+    pub actual: Amount,
+    pub attainment: f64,
+    /// The part of the period gone by at `as_of`, 0 to 1.
+    pub elapsed: f64,
+    pub status: GoalStatus,
+    pub agreed_by: Vec<OrgId>,
+    pub evidence: Vec<EventId>,
+}
+
+/// Whether agreed goals cover each kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Coverage {
+    pub qualitative: bool,
+    pub marketing: bool,
+    pub sales: bool,
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Goals {
+    #[serde(with = "crate::values::rfc3339")]
+    pub as_of: OffsetDateTime,
+    pub goals: Vec<GoalAttainment>,
+    pub coverage: Coverage,
+}
+
+struct Goal {
+    kind: GoalKind,
+    metric: Metric,
+    target: Amount,
+    period: Period,
+    agreed_by: BTreeSet<OrgId>,
+    dropped: bool,
+    evidence: Vec<EventId>,
+}
+
+/// A figure that counts toward goals: a metric, a value, when, and its event.
+struct Figure {
+    metric: Metric,
+    /// From a won deal (counts for `closed_deals` and `revenue` goals) or an indicator.
+    from_deal: bool,
+    value: Decimal,
+    /// The period it covers (a deal covers the day it closed).
+    period: Period,
+    event_id: EventId,
+}
+
+fn contains(outer: &Period, inner: &Period) -> bool {
+    outer.start <= inner.start && inner.end <= outer.end
+}
+
+/// Start of `start`'s day to the end of `end`'s day.
+fn elapsed(period: &Period, as_of: OffsetDateTime) -> f64 {
+    let start = period.start.with_time(Time::MIDNIGHT).assume_utc();
+    let end = next_day(period.end);
+    let total = (end - start).as_seconds_f64();
+    ((as_of - start).as_seconds_f64() / total).clamp(0.0, 1.0)
+}
+
+fn next_day(d: Date) -> OffsetDateTime {
+    d.with_time(Time::MIDNIGHT).assume_utc() + Duration::days(1)
+}
+
+/// Goal attainment as the ledger knew it at `as_of`.
+pub fn goals(events: &[Event], as_of: OffsetDateTime) -> Goals {
+    let known: Vec<Event> = events
+        .iter()
+        .filter(|e| e.recorded_at <= as_of)
+        .cloned()
+        .collect();
+    let mut parties = BTreeSet::new();
+    let mut goals: BTreeMap<ItemId, Goal> = BTreeMap::new();
+    let mut figures = Vec::new();
+    for e in effective_events(&known) {
+        match &e.payload {
+            Payload::PartnershipProposed(p) => {
+                parties.extend(p.parties.iter().map(|p| p.org.clone()));
+            }
+            Payload::GoalProposed(p) => {
+                goals.insert(
+                    p.goal_id.clone(),
+                    Goal {
+                        kind: p.kind,
+                        metric: p.metric,
+                        target: p.target,
+                        period: p.period,
+                        agreed_by: BTreeSet::new(),
+                        dropped: false,
+                        evidence: vec![e.event_id],
+                    },
+                );
+            }
+            Payload::GoalAgreed(p) => {
+                if let Some(g) = goals.get_mut(&p.goal_id) {
+                    g.agreed_by.extend(p.agreed_by_orgs.iter().cloned());
+                    g.evidence.push(e.event_id);
+                }
+            }
+            Payload::GoalRevised(p) => {
+                if let Some(g) = goals.get_mut(&p.goal_id) {
+                    g.target = p.new_target.unwrap_or(g.target);
+                    g.period = p.new_period.unwrap_or(g.period);
+                    g.evidence.push(e.event_id);
+                }
+            }
+            Payload::GoalDropped(p) => {
+                if let Some(g) = goals.get_mut(&p.goal_id) {
+                    g.dropped = true;
+                    g.evidence.push(e.event_id);
+                }
+            }
+            Payload::IndicatorRecorded(p) => figures.push(Figure {
+                metric: p.metric,
+                from_deal: false,
+                value: p.value.0,
+                period: p.period,
+                event_id: e.event_id,
+            }),
+            Payload::DealClosed(p) if p.won => {
+                let day = e.occurred_at.date();
+                let period = Period {
+                    start: day,
+                    end: day,
+                };
+                for (metric, value) in [
+                    (Metric::ClosedDeals, Decimal::ONE),
+                    (Metric::Revenue, p.amount.0),
+                ] {
+                    figures.push(Figure {
+                        metric,
+                        from_deal: true,
+                        value,
+                        period,
+                        event_id: e.event_id,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    let attained: Vec<GoalAttainment> = goals
+        .into_iter()
+        .map(|(goal_id, g)| {
+            let mut evidence = g.evidence;
+            let mut actual = Decimal::ZERO;
+            for f in &figures {
+                // Deal metrics count won deals; the others count recorded indicators.
+                let deal_metric = matches!(g.metric, Metric::ClosedDeals | Metric::Revenue);
+                let wanted = f.metric == g.metric && f.from_deal == deal_metric;
+                if wanted && contains(&g.period, &f.period) {
+                    actual += f.value;
+                    evidence.push(f.event_id);
+                }
+            }
+            let attainment = (actual / g.target.0).to_f64().unwrap_or(0.0);
+            let elapsed = elapsed(&g.period, as_of);
+            let status = if g.dropped {
+                GoalStatus::Dropped
+            } else if !parties.is_subset(&g.agreed_by) {
+                GoalStatus::NotAgreed
+            } else if attainment >= 1.0 {
+                GoalStatus::Achieved
+            } else if as_of >= next_day(g.period.end) {
+                GoalStatus::Missed
+            } else if attainment >= ON_TRACK_FACTOR * elapsed {
+                GoalStatus::OnTrack
+            } else {
+                GoalStatus::Behind
+            };
+            GoalAttainment {
+                goal_id,
+                kind: g.kind,
+                metric: g.metric,
+                target: g.target,
+                period: g.period,
+                actual: Amount(actual),
+                attainment,
+                elapsed,
+                status,
+                agreed_by: g.agreed_by.into_iter().collect(),
+                evidence,
+            }
+        })
+        .collect();
+    let agreed = |kind: GoalKind| {
+        attained.iter().any(|g| {
+            g.kind == kind && !matches!(g.status, GoalStatus::NotAgreed | GoalStatus::Dropped)
+        })
+    };
+    let (qualitative, marketing, sales) = (
+        agreed(GoalKind::Qualitative),
+        agreed(GoalKind::Marketing),
+        agreed(GoalKind::Sales),
+    );
+    Goals {
+        as_of,
+        goals: attained,
+        coverage: Coverage {
+            qualitative,
+            marketing,
+            sales,
+            complete: qualitative && marketing && sales,
+        },
+    }
+}
