@@ -2,9 +2,12 @@
 //! The events given are everything recorded for one partnership, in log order; each model keeps
 //! those recorded at or before `as_of` (what the ledger knew then) and evaluates them at `as_of`.
 
+pub mod asymmetry;
 pub mod goals;
 pub mod trust;
 
+#[cfg(test)]
+mod asymmetry_tests;
 #[cfg(test)]
 mod goals_tests;
 #[cfg(test)]

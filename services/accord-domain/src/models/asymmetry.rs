@@ -1,0 +1,280 @@
+//! Read model C: power-asymmetry indicators, for each ordered pair of parties (A, B).
+//!
+//! Each share is the part of the effort or concession borne by A over a rolling window; 0.5 is
+//! balanced. A share over fewer than `min_events` events is insufficient and left out of the
+//! lean `L = mean(share − 0.5)` and the balance index `BI = 1 − mean(2·|share − 0.5|)`, which
+//! use the six effort shares (vocabulary is reported on its own). Economic dependence comes from
+//! each org's latest `revenue_reported`.
+
+use std::collections::BTreeSet;
+
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use crate::event::{CommunicationClass, Event, Payload, RevenueReported};
+use crate::history::effective_events;
+use crate::ids::{EventId, OrgId};
+
+/// The thresholds of the asymmetry model *(settings)*.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AsymmetrySettings {
+    pub window_days: i64,
+    pub min_events: u32,
+}
+
+impl Default for AsymmetrySettings {
+    fn default() -> Self {
+        Self {
+            window_days: 180,
+            min_events: 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Indicator {
+    Initiation,
+    Chasing,
+    CancelledOn,
+    Travel,
+    Burden,
+    DecisionRights,
+    Vocabulary,
+}
+
+/// One indicator for A: `count` of `of` events weigh on A.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Share {
+    pub indicator: Indicator,
+    pub count: u32,
+    pub of: u32,
+    /// `count / of`, when there is at least one event.
+    pub share: Option<f64>,
+    pub sufficient: bool,
+    pub evidence: Vec<EventId>,
+}
+
+/// Economic dependence between A and B, from their latest revenue reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Economic {
+    /// Revenue A earns via B ÷ A's total revenue.
+    pub d_a: Option<f64>,
+    pub d_b: Option<f64>,
+    /// `D_A − D_B`, `D_A + D_B`, and their ratio.
+    pub da: Option<f64>,
+    pub jd: Option<f64>,
+    pub da_over_jd: Option<f64>,
+    /// Concentration of A's partner revenue: Σ share².
+    pub hhi_a: Option<f64>,
+    pub evidence: Vec<EventId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PairAsymmetry {
+    pub a: OrgId,
+    pub b: OrgId,
+    /// The six effort shares, then vocabulary.
+    pub shares: Vec<Share>,
+    /// Positive: A is the weaker side. `None` when no effort share is sufficient.
+    pub lean: Option<f64>,
+    pub balance_index: Option<f64>,
+    pub economic: Economic,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Asymmetry {
+    #[serde(with = "crate::values::rfc3339")]
+    pub as_of: OffsetDateTime,
+    pub pairs: Vec<PairAsymmetry>,
+}
+
+/// Counts `(weighs on A, of all)` over events that concern A or B.
+#[derive(Default)]
+struct Tally {
+    count: u32,
+    of: u32,
+    evidence: Vec<EventId>,
+}
+
+impl Tally {
+    fn add(&mut self, on_a: bool, id: EventId) {
+        self.of += 1;
+        if on_a {
+            self.count += 1;
+        }
+        self.evidence.push(id);
+    }
+
+    fn share(self, indicator: Indicator, settings: &AsymmetrySettings) -> Share {
+        Share {
+            indicator,
+            count: self.count,
+            of: self.of,
+            share: (self.of > 0).then(|| f64::from(self.count) / f64::from(self.of)),
+            sufficient: self.of >= settings.min_events,
+            evidence: self.evidence,
+        }
+    }
+}
+
+/// Power-asymmetry indicators as the ledger knew them at `as_of`.
+pub fn asymmetry(
+    events: &[Event],
+    as_of: OffsetDateTime,
+    settings: &AsymmetrySettings,
+) -> Asymmetry {
+    let known: Vec<Event> = events
+        .iter()
+        .filter(|e| e.recorded_at <= as_of)
+        .cloned()
+        .collect();
+    let effective = effective_events(&known);
+    let parties: BTreeSet<OrgId> = effective
+        .iter()
+        .filter_map(|e| match &e.payload {
+            Payload::PartnershipProposed(p) => Some(p.parties.iter().map(|p| p.org.clone())),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let mut pairs = Vec::new();
+    for a in &parties {
+        for b in parties.iter().filter(|b| *b != a) {
+            pairs.push(pair(&effective, a, b, as_of, settings));
+        }
+    }
+    Asymmetry { as_of, pairs }
+}
+
+fn pair(
+    events: &[Event],
+    a: &OrgId,
+    b: &OrgId,
+    as_of: OffsetDateTime,
+    settings: &AsymmetrySettings,
+) -> PairAsymmetry {
+    let since = as_of - Duration::days(settings.window_days);
+    let in_window = |e: &Event| e.occurred_at > since && e.occurred_at <= as_of;
+    let either = |o: &OrgId| o == a || o == b;
+    let (mut initiation, mut chasing, mut cancelled_on, mut travel, mut burden, mut vocabulary) = (
+        Tally::default(),
+        Tally::default(),
+        Tally::default(),
+        Tally::default(),
+        Tally::default(),
+        Tally::default(),
+    );
+    let mut decision_rights = Tally::default();
+    let mut latest_revenue: [Option<(&RevenueReported, EventId)>; 2] = [None, None];
+    for e in events {
+        match &e.payload {
+            // Governance and revenue are not windowed: the latest definition and report hold.
+            Payload::GovernanceDefined(g) => {
+                decision_rights = Tally::default();
+                for right in g.decision_rights.iter().filter(|r| either(&r.org)) {
+                    decision_rights.add(&right.org == b, e.event_id);
+                }
+            }
+            Payload::RevenueReported(r) if &r.org == a => latest_revenue[0] = Some((r, e.event_id)),
+            Payload::RevenueReported(r) if &r.org == b => latest_revenue[1] = Some((r, e.event_id)),
+            _ if !in_window(e) => {}
+            Payload::MeetingRequested(m) if either(&m.requested_by_org) => {
+                initiation.add(&m.requested_by_org == a, e.event_id);
+            }
+            Payload::FollowUpProposed(f) if either(&f.by_org) => {
+                chasing.add(&f.by_org == a, e.event_id);
+            }
+            Payload::MeetingCancelled(c) if either(&c.by_org) => {
+                cancelled_on.add(&c.by_org == b, e.event_id);
+            }
+            Payload::MeetingHeld(m) if m.in_person => {
+                if let Some(at) = m.location_org.as_ref().filter(|o| either(o)) {
+                    travel.add(at == b, e.event_id);
+                }
+            }
+            Payload::DeliverableCommitted(d) if either(&d.owner_org) => {
+                burden.add(&d.owner_org == a, e.event_id);
+            }
+            Payload::CommunicationTagged(c) if &c.org == a => {
+                vocabulary.add(c.class == CommunicationClass::UsThem, e.event_id);
+            }
+            _ => {}
+        }
+    }
+    let shares = vec![
+        initiation.share(Indicator::Initiation, settings),
+        chasing.share(Indicator::Chasing, settings),
+        cancelled_on.share(Indicator::CancelledOn, settings),
+        travel.share(Indicator::Travel, settings),
+        burden.share(Indicator::Burden, settings),
+        decision_rights.share(Indicator::DecisionRights, settings),
+        vocabulary.share(Indicator::Vocabulary, settings),
+    ];
+    let effort: Vec<f64> = shares
+        .iter()
+        .filter(|s| s.indicator != Indicator::Vocabulary && s.sufficient)
+        .filter_map(|s| s.share)
+        .collect();
+    let mean = |f: &dyn Fn(f64) -> f64| {
+        (!effort.is_empty())
+            .then(|| effort.iter().map(|s| f(*s)).sum::<f64>() / effort.len() as f64)
+    };
+    let lean = mean(&|s| s - 0.5);
+    let balance_index = mean(&|s| 2.0 * (s - 0.5).abs()).map(|m| 1.0 - m);
+    PairAsymmetry {
+        a: a.clone(),
+        b: b.clone(),
+        shares,
+        lean,
+        balance_index,
+        economic: economic(a, b, latest_revenue),
+    }
+}
+
+fn ratio(num: Decimal, den: Decimal) -> Option<f64> {
+    (!den.is_zero()).then(|| (num / den).to_f64()).flatten()
+}
+
+/// D_A: what A earns via B over A's total; HHI_A over A's partner revenue.
+fn dependence(report: Option<&RevenueReported>, via: &OrgId) -> (Option<f64>, Option<f64>) {
+    let Some(r) = report else {
+        return (None, None);
+    };
+    let through: Decimal = r
+        .by_partner
+        .iter()
+        .filter(|p| &p.partner_org == via)
+        .map(|p| p.amount.0)
+        .sum();
+    let partner_total: Decimal = r.by_partner.iter().map(|p| p.amount.0).sum();
+    let hhi = (!partner_total.is_zero()).then(|| {
+        r.by_partner
+            .iter()
+            .filter_map(|p| ratio(p.amount.0, partner_total))
+            .map(|s| s * s)
+            .sum()
+    });
+    (ratio(through, r.total.0), hhi)
+}
+
+fn economic(a: &OrgId, b: &OrgId, latest: [Option<(&RevenueReported, EventId)>; 2]) -> Economic {
+    let (d_a, hhi_a) = dependence(latest[0].map(|(r, _)| r), b);
+    let (d_b, _) = dependence(latest[1].map(|(r, _)| r), a);
+    let (da, jd) = match (d_a, d_b) {
+        (Some(x), Some(y)) => (Some(x - y), Some(x + y)),
+        _ => (None, None),
+    };
+    Economic {
+        d_a,
+        d_b,
+        da,
+        jd,
+        da_over_jd: da.zip(jd).and_then(|(da, jd)| (jd > 0.0).then(|| da / jd)),
+        hhi_a,
+        evidence: latest.iter().flatten().map(|(_, id)| *id).collect(),
+    }
+}
