@@ -4,11 +4,14 @@
 
 pub mod asymmetry;
 pub mod goals;
+pub mod throughput;
 pub mod trust;
 
 #[cfg(test)]
 mod asymmetry_tests;
 #[cfg(test)]
 mod goals_tests;
+#[cfg(test)]
+mod throughput_tests;
 #[cfg(test)]
 mod trust_tests;
