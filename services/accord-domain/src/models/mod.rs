@@ -3,12 +3,15 @@
 //! those recorded at or before `as_of` (what the ledger knew then) and evaluates them at `as_of`.
 
 pub mod asymmetry;
+pub mod flags;
 pub mod goals;
 pub mod throughput;
 pub mod trust;
 
 #[cfg(test)]
 mod asymmetry_tests;
+#[cfg(test)]
+mod flags_tests;
 #[cfg(test)]
 mod goals_tests;
 #[cfg(test)]
