@@ -811,12 +811,16 @@ fn check_payload(check: &mut Check<'_>, state: &Partnership, actor: &Actor, payl
             check.non_negative("data.total", &p.total);
             check.list_len("data.by_partner", p.by_partner.len(), 0);
             let mut sum = crate::values::Amount::ZERO.0;
+            // Partners may be outside this partnership: the report shows the concentration of
+            // the org's partner revenue (R2).
+            let mut partners = BTreeSet::new();
             for (i, r) in p.by_partner.iter().enumerate() {
-                check.party(
-                    facts,
-                    &format!("data.by_partner[{i}].partner_org"),
-                    &r.partner_org,
-                );
+                if !partners.insert(&r.partner_org) {
+                    check.fail(
+                        &format!("data.by_partner[{i}].partner_org"),
+                        format!("{} is listed twice", r.partner_org),
+                    );
+                }
                 if r.partner_org == p.org {
                     check.fail(
                         &format!("data.by_partner[{i}].partner_org"),

@@ -472,3 +472,26 @@ fn the_catalogue_has_35_event_types() {
         assert_eq!(crate::EventType::parse(t.as_str()), Some(*t));
     }
 }
+
+#[test]
+fn revenue_partners_may_be_outside_the_partnership_but_not_listed_twice() {
+    let report = |partners: Value| {
+        ev(
+            "revenue_reported",
+            "acme",
+            json!({"org": "acme", "period": {"start": "2026-01-01", "end": "2026-03-31"},
+                   "total": "100", "by_partner": partners}),
+        )
+    };
+    accepted(
+        &[proposal()],
+        &[report(json!([{"partner_org": "stmary", "amount": "30"},
+                        {"partner_org": "mercy-health", "amount": "50"}]))],
+    );
+    refused(
+        &[proposal()],
+        &[report(json!([{"partner_org": "stmary", "amount": "30"},
+                        {"partner_org": "stmary", "amount": "5"}]))],
+        &[("events[0].data.by_partner[1].partner_org", "listed twice")],
+    );
+}
