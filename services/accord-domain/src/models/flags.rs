@@ -5,8 +5,8 @@
 //! time, the days when an "active for N days" rule comes due, and `as_of`. A flag is raised at
 //! the first instant its condition holds and cleared at the first instant it does not.
 //!
-//! Rules so far: R1 unwilling_partner (both conditions), R3 no_success_metrics, R7 no_in_person, R9
-//! silent_indicators, R11 governance_before_plan, R12 no_exit_procedure, R14 fomo.
+//! Every rule of docs/domain.md, R1 to R16. Rules about one org name it as the subject; rules
+//! comparing two name the ordered pair `a>b`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,24 +21,42 @@ use crate::models::goals::goals;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Rule {
     R1,
+    R2,
     R3,
+    R4,
+    R5,
+    R6,
     R7,
+    R8,
     R9,
+    R10,
     R11,
     R12,
+    R13,
     R14,
+    R15,
+    R16,
 }
 
 impl Rule {
     pub const fn name(self) -> &'static str {
         match self {
             Rule::R1 => "unwilling_partner",
+            Rule::R2 => "over_reliance",
             Rule::R3 => "no_success_metrics",
+            Rule::R4 => "incentives_misaligned",
+            Rule::R5 => "no_focus",
+            Rule::R6 => "slippage",
             Rule::R7 => "no_in_person",
+            Rule::R8 => "liaison_gap",
             Rule::R9 => "silent_indicators",
+            Rule::R10 => "imbalance",
             Rule::R11 => "governance_before_plan",
             Rule::R12 => "no_exit_procedure",
+            Rule::R13 => "us_and_them",
             Rule::R14 => "fomo",
+            Rule::R15 => "joint_customer_unsung",
+            Rule::R16 => "trust_falling",
         }
     }
 }
@@ -87,6 +105,14 @@ const R3_DAYS: i64 = 30;
 const R9_R12_DAYS: i64 = 90;
 const R7_DAYS: i64 = 365;
 const R14_DAYS: i64 = 14;
+/// R8: a liaison seat vacant longer than this.
+const R8_VACANT_DAYS: i64 = 14;
+/// R13: `us_them` share over the tags of this window.
+const R13_DAYS: i64 = 90;
+/// R15: a joint customer should be highlighted within this many days of the won deal.
+const R15_DAYS: i64 = 180;
+/// R16: the window of a trust drop.
+const R16_DAYS: i64 = 90;
 
 /// Red flags as the ledger knew them at `as_of`.
 pub fn flags(events: &[Event], as_of: OffsetDateTime) -> Flags {
@@ -104,6 +130,18 @@ pub fn flags(events: &[Event], as_of: OffsetDateTime) -> Flags {
     if let Some(first) = first_activation(&effective) {
         for days in [R3_DAYS, R9_R12_DAYS, R7_DAYS] {
             instants.insert(first + Duration::days(days));
+        }
+        instants.insert(first + Duration::days(R8_VACANT_DAYS) + Duration::SECOND);
+    }
+    for e in &effective {
+        match &e.payload {
+            Payload::RoleUnassigned(_) => {
+                instants.insert(e.occurred_at + Duration::days(R8_VACANT_DAYS) + Duration::SECOND);
+            }
+            Payload::DealClosed(d) if d.won && d.joint_customer => {
+                instants.insert(e.occurred_at + Duration::days(R15_DAYS) + Duration::SECOND);
+            }
+            _ => {}
         }
     }
     instants.insert(as_of);
@@ -271,7 +309,418 @@ fn evaluate(events: &[Event], t: OffsetDateTime) -> Vec<Flag> {
         }
     }
     fomo(events, &mut out);
+    over_reliance(events, &mut out);
+    incentives(events, &parties, active, &mut out);
+    focus_and_slippage(events, t, &mut out);
+    if active.is_some() {
+        liaison_gap(events, &parties, t, &mut out);
+    }
+    imbalance(events, t, &mut out);
+    us_and_them(events, &parties, t, &mut out);
+    joint_customer_unsung(events, t, &mut out);
+    trust_falling(events, t, &mut out);
+    out.sort_by(|a, b| (a.rule_id, &a.subject).cmp(&(b.rule_id, &b.subject)));
     out
+}
+
+/// R2: an org's latest revenue report shows its partner revenue concentrated.
+fn over_reliance(events: &[Event], out: &mut Vec<Flag>) {
+    let mut latest: BTreeMap<&OrgId, (&crate::event::RevenueReported, EventId)> = BTreeMap::new();
+    for e in events {
+        if let Payload::RevenueReported(r) = &e.payload {
+            latest.insert(&r.org, (r, e.event_id));
+        }
+    }
+    for (org, (r, id)) in latest {
+        let total: rust_decimal::Decimal = r.by_partner.iter().map(|p| p.amount.0).sum();
+        if total.is_zero() {
+            continue;
+        }
+        let shares: Vec<f64> = r
+            .by_partner
+            .iter()
+            .filter_map(|p| rust_decimal::prelude::ToPrimitive::to_f64(&(p.amount.0 / total)))
+            .collect();
+        let hhi: f64 = shares.iter().map(|s| s * s).sum();
+        let top = shares.iter().copied().fold(0.0, f64::max);
+        if hhi >= 0.25 || top >= 0.5 {
+            out.push(flag(
+                Rule::R2,
+                Some(org.to_string()),
+                Severity::Warn,
+                format!(
+                    "{org}'s partner revenue is concentrated: HHI {hhi:.2}, largest partner {:.0}%",
+                    top * 100.0
+                ),
+                vec![id],
+            ));
+        }
+    }
+}
+
+/// R4: an org's reps earn less on partner deals, or deals are registered and the org never said.
+fn incentives(
+    events: &[Event],
+    parties: &[OrgId],
+    active: Option<OffsetDateTime>,
+    out: &mut Vec<Flag>,
+) {
+    let deal = events
+        .iter()
+        .find(|e| matches!(e.payload, Payload::DealRegistered(_)));
+    for org in parties {
+        let changes: Vec<(&Event, f64)> = events
+            .iter()
+            .filter_map(|e| match &e.payload {
+                Payload::SalesIncentiveChanged(s) if &s.org == org => {
+                    Some((e, s.partner_deal_credit_pct))
+                }
+                _ => None,
+            })
+            .collect();
+        let cut_after_activation = changes
+            .windows(2)
+            .find(|w| w[1].1 < w[0].1 && active.is_some_and(|since| w[1].0.occurred_at >= since));
+        match changes.last() {
+            Some((e, pct)) if *pct < 1.0 => out.push(flag(
+                Rule::R4,
+                Some(org.to_string()),
+                if cut_after_activation.is_some() {
+                    Severity::Critical
+                } else {
+                    Severity::Warn
+                },
+                format!("{org}'s reps earn {:.0}% on a partner deal", pct * 100.0),
+                changes.iter().map(|(e, _)| e.event_id).collect(),
+            )),
+            None if deal.is_some() => out.push(flag(
+                Rule::R4,
+                Some(org.to_string()),
+                Severity::Warn,
+                format!("deals are registered and {org} never recorded its sales incentive"),
+                deal.map(|d| d.event_id).into_iter().collect(),
+            )),
+            _ => {}
+        }
+    }
+}
+
+/// R5 (focus) and R6 (slippage), from the deliverables.
+fn focus_and_slippage(events: &[Event], t: OffsetDateTime, out: &mut Vec<Flag>) {
+    let model = crate::models::throughput::throughput(events, t, &Default::default());
+    let mut open_top = Vec::new();
+    let mut unowned = Vec::new();
+    let mut slipped = Vec::new();
+    let mut changes: BTreeMap<&crate::ids::ItemId, (u32, Option<time::Date>, time::Date, EventId)> =
+        BTreeMap::new();
+    let mut open: BTreeMap<&crate::ids::ItemId, (bool, bool, EventId)> = BTreeMap::new();
+    for e in events {
+        match &e.payload {
+            Payload::DeliverableCommitted(d) => {
+                open.insert(
+                    &d.deliverable_id,
+                    (d.top_priority, d.owner_person.is_some(), e.event_id),
+                );
+                changes.insert(&d.deliverable_id, (0, None, d.due_date, e.event_id));
+            }
+            Payload::DeliverableDueDateChanged(d) => {
+                if let Some(c) = changes.get_mut(&d.deliverable_id) {
+                    c.0 += 1;
+                    c.1 = Some(d.new_due);
+                }
+            }
+            Payload::DeliverableCompleted(d) => {
+                open.remove(&d.deliverable_id);
+            }
+            Payload::DeliverableCancelled(d) => {
+                open.remove(&d.deliverable_id);
+            }
+            _ => {}
+        }
+    }
+    for (top, owned, id) in open.values() {
+        if *top {
+            open_top.push(*id);
+        }
+        if !owned {
+            unowned.push(*id);
+        }
+    }
+    if open_top.len() > 2 || !unowned.is_empty() {
+        let mut why = Vec::new();
+        if open_top.len() > 2 {
+            why.push(format!("{} top-priority items are open", open_top.len()));
+        }
+        if !unowned.is_empty() {
+            why.push(format!("{} open items have no owner", unowned.len()));
+        }
+        out.push(flag(
+            Rule::R5,
+            None,
+            Severity::Warn,
+            why.join("; "),
+            open_top.into_iter().chain(unowned).collect(),
+        ));
+    }
+    for (count, latest, original, id) in changes.values() {
+        let days = latest.map_or(0, |l| (l - *original).whole_days());
+        if *count >= 2 || days > 30 {
+            slipped.push(*id);
+        }
+    }
+    let (year, q) = (t.year(), (u8::from(t.month()) - 1) / 3 + 1);
+    let last_quarter = if q == 1 {
+        format!("{}-Q4", year - 1)
+    } else {
+        format!("{year}-Q{}", q - 1)
+    };
+    let low_ppc: Vec<String> = model
+        .owners
+        .iter()
+        .filter(|o| {
+            o.quarters
+                .iter()
+                .any(|f| f.period == last_quarter && f.ppc.is_some_and(|p| p < 0.80))
+        })
+        .map(|o| o.owner_org.to_string())
+        .collect();
+    if !slipped.is_empty() || !low_ppc.is_empty() {
+        let mut why = Vec::new();
+        if !slipped.is_empty() {
+            why.push(format!(
+                "{} items slipped twice or by more than 30 days",
+                slipped.len()
+            ));
+        }
+        if !low_ppc.is_empty() {
+            why.push(format!(
+                "{last_quarter} PPC under 0.80 for {}",
+                low_ppc.join(", ")
+            ));
+        }
+        out.push(flag(
+            Rule::R6,
+            None,
+            Severity::Warn,
+            why.join("; "),
+            slipped,
+        ));
+    }
+}
+
+/// R8: a party's liaison seat vacant more than 14 days while active, or a token exec sponsor.
+fn liaison_gap(events: &[Event], parties: &[OrgId], t: OffsetDateTime, out: &mut Vec<Flag>) {
+    let since = first_activation(events);
+    for org in parties {
+        let mut seated: BTreeSet<&str> = BTreeSet::new();
+        let mut vacant_since = since;
+        let mut vacant_because = None;
+        let mut sponsors: BTreeMap<&str, (&crate::event::RoleAssigned, EventId)> = BTreeMap::new();
+        for e in events {
+            match &e.payload {
+                Payload::RoleAssigned(r) if &r.org == org => match r.role {
+                    crate::event::RoleKind::Liaison => {
+                        seated.insert(&r.person);
+                        vacant_since = None;
+                    }
+                    crate::event::RoleKind::ExecSponsor => {
+                        sponsors.insert(&r.person, (r, e.event_id));
+                    }
+                    crate::event::RoleKind::DealOwner => {}
+                },
+                Payload::RoleUnassigned(r) if &r.org == org => match r.role {
+                    crate::event::RoleKind::Liaison => {
+                        seated.remove(r.person.as_str());
+                        if seated.is_empty() {
+                            vacant_since = Some(e.occurred_at.max(since.unwrap_or(e.occurred_at)));
+                            vacant_because = Some(e.event_id);
+                        }
+                    }
+                    crate::event::RoleKind::ExecSponsor => {
+                        sponsors.remove(r.person.as_str());
+                    }
+                    crate::event::RoleKind::DealOwner => {}
+                },
+                _ => {}
+            }
+        }
+        if seated.is_empty()
+            && let Some(from) = vacant_since
+            && t - from > Duration::days(R8_VACANT_DAYS)
+        {
+            out.push(flag(
+                Rule::R8,
+                Some(org.to_string()),
+                Severity::Warn,
+                format!("{org} has had no liaison since {}", from.date()),
+                vacant_because.into_iter().collect(),
+            ));
+            continue;
+        }
+        let token: Vec<EventId> = sponsors
+            .values()
+            .filter(|(r, _)| {
+                r.allocation_pct < 5.0
+                    || r.selection_basis == crate::event::SelectionBasis::Availability
+            })
+            .map(|(_, id)| *id)
+            .collect();
+        if !token.is_empty() {
+            out.push(flag(
+                Rule::R8,
+                Some(org.to_string()),
+                Severity::Warn,
+                format!("{org}'s exec sponsor gives under 5% or was picked for availability"),
+                token,
+            ));
+        }
+    }
+}
+
+/// R10: the balance index, economic dependence or travel are lopsided.
+fn imbalance(events: &[Event], t: OffsetDateTime, out: &mut Vec<Flag>) {
+    let model = crate::models::asymmetry::asymmetry(events, t, &Default::default());
+    for p in model.pairs {
+        let mut why = Vec::new();
+        if let Some(bi) = p.balance_index.filter(|bi| *bi < 0.6) {
+            why.push(format!("balance index {bi:.2}"));
+        }
+        if let Some(r) = p.economic.da_over_jd.filter(|r| r.abs() >= 0.5) {
+            why.push(format!("dependence asymmetry DA/JD {r:.2}"));
+        }
+        let travel = p
+            .shares
+            .iter()
+            .find(|s| s.indicator == crate::models::asymmetry::Indicator::Travel);
+        if let Some(s) = travel.filter(|s| s.of >= 5 && s.share.is_some_and(|x| x >= 0.8)) {
+            why.push(format!(
+                "{} of {} in-person meetings at {}'s site",
+                s.count, s.of, p.b
+            ));
+        }
+        if !why.is_empty() {
+            let evidence = p
+                .shares
+                .iter()
+                .filter(|s| s.sufficient)
+                .flat_map(|s| s.evidence.iter().copied())
+                .chain(p.economic.evidence.iter().copied())
+                .collect();
+            out.push(flag(
+                Rule::R10,
+                Some(format!("{}>{}", p.a, p.b)),
+                Severity::Warn,
+                why.join("; "),
+                evidence,
+            ));
+        }
+    }
+}
+
+/// R13: an org speaks of "us and them" in most of its recent communications.
+fn us_and_them(events: &[Event], parties: &[OrgId], t: OffsetDateTime, out: &mut Vec<Flag>) {
+    for org in parties {
+        let tags: Vec<(bool, EventId)> = events
+            .iter()
+            .filter(|e| t - e.occurred_at < Duration::days(R13_DAYS))
+            .filter_map(|e| match &e.payload {
+                Payload::CommunicationTagged(c) if &c.org == org => Some((
+                    c.class == crate::event::CommunicationClass::UsThem,
+                    e.event_id,
+                )),
+                _ => None,
+            })
+            .collect();
+        let us_them = tags.iter().filter(|(u, _)| *u).count();
+        if tags.len() >= 5 && us_them as f64 / tags.len() as f64 >= 0.7 {
+            out.push(flag(
+                Rule::R13,
+                Some(org.to_string()),
+                Severity::Warn,
+                format!(
+                    "{us_them} of {org}'s last {} tagged communications say us and them",
+                    tags.len()
+                ),
+                tags.iter().filter(|(u, _)| *u).map(|(_, id)| *id).collect(),
+            ));
+        }
+    }
+}
+
+/// R15: a won joint deal nobody celebrated within 180 days.
+fn joint_customer_unsung(events: &[Event], t: OffsetDateTime, out: &mut Vec<Flag>) {
+    for e in events {
+        if let Payload::DealClosed(d) = &e.payload
+            && d.won
+            && d.joint_customer
+            && t - e.occurred_at > Duration::days(R15_DAYS)
+        {
+            let sung = events.iter().any(|h| {
+                matches!(h.payload, Payload::JointCustomerHighlighted(_))
+                    && h.occurred_at >= e.occurred_at
+                    && h.occurred_at - e.occurred_at <= Duration::days(R15_DAYS)
+            });
+            if !sung {
+                out.push(flag(
+                    Rule::R15,
+                    Some(d.deal_id.to_string()),
+                    Severity::Warn,
+                    format!("joint customer of deal {} never highlighted", d.deal_id),
+                    vec![e.event_id],
+                ));
+            }
+        }
+    }
+}
+
+/// R16: an org's trust fell by 0.15 within 90 days, or is below 0.5 on enough evidence.
+fn trust_falling(events: &[Event], t: OffsetDateTime, out: &mut Vec<Flag>) {
+    let settings = crate::models::trust::TrustSettings::default();
+    let now = crate::models::trust::trust(events, t, &settings);
+    let then = crate::models::trust::trust(events, t - Duration::days(R16_DAYS), &settings);
+    for org in now.orgs {
+        let earlier = then
+            .orgs
+            .iter()
+            .find(|o| o.org == org.org)
+            .map(|o| o.score)
+            .into_iter()
+            .chain(
+                org.points
+                    .iter()
+                    .filter(|p| t - p.at <= Duration::days(R16_DAYS))
+                    .map(|p| p.score_before.max(p.score_after)),
+            )
+            .fold(f64::MIN, f64::max);
+        let drop = earlier - org.score;
+        let low = org.score < 0.5 && org.r + org.s >= 3.0;
+        if drop >= 0.15 || low {
+            let reason = if drop >= 0.15 {
+                format!(
+                    "{}'s trust fell by {drop:.2} to {:.2} within 90 days",
+                    org.org, org.score
+                )
+            } else {
+                format!(
+                    "{}'s trust is {:.2} on {:.1} pieces of evidence",
+                    org.org,
+                    org.score,
+                    org.r + org.s
+                )
+            };
+            out.push(flag(
+                Rule::R16,
+                Some(org.org.to_string()),
+                Severity::Warn,
+                reason,
+                org.points
+                    .iter()
+                    .filter(|p| p.delta < 0.0 && t - p.at <= Duration::days(R16_DAYS))
+                    .map(|p| p.event_id)
+                    .collect(),
+            ));
+        }
+    }
 }
 
 /// R1: one side does all the initiating, or the other keeps cancelling or rescheduling.

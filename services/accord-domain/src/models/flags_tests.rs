@@ -215,8 +215,13 @@ fn activated() -> (&'static str, &'static str, &'static str, Value) {
     )
 }
 
+/// The open flags of the rules about days active (the others are tested on their own).
 fn rules(events: &[Event], as_of: OffsetDateTime) -> Vec<Rule> {
-    open(events, as_of).into_iter().map(|f| f.0).collect()
+    open(events, as_of)
+        .into_iter()
+        .map(|f| f.0)
+        .filter(|r| matches!(r, Rule::R3 | Rule::R7 | Rule::R9 | Rule::R12 | Rule::R14))
+        .collect()
 }
 
 #[test]
@@ -241,7 +246,12 @@ fn rules_that_come_due_after_days_active() {
         [Rule::R3, Rule::R7, Rule::R9, Rule::R12]
     );
     let f = flags(&events, datetime!(2026-04-20 00:00 UTC));
-    let raised: Vec<(Rule, OffsetDateTime)> = f.history.iter().map(|c| (c.rule_id, c.at)).collect();
+    let raised: Vec<(Rule, OffsetDateTime)> = f
+        .history
+        .iter()
+        .filter(|c| matches!(c.rule_id, Rule::R3 | Rule::R9 | Rule::R12))
+        .map(|c| (c.rule_id, c.at))
+        .collect();
     assert_eq!(
         raised,
         [
@@ -269,12 +279,20 @@ fn rules_that_come_due_after_days_active() {
         Vec::<Rule>::new()
     );
     let cleared = flags(&events, datetime!(2026-04-20 00:00 UTC));
+    let r3: Vec<(OffsetDateTime, bool)> = cleared
+        .history
+        .iter()
+        .filter(|c| c.rule_id == Rule::R3)
+        .map(|c| (c.at, c.now.is_some()))
+        .collect();
     assert_eq!(
-        cleared.history.len(),
-        2,
-        "R3 raised on 2026-02-19, cleared on 2026-03-01"
+        r3,
+        [
+            (datetime!(2026-02-19 00:00 UTC), true),
+            (datetime!(2026-03-01 00:00 UTC), false)
+        ],
+        "raised when due, cleared when paused"
     );
-    assert_eq!(cleared.history[1].now, None);
 }
 
 #[test]
@@ -312,4 +330,315 @@ fn r11_governance_before_the_plan_and_r14_fomo() {
         )],
     );
     assert_eq!(rules(&events, datetime!(2026-01-07 00:00 UTC)), [Rule::R14]);
+}
+
+/// The open flags of one rule: subject, severity, evidence.
+fn of_rule(
+    events: &[Event],
+    as_of: OffsetDateTime,
+    rule: Rule,
+) -> Vec<(Option<String>, Severity, Vec<EventId>)> {
+    open(events, as_of)
+        .into_iter()
+        .filter(|f| f.0 == rule)
+        .map(|f| (f.1, f.2, f.3))
+        .collect()
+}
+
+fn liaison(
+    org: &str,
+    person: &str,
+    pct: f64,
+    basis: &str,
+) -> (&'static str, &'static str, &'static str, Value) {
+    (
+        "2026-01-19T00:00:00Z",
+        "acme",
+        "role_assigned",
+        json!({"org": org, "person": person, "role": "liaison", "allocation_pct": pct, "selection_basis": basis}),
+    )
+}
+
+#[test]
+fn r8_liaison_gaps_and_token_sponsors() {
+    let at = datetime!(2026-03-01 00:00 UTC);
+    // stmary never seats a liaison: vacant from activation (2026-01-20), flagged after 14 days.
+    let events = history(&[], &[liaison("acme", "Ana", 50.0, "fit"), activated()]);
+    assert_eq!(
+        of_rule(&events, datetime!(2026-02-03 00:00 UTC), Rule::R8),
+        []
+    );
+    assert_eq!(
+        of_rule(&events, at, Rule::R8)
+            .iter()
+            .map(|f| f.0.clone())
+            .collect::<Vec<_>>(),
+        [Some("stmary".to_owned())]
+    );
+    // A sponsor picked for availability.
+    let events = history(
+        &[],
+        &[
+            liaison("acme", "Ana", 50.0, "fit"),
+            liaison("stmary", "Sam", 50.0, "fit"),
+            (
+                "2026-01-19T00:00:00Z",
+                "stmary",
+                "role_assigned",
+                json!({"org": "stmary", "person": "Dr Lee", "role": "exec_sponsor", "allocation_pct": 10.0, "selection_basis": "availability"}),
+            ),
+            activated(),
+        ],
+    );
+    assert_eq!(
+        of_rule(&events, at, Rule::R8),
+        [(Some("stmary".to_owned()), Severity::Warn, vec![id(4)])]
+    );
+}
+
+#[test]
+fn r2_over_reliance_and_r10_imbalance_from_revenue() {
+    let report = |org: &'static str, total: &str, partners: Value| {
+        (
+            "2026-02-01T00:00:00Z",
+            org,
+            "revenue_reported",
+            json!({"org": org, "total": total, "by_partner": partners, "period": {"start": "2025-01-01", "end": "2025-12-31"}}),
+        )
+    };
+    let events = history(
+        &[],
+        &[
+            report(
+                "acme",
+                "1000",
+                json!([{"partner_org": "stmary", "amount": "500"}, {"partner_org": "x1", "amount": "100"}]),
+            ),
+            report(
+                "stmary",
+                "100000",
+                json!([{"partner_org": "acme", "amount": "100"}, {"partner_org": "x2", "amount": "100"},
+            {"partner_org": "x3", "amount": "100"}, {"partner_org": "x4", "amount": "100"}, {"partner_org": "x5", "amount": "100"}]),
+            ),
+        ],
+    );
+    let at = datetime!(2026-02-02 00:00 UTC);
+    // acme: HHI (5/6)² + (1/6)² = 0.72; stmary: five equal partners, HHI 0.2, top 20%.
+    assert_eq!(
+        of_rule(&events, at, Rule::R2),
+        [(Some("acme".to_owned()), Severity::Warn, vec![id(2)])]
+    );
+    // D_acme = 0.5, D_stmary = 0.001: DA/JD = 0.998.
+    let r10 = of_rule(&events, at, Rule::R10);
+    assert_eq!(
+        r10.iter().map(|f| f.0.clone()).collect::<Vec<_>>(),
+        [
+            Some("acme>stmary".to_owned()),
+            Some("stmary>acme".to_owned())
+        ]
+    );
+}
+
+#[test]
+fn r4_incentives() {
+    let incentive = |at: &'static str, pct: f64| {
+        (
+            at,
+            "acme",
+            "sales_incentive_changed",
+            json!({"org": "acme", "partner_deal_credit_pct": pct, "effective_from": "2026-01-01"}),
+        )
+    };
+    let deal = (
+        "2026-01-10T00:00:00Z",
+        "acme",
+        "deal_registered",
+        json!({"deal_id": "d", "account": "a", "sourced_by_org": "acme", "value": "1", "currency": "USD"}),
+    );
+    let at = datetime!(2026-03-01 00:00 UTC);
+    // A deal and no incentive from either org: both flagged.
+    let events = history(&[], std::slice::from_ref(&deal));
+    assert_eq!(of_rule(&events, at, Rule::R4).len(), 2);
+    // acme pays full credit, stmary never said: only stmary.
+    let events = history(&[], &[incentive("2026-01-05T00:00:00Z", 1.0), deal.clone()]);
+    assert_eq!(
+        of_rule(&events, at, Rule::R4)
+            .iter()
+            .map(|f| f.0.clone())
+            .collect::<Vec<_>>(),
+        [Some("stmary".to_owned())]
+    );
+    // acme cuts the credit after activation: critical.
+    let events = history(
+        &[],
+        &[
+            incentive("2026-01-05T00:00:00Z", 1.0),
+            activated(),
+            incentive("2026-02-01T00:00:00Z", 0.5),
+        ],
+    );
+    assert_eq!(
+        of_rule(&events, at, Rule::R4),
+        [(
+            Some("acme".to_owned()),
+            Severity::Critical,
+            vec![id(2), id(4)]
+        )]
+    );
+}
+
+#[test]
+fn r5_focus_and_r6_slippage() {
+    let commit = |d: &str, top: bool, owner_person: Option<&str>| {
+        let mut data = json!({"deliverable_id": d, "title": "t", "owner_org": "acme", "due_date": "2026-03-01", "top_priority": top});
+        if let Some(p) = owner_person {
+            data["owner_person"] = json!(p);
+        }
+        (
+            "2026-01-05T00:00:00Z",
+            "acme",
+            "deliverable_committed",
+            data,
+        )
+    };
+    let at = datetime!(2026-01-10 00:00 UTC);
+    let events = history(
+        &[],
+        &[commit("a", true, Some("A")), commit("b", true, Some("B"))],
+    );
+    assert_eq!(of_rule(&events, at, Rule::R5), []);
+    let events = history(
+        &[],
+        &[
+            commit("a", true, Some("A")),
+            commit("b", true, Some("B")),
+            commit("c", true, Some("C")),
+        ],
+    );
+    assert_eq!(
+        of_rule(&events, at, Rule::R5).len(),
+        1,
+        "three open top-priority items"
+    );
+    let events = history(&[], &[commit("a", false, None)]);
+    assert_eq!(
+        of_rule(&events, at, Rule::R5),
+        [(None, Severity::Warn, vec![id(2)])],
+        "an item without an owner"
+    );
+
+    let change = |day: &'static str, due: &str| {
+        (
+            day,
+            "acme",
+            "deliverable_due_date_changed",
+            json!({"deliverable_id": "a", "new_due": due, "by_org": "acme", "reason": "r"}),
+        )
+    };
+    let events = history(
+        &[],
+        &[
+            commit("a", false, Some("A")),
+            change("2026-01-06T00:00:00Z", "2026-04-15"),
+        ],
+    );
+    assert_eq!(
+        of_rule(&events, at, Rule::R6),
+        [(None, Severity::Warn, vec![id(2)])],
+        "45 slip days"
+    );
+    // Last quarter's PPC: a due 2026-03-01 and not done, seen from Q2.
+    let events = history(&[], &[commit("a", false, Some("A"))]);
+    let r6 = of_rule(&events, datetime!(2026-04-02 00:00 UTC), Rule::R6);
+    assert_eq!(r6.len(), 1, "2026-Q1 PPC 0");
+}
+
+#[test]
+fn r13_us_and_them_r15_unsung_customers_and_r16_falling_trust() {
+    let tag = |class: &str| {
+        (
+            "2026-02-01T00:00:00Z",
+            "stmary",
+            "communication_tagged",
+            json!({"org": "stmary", "class": class, "doc_ref": "d"}),
+        )
+    };
+    let events = history(
+        &[],
+        &[
+            tag("us_them"),
+            tag("us_them"),
+            tag("us_them"),
+            tag("us_them"),
+            tag("inclusive"),
+        ],
+    );
+    let r13 = of_rule(&events, datetime!(2026-02-02 00:00 UTC), Rule::R13);
+    assert_eq!(
+        r13,
+        [(
+            Some("stmary".to_owned()),
+            Severity::Warn,
+            vec![id(2), id(3), id(4), id(5)]
+        )]
+    );
+    assert_eq!(
+        of_rule(&events, datetime!(2026-05-02 00:00 UTC), Rule::R13),
+        [],
+        "the tags aged out"
+    );
+
+    let events = history(
+        &[],
+        &[
+            (
+                "2026-01-05T00:00:00Z",
+                "acme",
+                "deal_registered",
+                json!({"deal_id": "d", "account": "a", "sourced_by_org": "acme", "value": "1", "currency": "USD"}),
+            ),
+            (
+                "2026-01-10T00:00:00Z",
+                "acme",
+                "deal_closed",
+                json!({"deal_id": "d", "won": true, "amount": "1", "currency": "USD", "joint_customer": true}),
+            ),
+        ],
+    );
+    assert_eq!(
+        of_rule(&events, datetime!(2026-07-08 00:00 UTC), Rule::R15),
+        []
+    );
+    assert_eq!(
+        of_rule(&events, datetime!(2026-07-10 00:00 UTC), Rule::R15).len(),
+        1,
+        "180 days without a highlight"
+    );
+
+    // stmary cancels three meetings at short notice: T = 1/5 with r + s = 3.
+    let mut items = Vec::new();
+    for m in ["a", "b", "c"] {
+        items.push((
+            "2026-02-01T00:00:00Z",
+            "acme",
+            "meeting_requested",
+            json!({"meeting_id": m, "requested_by_org": "acme", "purpose": "p"}),
+        ));
+        items.push((
+            "2026-02-01T00:00:00Z",
+            "stmary",
+            "meeting_cancelled",
+            json!({"meeting_id": m, "by_org": "stmary", "notice_hours": 1, "reason": "r"}),
+        ));
+    }
+    let events = history(&[], &items);
+    let r16 = of_rule(&events, datetime!(2026-02-01 00:00 UTC), Rule::R16);
+    assert_eq!(
+        r16,
+        [(
+            Some("stmary".to_owned()),
+            Severity::Warn,
+            vec![id(3), id(5), id(7)]
+        )]
+    );
 }
