@@ -4,41 +4,12 @@
 
 use serde_json::{Value, json};
 use time::macros::datetime;
-use uuid::Uuid;
 
 use super::asymmetry::{AsymmetrySettings, Indicator, PairAsymmetry, asymmetry};
-use crate::{Event, EventId, EventInput, PartnershipId};
+use super::test_support::{history, id};
+use crate::Event;
 
 const EPS: f64 = 1e-12;
-
-fn id(n: u128) -> EventId {
-    EventId::from_uuid(Uuid::from_u128(n))
-}
-
-/// acme and stmary, then (occurred_at, actor, type, data); ids 1 (the proposal), 2, ...
-fn history(items: &[(&str, &str, &str, Value)]) -> Vec<Event> {
-    let p = PartnershipId::parse("acme-stmary").expect("slug");
-    let proposal = (
-        "2026-01-01T00:00:00Z",
-        "acme",
-        "partnership_proposed",
-        json!({"parties": [{"org": "acme", "name": "Acme", "kind": "vendor"},
-                           {"org": "stmary", "name": "St Mary", "kind": "health_system"}],
-               "vision": "v"}),
-    );
-    std::iter::once(&proposal)
-        .chain(items)
-        .enumerate()
-        .map(|(i, (at, org, kind, data))| {
-            let input: EventInput = serde_json::from_value(
-                json!({"type": kind, "occurred_at": at, "actor": {"org": org}, "data": data}),
-            )
-            .unwrap_or_else(|e| panic!("event {i}: {e}"));
-            let recorded = input.occurred_at;
-            input.into_event(id(i as u128 + 1), p.clone(), recorded)
-        })
-        .collect()
-}
 
 const AT: &str = "2026-03-01T00:00:00Z";
 

@@ -4,40 +4,10 @@
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::datetime;
-use uuid::Uuid;
 
 use super::flags::{Rule, Severity, flags};
-use crate::{Event, EventId, EventInput, PartnershipId};
-
-fn id(n: u128) -> EventId {
-    EventId::from_uuid(Uuid::from_u128(n))
-}
-
-/// acme and stmary (proposed on 2026-01-01, with `tags`), then (occurred_at, actor, type, data);
-/// ids 1 (the proposal), 2, ...
-fn history(tags: &[&str], items: &[(&str, &str, &str, Value)]) -> Vec<Event> {
-    let p = PartnershipId::parse("acme-stmary").expect("slug");
-    let proposal = (
-        "2026-01-01T00:00:00Z",
-        "acme",
-        "partnership_proposed",
-        json!({"parties": [{"org": "acme", "name": "Acme", "kind": "vendor"},
-                           {"org": "stmary", "name": "St Mary", "kind": "health_system"}],
-               "vision": "v", "rationale_tags": tags}),
-    );
-    std::iter::once(&proposal)
-        .chain(items)
-        .enumerate()
-        .map(|(i, (at, org, kind, data))| {
-            let input: EventInput = serde_json::from_value(
-                json!({"type": kind, "occurred_at": at, "actor": {"org": org}, "data": data}),
-            )
-            .unwrap_or_else(|e| panic!("event {i}: {e}"));
-            let recorded = input.occurred_at;
-            input.into_event(id(i as u128 + 1), p.clone(), recorded)
-        })
-        .collect()
-}
+use super::test_support::{history_tagged as history, id};
+use crate::{Event, EventId};
 
 /// The open flags at `as_of`: rule, subject, severity, evidence.
 fn open(

@@ -15,6 +15,8 @@ mod flags_tests;
 #[cfg(test)]
 mod goals_tests;
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod throughput_tests;
 #[cfg(test)]
 mod trust_tests;

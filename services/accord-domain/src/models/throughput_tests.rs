@@ -3,37 +3,10 @@
 
 use serde_json::{Value, json};
 use time::macros::datetime;
-use uuid::Uuid;
 
+use super::test_support::history_by_acme as history;
 use super::throughput::{ThroughputSettings, throughput};
-use crate::{Event, EventId, EventInput, PartnershipId};
-
-fn id(n: u128) -> EventId {
-    EventId::from_uuid(Uuid::from_u128(n))
-}
-
-fn history(items: &[(&str, &str, Value)]) -> Vec<Event> {
-    let p = PartnershipId::parse("acme-stmary").expect("slug");
-    let proposal = (
-        "2026-01-01T00:00:00Z",
-        "partnership_proposed",
-        json!({"parties": [{"org": "acme", "name": "Acme", "kind": "vendor"},
-                           {"org": "stmary", "name": "St Mary", "kind": "health_system"}],
-               "vision": "v"}),
-    );
-    std::iter::once(&proposal)
-        .chain(items)
-        .enumerate()
-        .map(|(i, (at, kind, data))| {
-            let input: EventInput = serde_json::from_value(
-                json!({"type": kind, "occurred_at": at, "actor": {"org": "acme"}, "data": data}),
-            )
-            .unwrap_or_else(|e| panic!("event {i}: {e}"));
-            let recorded = input.occurred_at;
-            input.into_event(id(i as u128 + 1), p.clone(), recorded)
-        })
-        .collect()
-}
+use crate::Event;
 
 fn committed(
     d: &str,

@@ -4,43 +4,12 @@
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::datetime;
-use uuid::Uuid;
 
+use super::test_support::{history, id};
 use super::trust::{Band, OrgTrust, Rule, TrustSettings, trust};
-use crate::{Event, EventId, EventInput, PartnershipId};
+use crate::{Event, EventId};
 
 const EPS: f64 = 1e-9;
-
-fn id(n: u128) -> EventId {
-    EventId::from_uuid(Uuid::from_u128(n))
-}
-
-/// Events as (occurred_at, org, type, data), each recorded when it occurred, ids 1, 2, ...
-fn history(items: &[(&str, &str, &str, Value)]) -> Vec<Event> {
-    let p = PartnershipId::parse("acme-stmary").expect("slug");
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, (at, org, kind, data))| {
-            let input: EventInput = serde_json::from_value(json!({
-                "type": kind, "occurred_at": at, "actor": {"org": org}, "data": data}))
-            .unwrap_or_else(|e| panic!("event {i}: {e}"));
-            let recorded = input.occurred_at;
-            input.into_event(id(i as u128 + 1), p.clone(), recorded)
-        })
-        .collect()
-}
-
-fn proposal() -> (&'static str, &'static str, &'static str, Value) {
-    (
-        "2026-01-01T09:00:00Z",
-        "acme",
-        "partnership_proposed",
-        json!({"parties": [{"org": "acme", "name": "Acme", "kind": "vendor"},
-                           {"org": "stmary", "name": "St Mary", "kind": "health_system"}],
-               "vision": "v"}),
-    )
-}
 
 fn org<'a>(t: &'a [OrgTrust], name: &str) -> &'a OrgTrust {
     t.iter()
@@ -104,13 +73,11 @@ fn meeting(
 }
 
 fn build(items: &[(String, &'static str, &'static str, Value)]) -> Vec<Event> {
-    let mut all = vec![proposal()];
     let borrowed: Vec<(&str, &str, &str, Value)> = items
         .iter()
         .map(|(a, o, k, d)| (a.as_str(), *o, *k, d.clone()))
         .collect();
-    all.extend(borrowed);
-    history(&all)
+    history(&borrowed)
 }
 
 #[test]
