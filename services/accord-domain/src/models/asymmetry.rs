@@ -13,8 +13,8 @@ use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
+use super::known_at;
 use crate::event::{CommunicationClass, Event, Payload, RevenueReported};
-use crate::history::effective_events;
 use crate::ids::{EventId, OrgId};
 
 /// The thresholds of the asymmetry model *(settings)*.
@@ -127,12 +127,7 @@ pub fn asymmetry(
     as_of: OffsetDateTime,
     settings: &AsymmetrySettings,
 ) -> Asymmetry {
-    let known: Vec<Event> = events
-        .iter()
-        .filter(|e| e.recorded_at <= as_of)
-        .cloned()
-        .collect();
-    let effective = effective_events(&known);
+    let effective = known_at(events, as_of);
     let parties: BTreeSet<OrgId> = effective
         .iter()
         .filter_map(|e| match &e.payload {

@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
+use super::known_at;
 use crate::event::{Event, Payload, Status};
-use crate::history::effective_events;
 use crate::ids::{EventId, OrgId};
 use crate::models::goals::goals;
 
@@ -116,12 +116,7 @@ const R16_DAYS: i64 = 90;
 
 /// Red flags as the ledger knew them at `as_of`.
 pub fn flags(events: &[Event], as_of: OffsetDateTime) -> Flags {
-    let known: Vec<Event> = events
-        .iter()
-        .filter(|e| e.recorded_at <= as_of)
-        .cloned()
-        .collect();
-    let effective = effective_events(&known);
+    let effective = known_at(events, as_of);
     let mut instants: BTreeSet<OffsetDateTime> = effective
         .iter()
         .map(|e| e.occurred_at)

@@ -13,8 +13,8 @@ use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
 use time::{Date, Duration, OffsetDateTime, Time};
 
+use super::known_at;
 use crate::event::{Event, GoalKind, Metric, Payload};
-use crate::history::effective_events;
 use crate::ids::{EventId, ItemId, OrgId};
 use crate::values::{Amount, Period};
 
@@ -105,15 +105,10 @@ fn next_day(d: Date) -> OffsetDateTime {
 
 /// Goal attainment as the ledger knew it at `as_of`.
 pub fn goals(events: &[Event], as_of: OffsetDateTime) -> Goals {
-    let known: Vec<Event> = events
-        .iter()
-        .filter(|e| e.recorded_at <= as_of)
-        .cloned()
-        .collect();
     let mut parties = BTreeSet::new();
     let mut goals: BTreeMap<ItemId, Goal> = BTreeMap::new();
     let mut figures = Vec::new();
-    for e in effective_events(&known) {
+    for e in known_at(events, as_of) {
         match &e.payload {
             Payload::PartnershipProposed(p) => {
                 parties.extend(p.parties.iter().map(|p| p.org.clone()));

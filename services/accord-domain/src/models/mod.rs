@@ -2,6 +2,11 @@
 //! The events given are everything recorded for one partnership, in log order; each model keeps
 //! those recorded at or before `as_of` (what the ledger knew then) and evaluates them at `as_of`.
 
+use time::OffsetDateTime;
+
+use crate::event::Event;
+use crate::history::effective_events;
+
 pub mod asymmetry;
 pub mod flags;
 pub mod goals;
@@ -20,3 +25,14 @@ mod test_support;
 mod throughput_tests;
 #[cfg(test)]
 mod trust_tests;
+
+/// What the ledger knew at `as_of`: the events recorded at or before it, with retractions and
+/// corrections applied.
+pub fn known_at(events: &[Event], as_of: OffsetDateTime) -> Vec<Event> {
+    let recorded: Vec<Event> = events
+        .iter()
+        .filter(|e| e.recorded_at <= as_of)
+        .cloned()
+        .collect();
+    effective_events(&recorded)
+}

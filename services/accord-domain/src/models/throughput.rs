@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, Month, OffsetDateTime, Time};
 
+use super::known_at;
 use crate::event::{Event, Payload};
-use crate::history::effective_events;
 use crate::ids::{EventId, ItemId, OrgId};
 
 /// The window of the cycle-time percentiles *(setting)*.
@@ -135,14 +135,9 @@ pub fn throughput(
     as_of: OffsetDateTime,
     settings: &ThroughputSettings,
 ) -> Throughput {
-    let known: Vec<Event> = events
-        .iter()
-        .filter(|e| e.recorded_at <= as_of)
-        .cloned()
-        .collect();
     let mut items: BTreeMap<ItemId, (OrgId, Item)> = BTreeMap::new();
     let mut evidence: BTreeMap<OrgId, Vec<EventId>> = BTreeMap::new();
-    for e in effective_events(&known) {
+    for e in known_at(events, as_of) {
         let at = e.occurred_at;
         let id = match &e.payload {
             Payload::DeliverableCommitted(p) => {

@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime, Time};
 
+use super::known_at;
 use crate::event::{Event, Payload, RoleKind, Status};
-use crate::history::effective_events;
 use crate::ids::{EventId, ItemId, OrgId};
 
 /// The thresholds of the trust model *(settings)*.
@@ -117,12 +117,7 @@ pub struct TrustTimeline {
 
 /// The timeline as the ledger knew it at `as_of`: events recorded at or before it, evaluated at it.
 pub fn trust(events: &[Event], as_of: OffsetDateTime, settings: &TrustSettings) -> TrustTimeline {
-    let known: Vec<Event> = events
-        .iter()
-        .filter(|e| e.recorded_at <= as_of)
-        .cloned()
-        .collect();
-    let effective = effective_events(&known);
+    let effective = known_at(events, as_of);
     let (parties, mut evidence) = collect(&effective, as_of, settings);
     evidence.sort_by_key(|e| e.at);
     let orgs = parties
