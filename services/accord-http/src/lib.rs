@@ -68,8 +68,8 @@ impl AppState {
         if let Caller::Open = caller {
             return Ok(());
         }
-        match self.ledger.summary(p).await? {
-            Some(s) if !caller.may_read(&s.parties) => Err(ApiError::Forbidden(format!(
+        match self.ledger.parties(p).await? {
+            Some(parties) if !caller.may_read(&parties) => Err(ApiError::Forbidden(format!(
                 "{p} is not a partnership of your org"
             ))),
             _ => Ok(()),
@@ -198,11 +198,7 @@ pub async fn append(
         .transpose()?;
     let events = parse_events(body)?;
     if let Caller::Granted(_) = caller {
-        let parties = state
-            .ledger
-            .summary(&partnership_id)
-            .await?
-            .map(|s| s.parties);
+        let parties = state.ledger.parties(&partnership_id).await?;
         caller.check_write(parties.as_deref(), &events)?;
     }
     Ok(state

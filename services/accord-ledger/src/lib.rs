@@ -250,6 +250,21 @@ impl Ledger {
         }))
     }
 
+    /// A partnership's parties (`None` when it was never proposed). Parties are fixed by the
+    /// proposal, so a partnership already in the cache is answered without reading the log.
+    pub async fn parties(&self, p: &PartnershipId) -> Result<Option<Vec<OrgId>>, LedgerError> {
+        let entry = self.entry(p);
+        let mut cached = entry.lock().await;
+        if !cached.state.exists() {
+            self.catch_up(p, &mut cached).await?;
+        }
+        let facts = cached.state.facts();
+        Ok(cached
+            .state
+            .exists()
+            .then(|| facts.parties.iter().cloned().collect()))
+    }
+
     /// Folds the commits appended since the cached head, checking each hash link.
     async fn catch_up(&self, p: &PartnershipId, cached: &mut Cached) -> Result<(), LedgerError> {
         let commits = self.log.read_partnership(p, cached.head.revision).await?;
