@@ -164,12 +164,11 @@ async fn jetstream_figures(bin: &std::path::Path, extra: &str, args: &Args) -> R
 /// Requests per latency figure, one at a time on an idle server.
 const LATENCY_SAMPLES: usize = 2000;
 
-/// Nearest-rank percentile of microsecond samples.
+/// Nearest-rank percentile of microsecond samples (the same rank as the read models use).
 fn percentile(samples: &[f64], p: f64) -> f64 {
     let mut sorted = samples.to_vec();
     sorted.sort_by(f64::total_cmp);
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
+    accord_domain::models::nearest_rank(&sorted, p).unwrap_or(f64::NAN)
 }
 
 /// Raw: one publish with the expected subject sequence at a time, each awaited.

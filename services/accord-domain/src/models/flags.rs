@@ -179,15 +179,16 @@ pub fn flags(events: &[Event], as_of: OffsetDateTime) -> Flags {
     }
 }
 
-fn first_activation(events: &[Event]) -> Option<OffsetDateTime> {
-    events.iter().find_map(|e| match &e.payload {
-        Payload::PartnershipStatusChanged(s)
-            if matches!(s.status, Status::Active | Status::Renewed) =>
-        {
-            Some(e.occurred_at)
-        }
-        _ => None,
+/// The event that first made the partnership active.
+fn activation(events: &[Event]) -> Option<&Event> {
+    events.iter().find(|e| {
+        matches!(&e.payload, Payload::PartnershipStatusChanged(s)
+            if matches!(s.status, Status::Active | Status::Renewed))
     })
+}
+
+fn first_activation(events: &[Event]) -> Option<OffsetDateTime> {
+    activation(events).map(|e| e.occurred_at)
 }
 
 /// Whether the partnership is active at the end of `events`, and since its first activation.
@@ -834,10 +835,7 @@ fn fomo(events: &[Event], out: &mut Vec<Flag>) {
         ));
         return;
     }
-    let activation = events.iter().find(|e| {
-        matches!(&e.payload, Payload::PartnershipStatusChanged(s) if matches!(s.status, Status::Active | Status::Renewed))
-    });
-    if let Some(active) = activation
+    if let Some(active) = activation(events)
         && active.occurred_at - proposal.occurred_at < Duration::days(R14_DAYS)
         && !events.iter().any(|e| {
             matches!(e.payload, Payload::BusinessPlanAgreed(_))

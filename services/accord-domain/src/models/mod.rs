@@ -36,3 +36,12 @@ pub fn known_at(events: &[Event], as_of: OffsetDateTime) -> Vec<Event> {
         .collect();
     effective_events(&recorded)
 }
+
+/// The nearest-rank percentile `p` (0 to 1) of sorted values; `None` when there are none.
+pub fn nearest_rank<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    Some(sorted[rank - 1])
+}

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, Month, OffsetDateTime, Time};
 
-use super::known_at;
+use super::{known_at, nearest_rank};
 use crate::event::{Event, Payload};
 use crate::ids::{EventId, ItemId, OrgId};
 
@@ -102,15 +102,6 @@ impl Item {
 
 fn end_of(d: Date) -> OffsetDateTime {
     d.with_time(Time::MIDNIGHT).assume_utc() + Duration::days(1)
-}
-
-/// Nearest-rank percentile.
-fn nearest_rank(sorted: &[i64], p: f64) -> Option<i64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    Some(sorted[rank - 1])
 }
 
 fn quarter_of(d: Date) -> (i32, u8) {
