@@ -85,6 +85,39 @@ impl SealedCommit {
     pub fn commit(&self) -> Result<Commit, DecodeError> {
         decode_body(&self.body)
     }
+
+    /// Decodes what the body says before its events: enough to check the commit's link.
+    pub fn head(&self) -> Result<CommitHead, DecodeError> {
+        let h = pb::CommitBodyHead::decode(self.body.as_slice()).map_err(|e| DecodeError {
+            field: "commit.body".into(),
+            message: e.to_string(),
+        })?;
+        Ok(CommitHead {
+            partnership_id: parse_partnership(&h.partnership_id)?,
+            prev_hash: parse_prev_hash(&h.prev_hash)?,
+        })
+    }
+}
+
+/// A commit's partnership and the hash it links to, without its events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitHead {
+    pub partnership_id: PartnershipId,
+    pub prev_hash: Hash,
+}
+
+fn parse_partnership(s: &str) -> Result<PartnershipId, DecodeError> {
+    s.parse::<PartnershipId>().map_err(|e| DecodeError {
+        field: "commit.partnership_id".into(),
+        message: e.to_string(),
+    })
+}
+
+fn parse_prev_hash(bytes: &[u8]) -> Result<Hash, DecodeError> {
+    Hash::from_slice(bytes).ok_or_else(|| DecodeError {
+        field: "commit.prev_hash".into(),
+        message: format!("must be 32 bytes, got {}", bytes.len()),
+    })
 }
 
 fn decode_body(bytes: &[u8]) -> Result<Commit, DecodeError> {
@@ -98,16 +131,8 @@ fn decode_body(bytes: &[u8]) -> Result<Commit, DecodeError> {
             .commit_id
             .parse::<CommitId>()
             .map_err(|e| field("commit.commit_id", e.to_string()))?,
-        partnership_id: b
-            .partnership_id
-            .parse::<PartnershipId>()
-            .map_err(|e| field("commit.partnership_id", e.to_string()))?,
-        prev_hash: Hash::from_slice(&b.prev_hash).ok_or_else(|| {
-            field(
-                "commit.prev_hash",
-                format!("must be 32 bytes, got {}", b.prev_hash.len()),
-            )
-        })?,
+        partnership_id: parse_partnership(&b.partnership_id)?,
+        prev_hash: parse_prev_hash(&b.prev_hash)?,
         recorded_at: convert::from_timestamp("commit.recorded_at", b.recorded_at)?,
         events: b
             .events

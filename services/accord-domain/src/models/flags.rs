@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
-use super::known_at;
+use super::{ModelSettings, known_at};
 use crate::event::{Event, Payload, Status};
 use crate::ids::{EventId, OrgId};
 use crate::models::goals::goals;
@@ -115,7 +115,7 @@ const R15_DAYS: i64 = 180;
 const R16_DAYS: i64 = 90;
 
 /// Red flags as the ledger knew them at `as_of`.
-pub fn flags(events: &[Event], as_of: OffsetDateTime) -> Flags {
+pub fn flags(events: &[Event], as_of: OffsetDateTime, settings: &ModelSettings) -> Flags {
     let effective = known_at(events, as_of);
     let mut instants: BTreeSet<OffsetDateTime> = effective
         .iter()
@@ -148,7 +148,7 @@ pub fn flags(events: &[Event], as_of: OffsetDateTime) -> Flags {
             .filter(|e| e.occurred_at <= t)
             .cloned()
             .collect();
-        let now: BTreeMap<(Rule, Option<String>), Flag> = evaluate(&upto, t)
+        let now: BTreeMap<(Rule, Option<String>), Flag> = evaluate(&upto, t, settings)
             .into_iter()
             .map(|f| ((f.rule_id, f.subject.clone()), f))
             .collect();
@@ -219,7 +219,7 @@ fn flag(
 }
 
 /// The flags that hold after `events` (those occurred by `t`), at `t`.
-fn evaluate(events: &[Event], t: OffsetDateTime) -> Vec<Flag> {
+fn evaluate(events: &[Event], t: OffsetDateTime, settings: &ModelSettings) -> Vec<Flag> {
     let mut out = Vec::new();
     let parties: Vec<OrgId> = events
         .iter()
@@ -311,10 +311,10 @@ fn evaluate(events: &[Event], t: OffsetDateTime) -> Vec<Flag> {
     if active.is_some() {
         liaison_gap(events, &parties, t, &mut out);
     }
-    imbalance(events, t, &mut out);
+    imbalance(events, t, &settings.asymmetry, &mut out);
     us_and_them(events, &parties, t, &mut out);
     joint_customer_unsung(events, t, &mut out);
-    trust_falling(events, t, &mut out);
+    trust_falling(events, t, &settings.trust, &mut out);
     out.sort_by(|a, b| (a.rule_id, &a.subject).cmp(&(b.rule_id, &b.subject)));
     out
 }
@@ -574,8 +574,13 @@ fn liaison_gap(events: &[Event], parties: &[OrgId], t: OffsetDateTime, out: &mut
 }
 
 /// R10: the balance index, economic dependence or travel are lopsided.
-fn imbalance(events: &[Event], t: OffsetDateTime, out: &mut Vec<Flag>) {
-    let model = crate::models::asymmetry::asymmetry(events, t, &Default::default());
+fn imbalance(
+    events: &[Event],
+    t: OffsetDateTime,
+    settings: &crate::models::asymmetry::AsymmetrySettings,
+    out: &mut Vec<Flag>,
+) {
+    let model = crate::models::asymmetry::asymmetry(events, t, settings);
     for p in model.pairs {
         let mut why = Vec::new();
         if let Some(bi) = p.balance_index.filter(|bi| *bi < 0.6) {
@@ -670,10 +675,14 @@ fn joint_customer_unsung(events: &[Event], t: OffsetDateTime, out: &mut Vec<Flag
 }
 
 /// R16: an org's trust fell by 0.15 within 90 days, or is below 0.5 on enough evidence.
-fn trust_falling(events: &[Event], t: OffsetDateTime, out: &mut Vec<Flag>) {
-    let settings = crate::models::trust::TrustSettings::default();
-    let now = crate::models::trust::trust(events, t, &settings);
-    let then = crate::models::trust::trust(events, t - Duration::days(R16_DAYS), &settings);
+fn trust_falling(
+    events: &[Event],
+    t: OffsetDateTime,
+    settings: &crate::models::trust::TrustSettings,
+    out: &mut Vec<Flag>,
+) {
+    let now = crate::models::trust::trust(events, t, settings);
+    let then = crate::models::trust::trust(events, t - Duration::days(R16_DAYS), settings);
     for org in now.orgs {
         let earlier = then
             .orgs

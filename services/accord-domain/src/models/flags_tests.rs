@@ -14,7 +14,7 @@ fn open(
     events: &[Event],
     as_of: OffsetDateTime,
 ) -> Vec<(Rule, Option<String>, Severity, Vec<EventId>)> {
-    flags(events, as_of)
+    flags(events, as_of, &Default::default())
         .open
         .into_iter()
         .map(|f| (f.rule_id, f.subject, f.severity, f.evidence))
@@ -119,7 +119,11 @@ fn the_worked_example() {
         Some((Severity::Warn, vec![id(2), id(6)]))
     );
     // The history tells the same story in order: raised as warn, critical, then warn again.
-    let f = flags(&events, datetime!(2026-02-10 12:00 UTC));
+    let f = flags(
+        &events,
+        datetime!(2026-02-10 12:00 UTC),
+        &Default::default(),
+    );
     let story: Vec<(OffsetDateTime, Option<Severity>)> = f
         .history
         .iter()
@@ -215,7 +219,11 @@ fn rules_that_come_due_after_days_active() {
         rules(&events, datetime!(2027-01-20 00:00 UTC)),
         [Rule::R3, Rule::R7, Rule::R9, Rule::R12]
     );
-    let f = flags(&events, datetime!(2026-04-20 00:00 UTC));
+    let f = flags(
+        &events,
+        datetime!(2026-04-20 00:00 UTC),
+        &Default::default(),
+    );
     let raised: Vec<(Rule, OffsetDateTime)> = f
         .history
         .iter()
@@ -248,7 +256,11 @@ fn rules_that_come_due_after_days_active() {
         rules(&events, datetime!(2026-04-20 00:00 UTC)),
         Vec::<Rule>::new()
     );
-    let cleared = flags(&events, datetime!(2026-04-20 00:00 UTC));
+    let cleared = flags(
+        &events,
+        datetime!(2026-04-20 00:00 UTC),
+        &Default::default(),
+    );
     let r3: Vec<(OffsetDateTime, bool)> = cleared
         .history
         .iter()

@@ -2,6 +2,7 @@
 //! The events given are everything recorded for one partnership, in log order; each model keeps
 //! those recorded at or before `as_of` (what the ledger knew then) and evaluates them at `as_of`.
 
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::event::Event;
@@ -10,6 +11,7 @@ use crate::history::effective_events;
 pub mod asymmetry;
 pub mod flags;
 pub mod goals;
+pub mod summary;
 pub mod throughput;
 pub mod trust;
 
@@ -19,6 +21,8 @@ mod asymmetry_tests;
 mod flags_tests;
 #[cfg(test)]
 mod goals_tests;
+#[cfg(test)]
+mod summary_tests;
 #[cfg(test)]
 mod test_support;
 #[cfg(test)]
@@ -44,4 +48,85 @@ pub fn nearest_rank<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
     }
     let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
     Some(sorted[rank - 1])
+}
+
+/// The read-model thresholds DOMAIN.md marks *(setting)*, which a deployment may change.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelSettings {
+    pub trust: trust::TrustSettings,
+    pub throughput: throughput::ThroughputSettings,
+    pub asymmetry: asymmetry::AsymmetrySettings,
+}
+
+/// The read models a query names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Model {
+    Trust,
+    Throughput,
+    Asymmetry,
+    Goals,
+    Flags,
+    Summary,
+}
+
+impl Model {
+    pub const ALL: [Model; 6] = [
+        Model::Trust,
+        Model::Throughput,
+        Model::Asymmetry,
+        Model::Goals,
+        Model::Flags,
+        Model::Summary,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Model::Trust => "trust",
+            Model::Throughput => "throughput",
+            Model::Asymmetry => "asymmetry",
+            Model::Goals => "goals",
+            Model::Flags => "flags",
+            Model::Summary => "summary",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Model> {
+        Model::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+/// One read model's answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ReadModel {
+    Trust(trust::TrustTimeline),
+    Throughput(throughput::Throughput),
+    Asymmetry(asymmetry::Asymmetry),
+    Goals(goals::Goals),
+    Flags(flags::Flags),
+    Summary(summary::Summary),
+}
+
+/// Evaluates one read model over a partnership's events (everything recorded for it, in log
+/// order) as the ledger knew them at `as_of`.
+pub fn evaluate(
+    model: Model,
+    events: &[Event],
+    as_of: OffsetDateTime,
+    settings: &ModelSettings,
+) -> ReadModel {
+    match model {
+        Model::Trust => ReadModel::Trust(trust::trust(events, as_of, &settings.trust)),
+        Model::Throughput => {
+            ReadModel::Throughput(throughput::throughput(events, as_of, &settings.throughput))
+        }
+        Model::Asymmetry => {
+            ReadModel::Asymmetry(asymmetry::asymmetry(events, as_of, &settings.asymmetry))
+        }
+        Model::Goals => ReadModel::Goals(goals::goals(events, as_of)),
+        Model::Flags => ReadModel::Flags(flags::flags(events, as_of, settings)),
+        Model::Summary => ReadModel::Summary(summary::summary(events, as_of, settings)),
+    }
 }

@@ -1,0 +1,104 @@
+//! The summary of a partnership in one answer: each org's trust band, the balance index of each
+//! pair, the open red flags and goal coverage, all as the ledger knew them at `as_of`. Each part
+//! is read from its own model, so the summary never disagrees with them.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::asymmetry::asymmetry;
+use super::flags::{Flag, flags};
+use super::goals::{Coverage, GoalStatus, goals};
+use super::trust::{Band, trust};
+use super::{ModelSettings, known_at};
+use crate::event::{Event, Payload, Status};
+use crate::ids::OrgId;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrustBand {
+    pub org: OrgId,
+    pub score: f64,
+    pub band: Band,
+}
+
+/// The balance of one pair of parties (listed once, `a` before `b`); the lean is `a`'s.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Balance {
+    pub a: OrgId,
+    pub b: OrgId,
+    pub balance_index: Option<f64>,
+    pub lean: Option<f64>,
+}
+
+/// How many goals stand at each status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct GoalCounts {
+    pub not_agreed: u32,
+    pub achieved: u32,
+    pub on_track: u32,
+    pub behind: u32,
+    pub missed: u32,
+    pub dropped: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    #[serde(with = "crate::values::rfc3339")]
+    pub as_of: OffsetDateTime,
+    /// The latest status change, or `None` while the partnership is only proposed.
+    pub status: Option<Status>,
+    pub trust: Vec<TrustBand>,
+    pub balance: Vec<Balance>,
+    pub open_flags: Vec<Flag>,
+    pub goal_coverage: Coverage,
+    pub goals: GoalCounts,
+}
+
+/// The summary as the ledger knew it at `as_of`.
+pub fn summary(events: &[Event], as_of: OffsetDateTime, settings: &ModelSettings) -> Summary {
+    let status = known_at(events, as_of)
+        .iter()
+        .rev()
+        .find_map(|e| match &e.payload {
+            Payload::PartnershipStatusChanged(s) if e.occurred_at <= as_of => Some(s.status),
+            _ => None,
+        });
+    let goals = goals(events, as_of);
+    let mut counts = GoalCounts::default();
+    for g in &goals.goals {
+        *match g.status {
+            GoalStatus::NotAgreed => &mut counts.not_agreed,
+            GoalStatus::Achieved => &mut counts.achieved,
+            GoalStatus::OnTrack => &mut counts.on_track,
+            GoalStatus::Behind => &mut counts.behind,
+            GoalStatus::Missed => &mut counts.missed,
+            GoalStatus::Dropped => &mut counts.dropped,
+        } += 1;
+    }
+    Summary {
+        as_of,
+        status,
+        trust: trust(events, as_of, &settings.trust)
+            .orgs
+            .into_iter()
+            .map(|o| TrustBand {
+                org: o.org,
+                score: o.score,
+                band: o.band,
+            })
+            .collect(),
+        balance: asymmetry(events, as_of, &settings.asymmetry)
+            .pairs
+            .into_iter()
+            .filter(|p| p.a < p.b)
+            .map(|p| Balance {
+                a: p.a,
+                b: p.b,
+                balance_index: p.balance_index,
+                lean: p.lean,
+            })
+            .collect(),
+        open_flags: flags(events, as_of, settings).open,
+        goal_coverage: goals.coverage,
+        goals: counts,
+    }
+}

@@ -1,0 +1,24 @@
+//! The read side: the projector follows the log from its checkpoint, verifies each commit's hash
+//! link, and writes each partnership's verified facts with the checkpoint in one atomic sled
+//! batch; queries evaluate the read models of `accord_domain::models` over those facts at the
+//! `as_of` they ask for.
+//!
+//! **Architecture invariants:**
+//! - Only commits whose link verifies are folded in; a broken link stops that partnership's
+//!   projection, never the others'.
+//! - The checkpoint moves in the same atomic batch as the facts it covers, so a crash anywhere
+//!   replays at most the batches not yet on disk, and applying a commit again changes nothing.
+//! - Read models are disposable: a rebuild makes them again from position 0.
+//! - What depends on time is evaluated at query time: the store holds facts, not conclusions.
+
+mod codec;
+pub mod projections;
+pub mod run;
+pub mod store;
+
+pub use projections::{NextGeneration, Projections, QueryError};
+pub use run::{Projector, ProjectorError, Report, Status};
+pub use store::{Applied, BreakFound, Broken, Facts, Meta, Store, StoreError};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,188 @@
+//! The projections queries read: the current generation of the store, which a rebuild replaces
+//! in one step once the new generation has caught up.
+//!
+//! On disk, under the projections directory: `gen-<n>/` per generation and `CURRENT`, which
+//! names the generation in use. A rebuild writes `gen-<n+1>/` while queries keep reading
+//! `gen-<n>`; when it has caught up, `CURRENT` is replaced atomically (write, fsync, rename),
+//! queries switch to the new generation and the old directory is removed. A crash before the
+//! rename leaves `CURRENT` on the old generation, and the unfinished one is removed at start.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use accord_domain::PartnershipId;
+use accord_domain::models::{Model, ModelSettings, ReadModel, evaluate};
+use time::OffsetDateTime;
+
+use crate::store::{Broken, Facts, Store, StoreError};
+
+const CURRENT: &str = "CURRENT";
+
+/// Why a query has no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error(
+        "the chain of {partnership_id} is broken at position {} (last good commit at {}): {}; its projection stopped there",
+        .broken.position, .broken.last_good, .broken.reason
+    )]
+    ChainBroken {
+        partnership_id: PartnershipId,
+        broken: Broken,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Facts {
+    /// One read model of these facts at `as_of`; a partnership whose chain broke has none.
+    pub fn evaluate(
+        &self,
+        partnership_id: &PartnershipId,
+        model: Model,
+        as_of: OffsetDateTime,
+        settings: &ModelSettings,
+    ) -> Result<ReadModel, QueryError> {
+        if let Some(broken) = &self.meta.broken {
+            return Err(QueryError::ChainBroken {
+                partnership_id: partnership_id.clone(),
+                broken: broken.clone(),
+            });
+        }
+        Ok(evaluate(model, &self.events, as_of, settings))
+    }
+}
+
+/// The generation of the store that queries read; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Projections {
+    dir: PathBuf,
+    current: Arc<RwLock<Generation>>,
+}
+
+#[derive(Debug, Clone)]
+struct Generation {
+    number: u64,
+    store: Arc<Store>,
+}
+
+fn io_error(what: &str, path: &Path, e: &std::io::Error) -> StoreError {
+    StoreError::Sled(format!("{what} {}: {e}", path.display()))
+}
+
+impl Projections {
+    /// Opens the generation `CURRENT` names under `dir` (creating the first one), and removes
+    /// any other generation a crash left behind.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        fs::create_dir_all(dir).map_err(|e| io_error("creating", dir, &e))?;
+        let current_file = dir.join(CURRENT);
+        let number = match fs::read_to_string(&current_file) {
+            Ok(s) => s.trim().parse::<u64>().map_err(|_| StoreError::Corrupt {
+                key: current_file.display().to_string(),
+                message: format!("{s:?} is not a generation number"),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                write_current(dir, 1)?;
+                1
+            }
+            Err(e) => return Err(io_error("reading", &current_file, &e)),
+        };
+        for entry in fs::read_dir(dir).map_err(|e| io_error("listing", dir, &e))? {
+            let path = entry.map_err(|e| io_error("listing", dir, &e))?.path();
+            if generation_of(&path).is_some_and(|n| n != number) {
+                fs::remove_dir_all(&path).map_err(|e| io_error("removing", &path, &e))?;
+            }
+        }
+        let store = Arc::new(Store::open(&generation_dir(dir, number))?);
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            current: Arc::new(RwLock::new(Generation { number, store })),
+        })
+    }
+
+    /// The store queries read now.
+    pub fn store(&self) -> Arc<Store> {
+        self.generation().store
+    }
+
+    fn generation(&self) -> Generation {
+        self.current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// An empty next generation, for a rebuild.
+    pub fn next_generation(&self) -> Result<NextGeneration, StoreError> {
+        let number = self.generation().number + 1;
+        let path = generation_dir(&self.dir, number);
+        if path.exists() {
+            fs::remove_dir_all(&path).map_err(|e| io_error("removing", &path, &e))?;
+        }
+        Ok(NextGeneration {
+            number,
+            store: Arc::new(Store::open(&path)?),
+        })
+    }
+
+    /// Makes a caught-up generation the one queries read, and removes the old one.
+    pub fn swap_in(&self, next: NextGeneration) -> Result<(), StoreError> {
+        next.store.flush()?;
+        write_current(&self.dir, next.number)?;
+        let old = {
+            let mut current = self
+                .current
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            std::mem::replace(
+                &mut *current,
+                Generation {
+                    number: next.number,
+                    store: next.store,
+                },
+            )
+        };
+        // Queries still reading the old generation hold their own handle to it; its files are
+        // unlinked now and freed when the last one finishes.
+        let path = generation_dir(&self.dir, old.number);
+        fs::remove_dir_all(&path).map_err(|e| io_error("removing", &path, &e))
+    }
+
+    /// A partnership's facts in the current generation.
+    pub fn facts(&self, p: &PartnershipId) -> Result<Option<Facts>, StoreError> {
+        self.store().facts(p)
+    }
+}
+
+/// A generation being built by a rebuild, not yet read by queries.
+#[derive(Debug)]
+pub struct NextGeneration {
+    number: u64,
+    pub store: Arc<Store>,
+}
+
+fn generation_dir(dir: &Path, number: u64) -> PathBuf {
+    dir.join(format!("gen-{number}"))
+}
+
+fn generation_of(path: &Path) -> Option<u64> {
+    path.file_name()?
+        .to_str()?
+        .strip_prefix("gen-")?
+        .parse()
+        .ok()
+}
+
+/// Replaces `CURRENT` atomically: a crash leaves the old content or the new, never a mix.
+fn write_current(dir: &Path, number: u64) -> Result<(), StoreError> {
+    let tmp = dir.join("CURRENT.tmp");
+    let mut f = fs::File::create(&tmp).map_err(|e| io_error("creating", &tmp, &e))?;
+    writeln!(f, "{number}").map_err(|e| io_error("writing", &tmp, &e))?;
+    f.sync_all().map_err(|e| io_error("syncing", &tmp, &e))?;
+    let current = dir.join(CURRENT);
+    fs::rename(&tmp, &current).map_err(|e| io_error("renaming", &current, &e))?;
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_error("syncing", dir, &e))
+}

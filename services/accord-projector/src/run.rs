@@ -1,0 +1,319 @@
+//! The projector service: follows the log from the checkpoint and applies what it reads in
+//! batches.
+//!
+//! Two halves connected by a bounded queue: a task reads the subscription (catch-up, then live)
+//! in chunks of whatever has arrived, and a writer thread applies them to sled, taking every
+//! chunk waiting in the queue as one batch. While the writer is busy, chunks pile up and the next
+//! batch is larger, so a rebuild writes few large batches and a live projector many small ones.
+//! After an error on the subscription the reader resubscribes after the last position it handed
+//! over; the writer skips anything at or before its checkpoint, so nothing is applied twice.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use accord_log::{EventLog, LogError, Position, StoredCommit};
+use futures::StreamExt;
+use serde::Serialize;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::projections::{NextGeneration, Projections};
+use crate::store::{BreakFound, Store, StoreError};
+
+/// Most commits the reader hands over at once.
+const READ_CHUNK: usize = 4096;
+/// Chunks waiting for the writer; a full queue makes the reader wait.
+const QUEUE_CHUNKS: usize = 8;
+/// Most commits in one sled batch.
+const MAX_BATCH: usize = 64 * 1024;
+/// How often the log's head is read for the lag.
+const HEAD_EVERY: Duration = Duration::from_secs(1);
+/// Longest wait before resubscribing after an error.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectorError {
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the projector's writer thread stopped: {0}")]
+    Writer(String),
+}
+
+/// What the projector reports: on `/healthz` and in `/metrics`.
+#[derive(Debug)]
+pub struct Status {
+    checkpoint: watch::Sender<Position>,
+    log_head: AtomicU64,
+    rebuilding: AtomicBool,
+    broken: Mutex<Vec<BreakFound>>,
+}
+
+/// A snapshot of [`Status`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// The position of the last commit applied to the generation queries read (or, during a
+    /// rebuild, to the generation being built).
+    pub checkpoint: Position,
+    pub log_head: Position,
+    /// `log_head − checkpoint`, as of the last time the head was read.
+    pub lag: Position,
+    pub rebuilding: bool,
+    /// Partnerships whose projection stopped at a broken link.
+    pub broken: Vec<BreakFound>,
+}
+
+impl Status {
+    fn new(checkpoint: Position, broken: Vec<BreakFound>, rebuilding: bool) -> Self {
+        metrics::gauge!("accord_projector_broken_chains").set(broken.len() as f64);
+        Self {
+            checkpoint: watch::Sender::new(checkpoint),
+            log_head: AtomicU64::new(checkpoint),
+            rebuilding: AtomicBool::new(rebuilding),
+            broken: Mutex::new(broken),
+        }
+    }
+
+    pub fn report(&self) -> Report {
+        let checkpoint = *self.checkpoint.borrow();
+        let log_head = self.log_head.load(Ordering::Relaxed);
+        Report {
+            checkpoint,
+            log_head,
+            lag: log_head.saturating_sub(checkpoint),
+            rebuilding: self.rebuilding.load(Ordering::Relaxed),
+            broken: self
+                .broken
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone(),
+        }
+    }
+
+    /// Waits until the checkpoint reaches `position` and no rebuild is pending.
+    pub async fn caught_up_to(&self, position: Position) {
+        let mut rx = self.checkpoint.subscribe();
+        // The sender lives as long as `self`, so the wait ends only when the condition holds.
+        let _ = rx
+            .wait_for(|c| *c >= position && !self.rebuilding.load(Ordering::Acquire))
+            .await;
+    }
+
+    fn set_head(&self, head: Position) {
+        self.log_head.fetch_max(head, Ordering::Relaxed);
+        self.publish_lag();
+    }
+
+    fn publish_lag(&self) {
+        let r = self.report();
+        metrics::gauge!("accord_projector_checkpoint").set(r.checkpoint as f64);
+        metrics::gauge!("accord_projector_log_head").set(r.log_head as f64);
+        metrics::gauge!("accord_projector_lag").set(r.lag as f64);
+    }
+}
+
+/// Follows the log into the projections.
+#[derive(Debug)]
+pub struct Projector {
+    log: Arc<dyn EventLog>,
+    projections: Projections,
+    status: Arc<Status>,
+    target: Arc<Store>,
+    next: Option<NextGeneration>,
+}
+
+impl Projector {
+    /// A projector resuming from the current generation's checkpoint, or, with `rebuild`,
+    /// building a new generation from position 0 that replaces the current one when caught up.
+    pub fn new(
+        log: Arc<dyn EventLog>,
+        projections: Projections,
+        rebuild: bool,
+    ) -> Result<Self, StoreError> {
+        let (target, next) = if rebuild {
+            let next = projections.next_generation()?;
+            (next.store.clone(), Some(next))
+        } else {
+            (projections.store(), None)
+        };
+        let status = Arc::new(Status::new(
+            target.checkpoint()?,
+            projections.store().broken()?,
+            rebuild,
+        ));
+        Ok(Self {
+            log,
+            projections,
+            status,
+            target,
+            next,
+        })
+    }
+
+    pub fn status(&self) -> Arc<Status> {
+        self.status.clone()
+    }
+
+    /// Runs until `shutdown`, then finishes the batch in hand and flushes.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), ProjectorError> {
+        let swap_at = match self.next {
+            Some(_) => self.log.last_position().await?,
+            None => 0,
+        };
+        let mut after = self.target.checkpoint()?;
+        let (tx, rx) = mpsc::channel(QUEUE_CHUNKS);
+        let writer = Writer {
+            store: self.target.clone(),
+            projections: self.projections.clone(),
+            next: self.next,
+            swap_at,
+            status: self.status.clone(),
+        };
+        let writer = std::thread::Builder::new()
+            .name("accord-projector".into())
+            .spawn(move || writer.run(rx))
+            .map_err(|e| ProjectorError::Writer(e.to_string()))?;
+
+        let mut ticker = tokio::time::interval(HEAD_EVERY);
+        let mut backoff = Duration::from_millis(100);
+        'subscribe: while !shutdown.is_cancelled() {
+            let subscribed = tokio::select! {
+                () = shutdown.cancelled() => break,
+                s = self.log.subscribe(after) => s,
+            };
+            let mut stream = match subscribed {
+                Ok(s) => s.ready_chunks(READ_CHUNK),
+                Err(e) => {
+                    tracing::warn!(error = %e, "projector: cannot subscribe to the log; retrying");
+                    wait(&shutdown, &mut backoff).await;
+                    continue;
+                }
+            };
+            loop {
+                let chunk = tokio::select! {
+                    () = shutdown.cancelled() => break 'subscribe,
+                    _ = ticker.tick() => {
+                        match self.log.last_position().await {
+                            Ok(head) => self.status.set_head(head),
+                            Err(e) => tracing::warn!(error = %e, "projector: cannot read the log's head"),
+                        }
+                        continue;
+                    }
+                    chunk = stream.next() => chunk,
+                };
+                let Some(chunk) = chunk else {
+                    continue 'subscribe;
+                };
+                let mut commits = Vec::with_capacity(chunk.len());
+                let mut failed = None;
+                for item in chunk {
+                    match item {
+                        Ok(c) => commits.push(c),
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                }
+                if let Some(last) = commits.last() {
+                    after = last.position;
+                    if tx.send(commits).await.is_err() {
+                        break 'subscribe;
+                    }
+                }
+                if let Some(e) = failed {
+                    tracing::warn!(error = %e, after, "projector: the subscription failed; resubscribing");
+                    wait(&shutdown, &mut backoff).await;
+                    continue 'subscribe;
+                }
+                backoff = Duration::from_millis(100);
+            }
+        }
+        drop(tx);
+        writer
+            .join()
+            .map_err(|_| ProjectorError::Writer("it panicked".into()))??;
+        Ok(())
+    }
+}
+
+async fn wait(shutdown: &CancellationToken, backoff: &mut Duration) {
+    tokio::select! {
+        () = shutdown.cancelled() => {}
+        () = tokio::time::sleep(*backoff) => {}
+    }
+    *backoff = (*backoff * 2).min(MAX_BACKOFF);
+}
+
+/// The thread that owns the writes.
+struct Writer {
+    store: Arc<Store>,
+    projections: Projections,
+    next: Option<NextGeneration>,
+    /// A rebuild swaps its generation in once its checkpoint reaches this.
+    swap_at: Position,
+    status: Arc<Status>,
+}
+
+impl Writer {
+    fn run(mut self, mut rx: mpsc::Receiver<Vec<StoredCommit>>) -> Result<(), ProjectorError> {
+        self.swap_if_caught_up(self.store.checkpoint()?)?;
+        while let Some(mut batch) = rx.blocking_recv() {
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(more) => batch.extend(more),
+                    Err(_) => break,
+                }
+            }
+            let applied = self.store.apply(&batch)?;
+            metrics::counter!("accord_projector_commits_total").increment(applied.commits as u64);
+            // A rebuild's breaks are reported when its generation is swapped in.
+            if !applied.breaks.is_empty() && self.next.is_none() {
+                let mut broken = self
+                    .status
+                    .broken
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                for b in &applied.breaks {
+                    tracing::error!(
+                        partnership_id = %b.partnership_id,
+                        position = b.broken.position,
+                        last_good = b.broken.last_good,
+                        reason = %b.broken.reason,
+                        "hash chain broken: the partnership's projection stops at its last good commit"
+                    );
+                }
+                broken.extend(applied.breaks.iter().cloned());
+                metrics::gauge!("accord_projector_broken_chains").set(broken.len() as f64);
+            }
+            self.swap_if_caught_up(applied.checkpoint)?;
+            self.status.checkpoint.send_replace(applied.checkpoint);
+            self.status.set_head(applied.checkpoint);
+        }
+        self.store.flush()?;
+        Ok(())
+    }
+
+    fn swap_if_caught_up(&mut self, checkpoint: Position) -> Result<(), StoreError> {
+        if checkpoint >= self.swap_at
+            && let Some(next) = self.next.take()
+        {
+            self.projections.swap_in(next)?;
+            let broken = self.store.broken()?;
+            metrics::gauge!("accord_projector_broken_chains").set(broken.len() as f64);
+            *self
+                .status
+                .broken
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = broken;
+            self.status.rebuilding.store(false, Ordering::Release);
+            tracing::info!(
+                checkpoint,
+                "rebuild caught up; the new projections are in use"
+            );
+        }
+        Ok(())
+    }
+}

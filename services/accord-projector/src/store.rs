@@ -1,0 +1,335 @@
+//! One generation of the projector's store: each partnership's verified commits (its facts), its
+//! chain head, and the checkpoint, in one sled tree written one atomic batch at a time.
+//!
+//! Layout, big-endian positions so that keys sort in log order:
+//! - `k` → the checkpoint: the position of the last commit applied (absent before the first)
+//! - `m` ‖ partnership id → [`Meta`]: the partnership's verified head and, once its chain broke,
+//!   where and why
+//! - `b` ‖ partnership id → (empty): the partnerships whose chain broke, for `/healthz`
+//! - `c` ‖ partnership id ‖ `/` ‖ position → the partnership's verified commits from that
+//!   position on, as written by one batch: (position u64, length u32, encoded `Commit`)*
+//!
+//! A batch that touches a partnership several times writes one `c` entry for it, so a rebuild
+//! writes far fewer keys than commits. Applying a batch again changes nothing: commits at or
+//! before the checkpoint are skipped.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use accord_domain::{ChainVerifier, Event, Hash, Link, OrgId, PartnershipId, Payload};
+use accord_log::{Position, StoredCommit};
+use accord_proto::SealedCommit;
+use serde::{Deserialize, Serialize};
+
+use crate::codec;
+
+const CHECKPOINT: &[u8] = b"k";
+const META: u8 = b'm';
+const BROKEN: u8 = b'b';
+const COMMITS: u8 = b'c';
+
+/// Errors of the store itself (the disk, or a record it cannot read back).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("projection store: {0}")]
+    Sled(String),
+    #[error("projection store record {key} is unreadable: {message}")]
+    Corrupt { key: String, message: String },
+}
+
+fn sled_error(e: &sled::Error) -> StoreError {
+    StoreError::Sled(e.to_string())
+}
+
+/// Where and why a partnership's chain broke; its projection stopped at `last_good`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Broken {
+    pub position: Position,
+    pub last_good: Position,
+    pub reason: String,
+}
+
+/// What the store keeps about a partnership besides its commits.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    /// The position of its last verified commit.
+    pub revision: Position,
+    pub head: [u8; 32],
+    pub commits: u64,
+    pub broken: Option<Broken>,
+}
+
+/// A partnership's verified events, in log order, and its meta.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Facts {
+    pub meta: Meta,
+    pub events: Vec<Event>,
+}
+
+impl Facts {
+    /// The parties named by the proposal.
+    pub fn parties(&self) -> Vec<OrgId> {
+        self.events
+            .iter()
+            .find_map(|e| match &e.payload {
+                Payload::PartnershipProposed(p) => {
+                    Some(p.parties.iter().map(|p| p.org.clone()).collect())
+                }
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// A broken chain found while applying a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BreakFound {
+    pub partnership_id: PartnershipId,
+    #[serde(flatten)]
+    pub broken: Broken,
+}
+
+/// What applying a batch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// The checkpoint after the batch.
+    pub checkpoint: Position,
+    /// Commits folded in (not skipped as already applied, not refused by a broken chain).
+    pub commits: usize,
+    /// The partnerships whose facts changed, in no particular order.
+    pub touched: Vec<PartnershipId>,
+    /// Chains that broke in this batch.
+    pub breaks: Vec<BreakFound>,
+}
+
+/// One generation of projections.
+#[derive(Debug)]
+pub struct Store {
+    db: sled::Db,
+}
+
+fn key(prefix: u8, p: &PartnershipId) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + p.as_str().len() + 9);
+    k.push(prefix);
+    k.extend_from_slice(p.as_str().as_bytes());
+    k
+}
+
+fn commits_prefix(p: &PartnershipId) -> Vec<u8> {
+    let mut k = key(COMMITS, p);
+    k.push(b'/');
+    k
+}
+
+/// Checks one commit's link after `head`: its hash and that of the commit it follows.
+fn verify(stored: &StoredCommit, head: Hash) -> Result<Hash, String> {
+    let sealed = SealedCommit::decode(&stored.bytes).map_err(|e| e.to_string())?;
+    let commit = sealed.head().map_err(|e| e.to_string())?;
+    if commit.partnership_id != stored.partnership_id {
+        return Err(format!(
+            "the commit names partnership {}, its subject {}",
+            commit.partnership_id, stored.partnership_id
+        ));
+    }
+    ChainVerifier::after(head)
+        .check(Link {
+            prev_hash: commit.prev_hash,
+            body: &sealed.body,
+            hash: sealed.hash,
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(sealed.hash)
+}
+
+impl Store {
+    /// Opens (or creates) a store in `dir`, with a bounded page cache.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(64 * 1024 * 1024)
+            .open()
+            .map_err(|e| sled_error(&e))?;
+        Ok(Self { db })
+    }
+
+    /// A store that lives in memory only, for tests.
+    pub fn temporary() -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .temporary(true)
+            .open()
+            .map_err(|e| sled_error(&e))?;
+        Ok(Self { db })
+    }
+
+    /// The position of the last commit applied (0 before any).
+    pub fn checkpoint(&self) -> Result<Position, StoreError> {
+        match self.db.get(CHECKPOINT).map_err(|e| sled_error(&e))? {
+            None => Ok(0),
+            Some(v) => <[u8; 8]>::try_from(v.as_ref())
+                .map(u64::from_be_bytes)
+                .map_err(|_| StoreError::Corrupt {
+                    key: "checkpoint".into(),
+                    message: format!("{} bytes, not 8", v.len()),
+                }),
+        }
+    }
+
+    pub fn meta(&self, p: &PartnershipId) -> Result<Option<Meta>, StoreError> {
+        self.db
+            .get(key(META, p))
+            .map_err(|e| sled_error(&e))?
+            .map(|v| {
+                codec::decode(&v).map_err(|message| StoreError::Corrupt {
+                    key: format!("meta of {p}"),
+                    message,
+                })
+            })
+            .transpose()
+    }
+
+    /// Every partnership whose chain broke, with where and why.
+    pub fn broken(&self) -> Result<Vec<BreakFound>, StoreError> {
+        let mut out = Vec::new();
+        for p in self.ids(BROKEN) {
+            let p = p?;
+            if let Some(Meta {
+                broken: Some(broken),
+                ..
+            }) = self.meta(&p)?
+            {
+                out.push(BreakFound {
+                    partnership_id: p,
+                    broken,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The partnership ids of the keys under `prefix`.
+    fn ids(&self, prefix: u8) -> impl Iterator<Item = Result<PartnershipId, StoreError>> + '_ {
+        self.db.scan_prefix([prefix]).keys().map(|k| {
+            let k = k.map_err(|e| sled_error(&e))?;
+            std::str::from_utf8(&k[1..])
+                .ok()
+                .and_then(|s| PartnershipId::parse(s).ok())
+                .ok_or_else(|| StoreError::Corrupt {
+                    key: String::from_utf8_lossy(&k).into_owned(),
+                    message: "not a partnership id".into(),
+                })
+        })
+    }
+
+    /// Verifies and applies a batch of commits in log order, writing the touched partnerships
+    /// and the checkpoint in one atomic sled batch. A commit whose link does not hold stops its
+    /// partnership's projection there (it and every later commit of that partnership are left
+    /// out); the checkpoint still moves past it.
+    pub fn apply(&self, commits: &[StoredCommit]) -> Result<Applied, StoreError> {
+        let mut checkpoint = self.checkpoint()?;
+        let mut metas: HashMap<PartnershipId, Meta> = HashMap::new();
+        // Per partnership: the key of its entry (the batch's first position) and the entry.
+        let mut chunks: HashMap<PartnershipId, (Vec<u8>, Vec<u8>)> = HashMap::new();
+        let mut applied = Applied::default();
+        for stored in commits {
+            if stored.position <= checkpoint {
+                continue;
+            }
+            checkpoint = stored.position;
+            let p = &stored.partnership_id;
+            if !metas.contains_key(p) {
+                let meta = self.meta(p)?.unwrap_or_default();
+                metas.insert(p.clone(), meta);
+            }
+            let Some(meta) = metas.get_mut(p) else {
+                continue;
+            };
+            if meta.broken.is_some() {
+                continue;
+            }
+            match verify(stored, Hash(meta.head)) {
+                Ok(hash) => {
+                    meta.revision = stored.position;
+                    meta.head = hash.0;
+                    meta.commits += 1;
+                    let (_, chunk) = chunks.entry(p.clone()).or_insert_with(|| {
+                        let mut k = commits_prefix(p);
+                        k.extend_from_slice(&stored.position.to_be_bytes());
+                        (k, Vec::new())
+                    });
+                    chunk.extend_from_slice(&stored.position.to_be_bytes());
+                    chunk.extend_from_slice(&(stored.bytes.len() as u32).to_be_bytes());
+                    chunk.extend_from_slice(&stored.bytes);
+                    applied.commits += 1;
+                }
+                Err(reason) => {
+                    let broken = Broken {
+                        position: stored.position,
+                        last_good: meta.revision,
+                        reason,
+                    };
+                    meta.broken = Some(broken.clone());
+                    applied.breaks.push(BreakFound {
+                        partnership_id: p.clone(),
+                        broken,
+                    });
+                }
+            }
+        }
+        let mut batch = sled::Batch::default();
+        for (k, chunk) in chunks.values() {
+            batch.insert(k.as_slice(), chunk.as_slice());
+        }
+        for b in &applied.breaks {
+            batch.insert(key(BROKEN, &b.partnership_id), &[][..]);
+        }
+        for (p, meta) in &metas {
+            batch.insert(key(META, p), codec::encode(meta));
+        }
+        batch.insert(CHECKPOINT, &checkpoint.to_be_bytes());
+        self.db.apply_batch(batch).map_err(|e| sled_error(&e))?;
+        applied.checkpoint = checkpoint;
+        applied.touched = chunks.into_keys().collect();
+        Ok(applied)
+    }
+
+    /// A partnership's facts, or `None` when the store has never seen it.
+    pub fn facts(&self, p: &PartnershipId) -> Result<Option<Facts>, StoreError> {
+        let Some(meta) = self.meta(p)? else {
+            return Ok(None);
+        };
+        let corrupt = |message: String| StoreError::Corrupt {
+            key: format!("commits of {p}"),
+            message,
+        };
+        let mut events = Vec::new();
+        for entry in self.db.scan_prefix(commits_prefix(p)) {
+            let (_, chunk) = entry.map_err(|e| sled_error(&e))?;
+            let mut rest: &[u8] = &chunk;
+            while !rest.is_empty() {
+                if rest.len() < 12 {
+                    return Err(corrupt("a commit entry is cut short".into()));
+                }
+                let len = u32::from_be_bytes([rest[8], rest[9], rest[10], rest[11]]) as usize;
+                let bytes = rest
+                    .get(12..12 + len)
+                    .ok_or_else(|| corrupt("a commit is cut short".into()))?;
+                let commit = SealedCommit::decode(bytes)
+                    .and_then(|s| s.commit())
+                    .map_err(|e| corrupt(e.to_string()))?;
+                events.extend(commit.events);
+                rest = &rest[12 + len..];
+            }
+        }
+        Ok(Some(Facts { meta, events }))
+    }
+
+    /// Writes everything applied so far to disk.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map(drop).map_err(|e| sled_error(&e))
+    }
+
+    /// Every partnership the store has seen, in id order.
+    pub fn partnerships(&self) -> Result<Vec<PartnershipId>, StoreError> {
+        self.ids(META).collect()
+    }
+}
