@@ -32,6 +32,9 @@ pub enum ApiError {
     /// 503: the event log cannot be reached.
     #[error("event log unavailable: {0}")]
     Unavailable(String),
+    /// 500: the partnership's hash chain is broken, so its projection stopped.
+    #[error("{0}")]
+    ChainBroken(String),
     /// 500: the stored history does not hold (corruption, misconfiguration).
     #[error("{0}")]
     Internal(String),
@@ -52,7 +55,7 @@ impl ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::ChainBroken(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -72,6 +75,7 @@ impl ApiError {
             }
             ApiError::Validation(details) => json!({"error": "validation", "details": details}),
             ApiError::Unavailable(m) => json!({"error": "unavailable", "message": m}),
+            ApiError::ChainBroken(m) => json!({"error": "chain_broken", "message": m}),
             ApiError::Internal(m) => json!({"error": "internal", "message": m}),
         }
     }
@@ -86,6 +90,7 @@ impl ApiError {
             ApiError::Conflict { .. } => "conflict",
             ApiError::Validation(_) => "validation",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::ChainBroken(_) => "chain_broken",
             ApiError::Internal(_) => "internal",
         }
     }

@@ -4,6 +4,8 @@
 //!   optional `If-Match: <revision>` and `Idempotency-Key`.
 //! - `GET /v1/partnerships`, `GET /v1/partnerships/{id}/events?as_of=`,
 //!   `GET /v1/partnerships/{id}/verify`.
+//! - With a projector: `GET /v1/partnerships/{id}/{trust|throughput|asymmetry|goals|flags|summary}`
+//!   (see [`queries`]).
 //! - `GET /healthz`, `GET /metrics` (Prometheus).
 //!
 //! Every error answers with a JSON body naming what was wrong, and appends nothing.
@@ -12,6 +14,7 @@ pub mod auth;
 mod error;
 mod metrics_setup;
 pub mod nats;
+pub mod queries;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -34,6 +37,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use error::ApiError;
 pub use metrics_setup::Metrics;
+pub use queries::QueryState;
 
 /// Largest request body: 100 events with 4 KiB notes and their data fit well within it.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -50,17 +54,26 @@ pub struct AppState {
     pub backend: &'static str,
     /// The grants of the token file; `None` means the API is open (loopback only).
     pub tokens: Option<Arc<Tokens>>,
+    /// The projector running in the same process, whose read models the API then serves.
+    pub queries: Option<QueryState>,
+}
+
+/// Who is asking, from the `Authorization` header (401 if a token is needed and not good).
+pub(crate) fn caller<'a>(
+    tokens: Option<&'a Tokens>,
+    headers: &HeaderMap,
+) -> Result<Caller<'a>, ApiError> {
+    match tokens {
+        None => Ok(Caller::Open),
+        Some(tokens) => tokens
+            .authenticate(headers.get("Authorization").map(HeaderValue::as_bytes))
+            .map(Caller::Granted),
+    }
 }
 
 impl AppState {
-    /// Who is asking, from the `Authorization` header (401 if a token is needed and not good).
     fn caller(&self, headers: &HeaderMap) -> Result<Caller<'_>, ApiError> {
-        match &self.tokens {
-            None => Ok(Caller::Open),
-            Some(tokens) => tokens
-                .authenticate(headers.get("Authorization").map(HeaderValue::as_bytes))
-                .map(Caller::Granted),
-        }
+        caller(self.tokens.as_deref(), headers)
     }
 
     /// Whether the caller may read the partnership: 403 when it exists and is not theirs.
@@ -77,9 +90,10 @@ impl AppState {
     }
 }
 
-/// The routes of the API.
+/// The routes of the API, with the queries when a projector runs in the process.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let queries = state.queries.clone().map(queries::routes);
+    let ledger = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/v1/partnerships", get(list_partnerships))
@@ -89,21 +103,25 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/partnerships/{id}/verify", get(verify))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state)
+        .with_state(state);
+    match queries {
+        Some(queries) => ledger.merge(queries),
+        None => ledger,
+    }
 }
 
-/// Serves the API on a bound listener until `shutdown` is cancelled; requests in flight finish.
+/// Serves routes on a bound listener until `shutdown` is cancelled; requests in flight finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    state: AppState,
+    routes: Router,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    axum::serve(listener, routes)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
 }
 
-fn partnership(id: &str) -> Result<PartnershipId, ApiError> {
+pub(crate) fn partnership(id: &str) -> Result<PartnershipId, ApiError> {
     PartnershipId::parse(id).map_err(|e| ApiError::BadRequest {
         field: "partnership_id".into(),
         message: e.to_string(),
@@ -346,11 +364,11 @@ fn parse_event(item: Value) -> Result<EventInput, (String, String)> {
 }
 
 #[derive(Debug, Deserialize)]
-struct AsOf {
+pub(crate) struct AsOf {
     as_of: Option<String>,
 }
 
-fn as_of(q: &AsOf) -> Result<Option<OffsetDateTime>, ApiError> {
+pub(crate) fn as_of(q: &AsOf) -> Result<Option<OffsetDateTime>, ApiError> {
     q.as_of
         .as_deref()
         .map(|s| {
@@ -461,8 +479,15 @@ async fn verify(
 
 async fn healthz(State(state): State<AppState>) -> Response {
     match state.log.last_position().await {
-        Ok(last) => Json(json!({"status": "ok", "backend": state.backend, "last_position": last}))
-            .into_response(),
+        Ok(last) => {
+            let mut body = json!({"status": "ok", "backend": state.backend, "last_position": last});
+            if let Some(q) = &state.queries {
+                let projector = queries::health(&q.status);
+                body["status"] = projector["status"].clone();
+                body["projector"] = projector["projector"].clone();
+            }
+            Json(body).into_response()
+        }
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(
@@ -474,9 +499,5 @@ async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    (
-        [("content-type", "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
-        .into_response()
+    state.metrics.response()
 }

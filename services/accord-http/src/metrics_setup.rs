@@ -37,8 +37,14 @@ impl Metrics {
         Self { handle }
     }
 
-    pub fn render(&self) -> String {
-        self.handle.render()
+    /// `/metrics`: everything recorded, in the Prometheus text format.
+    pub fn response(&self) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        (
+            [("content-type", "text/plain; version=0.0.4")],
+            self.handle.render(),
+        )
+            .into_response()
     }
 
     pub(crate) fn observe_append<T>(&self, took: Duration, result: &Result<T, ApiError>) {

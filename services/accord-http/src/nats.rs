@@ -1,5 +1,6 @@
-//! The NATS front door for programs already on NATS: the service `accord-ledger` with the
-//! endpoint `accord.ledger.append`.
+//! The NATS front doors for programs already on NATS: the service `accord-ledger` with the
+//! endpoint `accord.ledger.append`, and the service `accord-projector` with one endpoint per
+//! read model, `accord.query.<model>`.
 //!
 //! A request carries the JSON of a POST with the partnership inside
 //! (`{"partnership_id": ..., "events": [...]}` or one event with a `partnership_id` field), and
@@ -16,11 +17,18 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use accord_domain::models::Model;
+use serde::Deserialize;
+
+use crate::auth::Caller;
+use crate::queries::{QueryState, query};
 use crate::{ApiError, AppState, answer_of, append, split_commit};
 
 /// The service's name and the append endpoint's subject.
 pub const SERVICE: &str = "accord-ledger";
 pub const APPEND_SUBJECT: &str = "accord.ledger.append";
+/// The projector's service name.
+pub const QUERY_SERVICE: &str = "accord-projector";
 /// Requests handled at once; more wait in the subscription.
 const MAX_IN_FLIGHT: usize = 256;
 
@@ -58,43 +66,154 @@ impl LedgerService {
         state: AppState,
         shutdown: CancellationToken,
     ) -> Result<(), async_nats::Error> {
-        serve(self, state, shutdown).await
+        let LedgerService { service, endpoint } = self;
+        serve_requests(endpoint, shutdown, move |request| {
+            let state = state.clone();
+            async move {
+                let (body, headers) = handle(&state, &request).await;
+                respond(&request, body, headers).await;
+            }
+        })
+        .await;
+        service.stop().await?;
+        Ok(())
     }
 }
 
-async fn serve(
-    running: LedgerService,
-    state: AppState,
+/// The projector's service `accord-projector`: one endpoint per read model,
+/// `accord.query.<model>`, taking `{"partnership_id": ..., "as_of"?: RFC3339}` and answering the
+/// same JSON as `GET /v1/partnerships/{id}/<model>`.
+pub struct QueryService {
+    service: async_nats::service::Service,
+    endpoints: Vec<(Model, async_nats::service::endpoint::Endpoint)>,
+}
+
+impl std::fmt::Debug for QueryService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueryService").finish_non_exhaustive()
+    }
+}
+
+/// The subject of a read model's query endpoint.
+pub fn query_subject(model: Model) -> String {
+    format!("accord.query.{}", model.as_str())
+}
+
+impl QueryService {
+    pub async fn start(client: &async_nats::Client) -> Result<Self, async_nats::Error> {
+        let service = client
+            .service_builder()
+            .description("the accord projector: read models")
+            .start(QUERY_SERVICE, env!("CARGO_PKG_VERSION"))
+            .await?;
+        let mut endpoints = Vec::new();
+        for model in Model::ALL {
+            endpoints.push((model, service.endpoint(query_subject(model)).await?));
+        }
+        client.flush().await?;
+        Ok(Self { service, endpoints })
+    }
+
+    /// Serves until `shutdown` is cancelled; requests in flight finish.
+    pub async fn serve(
+        self,
+        state: QueryState,
+        shutdown: CancellationToken,
+    ) -> Result<(), async_nats::Error> {
+        let QueryService { service, endpoints } = self;
+        let requests = futures::stream::select_all(
+            endpoints
+                .into_iter()
+                .map(|(model, endpoint)| endpoint.map(move |r| (model, r))),
+        );
+        serve_requests(requests, shutdown, move |(model, request)| {
+            let state = state.clone();
+            async move {
+                let result = answer_query(&state, model, &request.message.payload).await;
+                let (body, headers) = reply_of(result.and_then(|v| {
+                    serde_json::to_vec(&v).map_err(|e| ApiError::Internal(e.to_string()))
+                }));
+                respond(&request, body, headers).await;
+            }
+        })
+        .await;
+        service.stop().await?;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueryRequest {
+    partnership_id: String,
+    #[serde(default)]
+    as_of: Option<String>,
+}
+
+async fn answer_query(state: &QueryState, model: Model, payload: &[u8]) -> Result<Value, ApiError> {
+    let q: QueryRequest = serde_json::from_slice(payload).map_err(|e| ApiError::BadRequest {
+        field: "body".into(),
+        message: format!("must be {{\"partnership_id\": ..., \"as_of\"?: RFC3339}}: {e}"),
+    })?;
+    let as_of = crate::as_of(&crate::AsOf { as_of: q.as_of })?;
+    // On NATS, the account's permissions say who may ask.
+    let answer = query(state, Caller::Open, &q.partnership_id, model, as_of).await?;
+    let mut body = serde_json::to_value(answer).map_err(|e| ApiError::Internal(e.to_string()))?;
+    body["partnership_id"] = Value::String(q.partnership_id);
+    Ok(body)
+}
+
+/// Takes requests until `shutdown`, at most [`MAX_IN_FLIGHT`] at once, then waits for those in
+/// flight.
+async fn serve_requests<R, F, Fut>(
+    mut requests: impl futures::Stream<Item = R> + Unpin,
     shutdown: CancellationToken,
-) -> Result<(), async_nats::Error> {
-    let LedgerService {
-        service,
-        mut endpoint,
-    } = running;
+    handle: F,
+) where
+    F: Fn(R) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let tasks = tokio_util::task::TaskTracker::new();
     loop {
         let request = tokio::select! {
             () = shutdown.cancelled() => break,
-            next = endpoint.next() => match next {
+            next = requests.next() => match next {
                 Some(r) => r,
                 None => break,
             },
         };
-        let permit = Arc::clone(&permits).acquire_owned().await?;
-        let state = state.clone();
+        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+            break;
+        };
+        let handling = handle(request);
         tasks.spawn(async move {
-            let (body, headers) = handle(&state, &request).await;
-            if let Err(e) = request.respond_with_headers(Ok(body), headers).await {
-                tracing::warn!(error = %e, "cannot reply to an append request");
-            }
+            handling.await;
             drop(permit);
         });
     }
     tasks.close();
     tasks.wait().await;
-    service.stop().await?;
-    Ok(())
+}
+
+async fn respond(request: &async_nats::service::Request, body: bytes::Bytes, headers: HeaderMap) {
+    if let Err(e) = request.respond_with_headers(Ok(body), headers).await {
+        tracing::warn!(error = %e, "cannot reply to a request");
+    }
+}
+
+/// The reply to a request: the body, or the error's body with the service error headers.
+fn reply_of(result: Result<Vec<u8>, ApiError>) -> (bytes::Bytes, HeaderMap) {
+    let mut headers = HeaderMap::new();
+    let body = match result {
+        Ok(body) => body,
+        Err(e) => {
+            headers.insert("Nats-Service-Error-Code", e.status().as_u16().to_string());
+            headers.insert("Nats-Service-Error", e.kind());
+            serde_json::to_vec(&e.body()).unwrap_or_default()
+        }
+    };
+    (body.into(), headers)
 }
 
 async fn handle(
@@ -120,7 +239,7 @@ async fn handle(
         // On NATS, the account's permissions say who may publish here.
         append(
             state,
-            crate::auth::Caller::Open,
+            Caller::Open,
             &partnership_id,
             header("If-Match").as_deref(),
             header("Idempotency-Key").as_deref(),
@@ -130,19 +249,12 @@ async fn handle(
     }
     .await;
     state.metrics.observe_append(started.elapsed(), &result);
-    let mut headers = HeaderMap::new();
-    let body = match result {
-        Ok(appended) => {
-            if appended.replayed {
-                headers.insert("Idempotent-Replayed", "true");
-            }
-            serde_json::to_vec(&answer_of(&appended))
-        }
-        Err(e) => {
-            headers.insert("Nats-Service-Error-Code", e.status().as_u16().to_string());
-            headers.insert("Nats-Service-Error", e.kind());
-            serde_json::to_vec(&e.body())
-        }
-    };
-    (body.unwrap_or_default().into(), headers)
+    let replayed = result.as_ref().is_ok_and(|a| a.replayed);
+    let (body, mut headers) = reply_of(result.and_then(|appended| {
+        serde_json::to_vec(&answer_of(&appended)).map_err(|e| ApiError::Internal(e.to_string()))
+    }));
+    if replayed {
+        headers.insert("Idempotent-Replayed", "true");
+    }
+    (body, headers)
 }

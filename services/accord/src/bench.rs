@@ -211,6 +211,7 @@ async fn http_latency(log: Arc<JetStreamLog>) -> Result<Vec<f64>> {
         metrics: accord_http::Metrics::install(),
         backend: "jetstream",
         tokens: None,
+        queries: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!(
@@ -218,7 +219,11 @@ async fn http_latency(log: Arc<JetStreamLog>) -> Result<Vec<f64>> {
         listener.local_addr()?
     );
     let shutdown = tokio_util::sync::CancellationToken::new();
-    let server = tokio::spawn(accord_http::serve(listener, state, shutdown.clone()));
+    let server = tokio::spawn(accord_http::serve(
+        listener,
+        accord_http::router(state),
+        shutdown.clone(),
+    ));
     let client = reqwest::Client::new();
     let post = |body: String| client.post(&url).body(body).send();
     let created = post(proposal().to_string()).await?;

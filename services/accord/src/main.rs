@@ -38,10 +38,14 @@ enum Cmd {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
-    /// Run the ledger and its HTTP API in one process (embedded store unless --nats is given).
+    /// Run the ledger, the projector and their HTTP API in one process (embedded store unless
+    /// --nats is given).
     Up(up::Args),
     /// Run the ledger service alone against NATS JetStream (production).
     Ledger(up::Args),
+    /// Run the projector alone against NATS JetStream (production): it keeps the read models
+    /// and answers queries over HTTP and NATS.
+    Projector(up::Args),
     /// Record one commit: the events of a JSON file (one event or an array).
     Record(client::RecordArgs),
     /// Import a JSONL file, one commit per line; a second import of the same file adds nothing.
@@ -83,6 +87,9 @@ fn main() -> ExitCode {
                 .await
                 .map(|()| ExitCode::SUCCESS),
             Cmd::Ledger(args) => up::run(args, up::Role::Ledger)
+                .await
+                .map(|()| ExitCode::SUCCESS),
+            Cmd::Projector(args) => up::run(args, up::Role::Projector)
                 .await
                 .map(|()| ExitCode::SUCCESS),
             Cmd::Record(args) => client::record(args).await,

@@ -1,11 +1,16 @@
-//! `accord up` and `accord ledger`: the ledger and its HTTP API in one process.
+//! `accord up`, `accord ledger` and `accord projector`: the services and their HTTP API.
+//!
+//! - `up`: the ledger, the projector and one HTTP API serving both (embedded store by default).
+//! - `ledger`: the write side alone against JetStream.
+//! - `projector`: the read side alone against JetStream: queries, `/healthz`, `/metrics`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use accord_domain::Settings;
-use accord_http::{AppState, Metrics};
+use accord_domain::models::ModelSettings;
+use accord_http::{AppState, Metrics, QueryState};
 use accord_ledger::Ledger;
 use accord_log::EventLog;
 use accord_log::embedded::EmbeddedLog;
@@ -15,7 +20,8 @@ use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Where the embedded store lives (used when no --nats is given).
+    /// Where the embedded store lives (used when no --nats is given); the projector keeps its
+    /// read models under `projections/` in it.
     #[arg(long, default_value = "./accord-data", env = "ACCORD_DATA_DIR")]
     data_dir: PathBuf,
     /// Use NATS JetStream at this URL (or comma-separated URLs of a cluster) instead of the
@@ -32,6 +38,10 @@ pub(crate) struct Args {
     /// API may listen on any address. Without it the API is open and binds loopback only.
     #[arg(long, env = "ACCORD_TOKENS")]
     tokens: Option<PathBuf>,
+    /// Rebuild the read models from position 0 into a fresh store, which replaces the current
+    /// one once caught up; queries keep answering from the current one meanwhile.
+    #[arg(long)]
+    rebuild: bool,
 }
 
 /// Which process this is.
@@ -41,6 +51,8 @@ pub(crate) enum Role {
     All,
     /// The ledger service alone (`accord ledger`), for production.
     Ledger,
+    /// The projector alone (`accord projector`), for production.
+    Projector,
 }
 
 pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
@@ -54,8 +66,13 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
         ),
         None => None,
     };
+    let name = match role {
+        Role::All => "accord up",
+        Role::Ledger => "accord ledger",
+        Role::Projector => "accord projector",
+    };
     let mut nats = None;
-    let (log, backend, store): (Arc<dyn EventLog>, _, _) = match &args.nats {
+    let (log, backend, store): (Arc<dyn EventLog>, &'static str, _) = match &args.nats {
         Some(url) => {
             let settings = StreamSettings {
                 replicas: args.replicas,
@@ -67,8 +84,8 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
             (Arc::new(log), "jetstream", without_credentials(url))
         }
         None => {
-            if matches!(role, Role::Ledger) {
-                bail!("accord ledger needs --nats URL; use accord up for the embedded store");
+            if !matches!(role, Role::All) {
+                bail!("{name} needs --nats URL; use accord up for the embedded store");
             }
             let log = EmbeddedLog::open(&args.data_dir)
                 .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
@@ -79,49 +96,109 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
             )
         }
     };
-    let ledger = Arc::new(Ledger::new(log.clone(), Settings::default()));
-    let state = AppState {
-        ledger,
+    let metrics = Metrics::install();
+    let shutdown = CancellationToken::new();
+    let mut tasks = tokio::task::JoinSet::new();
+
+    let queries = if matches!(role, Role::Ledger) {
+        None
+    } else {
+        let dir = args.data_dir.join("projections");
+        let projections = accord_projector::Projections::open(&dir)
+            .with_context(|| format!("opening the read models in {}", dir.display()))?;
+        let projector =
+            accord_projector::Projector::new(log.clone(), projections.clone(), args.rebuild)?;
+        let status = projector.status();
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            projector
+                .run(stop)
+                .await
+                .map_err(|e| anyhow::anyhow!("projector: {e}"))
+        });
+        println!(
+            "{name}: projector from position {} into {}{}",
+            status.report().checkpoint,
+            dir.display(),
+            if args.rebuild { " (rebuilding)" } else { "" }
+        );
+        Some(QueryState {
+            projections,
+            status,
+            settings: Arc::new(ModelSettings::default()),
+            tokens: tokens.clone(),
+        })
+    };
+
+    let ledger = (!matches!(role, Role::Projector)).then(|| AppState {
+        ledger: Arc::new(Ledger::new(log.clone(), Settings::default())),
         log,
-        metrics: Metrics::install(),
+        metrics: metrics.clone(),
         backend,
         tokens: tokens.clone(),
-    };
-    let service = match &nats {
-        Some(client) => Some(
-            accord_http::nats::LedgerService::start(client)
+        queries: queries.clone(),
+    });
+    if let Some(client) = &nats {
+        if let Some(state) = &ledger {
+            let service = accord_http::nats::LedgerService::start(client)
                 .await
-                .map_err(|e| anyhow::anyhow!("cannot start the NATS service: {e}"))?,
-        ),
-        None => None,
+                .map_err(|e| anyhow::anyhow!("cannot start the NATS service: {e}"))?;
+            let (state, stop) = (state.clone(), shutdown.clone());
+            tasks.spawn(async move {
+                service
+                    .serve(state, stop)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("NATS service: {e}"))
+            });
+            println!(
+                "{name}: NATS service endpoint {}",
+                accord_http::nats::APPEND_SUBJECT
+            );
+        }
+        if let Some(state) = &queries {
+            let service = accord_http::nats::QueryService::start(client)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot start the NATS query service: {e}"))?;
+            let (state, stop) = (state.clone(), shutdown.clone());
+            tasks.spawn(async move {
+                service
+                    .serve(state, stop)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("NATS query service: {e}"))
+            });
+            println!("{name}: NATS service endpoints accord.query.<model>");
+        }
+    }
+    let router = match (ledger, queries) {
+        (Some(state), _) => accord_http::router(state),
+        (None, Some(queries)) => accord_http::queries::projector_router(queries, metrics),
+        (None, None) => bail!("{name} runs neither the ledger nor the projector"),
     };
+
     let listener = tokio::net::TcpListener::bind(args.http)
         .await
         .with_context(|| format!("binding {}", args.http))?;
     let addr = listener.local_addr()?;
     if tokens.is_none() {
         tracing::warn!("no token file: the API is open to anyone who can reach {addr}");
-        println!("accord up: open access (no token file), loopback only");
+        println!("{name}: open access (no token file), loopback only");
     }
-    if service.is_some() {
-        println!(
-            "accord up: NATS service endpoint {}",
-            accord_http::nats::APPEND_SUBJECT
-        );
-    }
-    println!("accord up: ledger on {backend} ({store}), HTTP API on http://{addr}");
+    let what = match role {
+        Role::All => "ledger and projector",
+        Role::Ledger => "ledger",
+        Role::Projector => "projector",
+    };
+    println!("{name}: {what} on {backend} ({store}), HTTP API on http://{addr}");
 
-    let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    let service =
-        service.map(|service| tokio::spawn(service.serve(state.clone(), shutdown.clone())));
-    accord_http::serve(listener, state, shutdown).await?;
-    if let Some(service) = service {
-        service
-            .await?
-            .map_err(|e| anyhow::anyhow!("NATS service: {e}"))?;
+    let served = accord_http::serve(listener, router, shutdown.clone()).await;
+    // The HTTP server stops on shutdown, or on an error: either way the rest stops too.
+    shutdown.cancel();
+    while let Some(done) = tasks.join_next().await {
+        done??;
     }
-    println!("accord up: stopped");
+    served?;
+    println!("{name}: stopped");
     Ok(())
 }
 
