@@ -40,13 +40,19 @@ pub(crate) struct Accord {
 impl Accord {
     /// Starts `accord up` with these extra arguments on a free port.
     pub(crate) fn up(args: &[&str]) -> Self {
+        Self::start("up", args)
+    }
+
+    /// Starts `accord <command>` (up, ledger or projector) with these extra arguments on a free
+    /// port.
+    pub(crate) fn start(command: &str, args: &[&str]) -> Self {
         let default_http: &[&str] = if args.contains(&"--http") {
             &[]
         } else {
             &["--http", "127.0.0.1:0"]
         };
         let mut child = Command::new(accord_bin())
-            .arg("up")
+            .arg(command)
             .args(default_http)
             .args(args)
             .env("RUST_LOG", "warn")
@@ -65,7 +71,7 @@ impl Accord {
         let url = loop {
             let line = rx
                 .recv_timeout(READY_TIMEOUT)
-                .expect("accord up says where it listens");
+                .unwrap_or_else(|_| panic!("accord {command} says where it listens"));
             if let Some(url) = line.split("HTTP API on ").nth(1) {
                 break url.trim().to_owned();
             }
@@ -80,6 +86,12 @@ impl Accord {
 
     pub(crate) fn jetstream(server: &NatsServer) -> Self {
         Self::up(&["--nats", &server.url()])
+    }
+
+    /// Stops with SIGKILL: nothing is finished or flushed.
+    pub(crate) fn kill(mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("wait");
     }
 
     /// Stops with SIGTERM and waits: requests in flight finish, the store is closed.
@@ -123,11 +135,16 @@ pub(crate) fn meeting(id: &str) -> Value {
            "data": {"meeting_id": id, "requested_by_org": "acme", "purpose": "review"}})
 }
 
-async fn post(a: &Accord, p: &str, body: &Value, headers: &[(&str, &str)]) -> (StatusCode, Value) {
+pub(crate) async fn post(
+    a: &Accord,
+    p: &str,
+    body: &Value,
+    headers: &[(&str, &str)],
+) -> (StatusCode, Value) {
     post_raw(a, p, body.to_string().into_bytes(), headers).await
 }
 
-async fn post_raw(
+pub(crate) async fn post_raw(
     a: &Accord,
     p: &str,
     body: Vec<u8>,
@@ -473,7 +490,7 @@ async fn an_unreachable_log_answers_503() {
     assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
 
-fn accord(args: &[&str]) -> (i32, String, String) {
+pub(crate) fn accord(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(accord_bin())
         .args(args)
         .output()

@@ -15,4 +15,6 @@ mod hygiene;
 #[cfg(test)]
 mod jetstream;
 #[cfg(test)]
+mod projector;
+#[cfg(test)]
 mod tamper;

@@ -22,7 +22,7 @@ pub(crate) struct Server {
 
 impl Server {
     /// A client that sends the token with every request.
-    fn client(&self) -> Result<reqwest::Client> {
+    pub(crate) fn client(&self) -> Result<reqwest::Client> {
         let mut headers = reqwest::header::HeaderMap::new();
         if let Some(token) = &self.token {
             let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
@@ -96,7 +96,7 @@ fn explain(status: StatusCode, body: &Value) {
 }
 
 /// GETs a JSON answer; an error answer is explained and becomes the exit code.
-async fn get_json(
+pub(crate) async fn get_json(
     server: &Server,
     client: &reqwest::Client,
     path: &str,

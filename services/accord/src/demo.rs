@@ -1,8 +1,13 @@
 //! `accord demo`: the worked example of the domain contract (docs/domain.md), recorded through the real ledger into a fresh
 //! embedded store, then read back as an audit history and verified.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
+
+use accord_domain::models::{Model, ModelSettings};
+use accord_projector::{Projections, Projector};
+use tokio_util::sync::CancellationToken;
 
 use accord_domain::{EventInput, PartnershipId, Settings};
 use accord_ledger::{Ledger, RecordRequest};
@@ -247,11 +252,13 @@ pub(crate) async fn run(data_dir: Option<PathBuf>) -> Result<()> {
         ),
         Verification::Broken(b) => anyhow::bail!("{b}"),
     }
-    samples(&ledger, &*log).await
+    let samples = samples(&ledger, &*log).await?;
+    summaries(log, &dir, &p, &samples).await
 }
 
-/// Loads the sample partnerships through the ledger and shows each at a glance.
-async fn samples(ledger: &Ledger, log: &dyn EventLog) -> Result<()> {
+/// Loads the sample partnerships through the ledger, shows each at a glance, and gives their ids.
+async fn samples(ledger: &Ledger, log: &dyn EventLog) -> Result<Vec<PartnershipId>> {
+    let mut ids = Vec::new();
     println!("\nthe sample partnerships of examples/, recorded through the same ledger:");
     println!(
         "  {:<26}  {:<34}  {:<7}  {:>7}  {:>6}  {:<23}  chain",
@@ -277,6 +284,7 @@ async fn samples(ledger: &Ledger, log: &dyn EventLog) -> Result<()> {
             partnership = Some(p);
         }
         let p = partnership.context("an example holds at least one line")?;
+        ids.push(p.clone());
         let summary = ledger
             .summary(&p)
             .await?
@@ -311,8 +319,52 @@ async fn samples(ledger: &Ledger, log: &dyn EventLog) -> Result<()> {
             },
         );
     }
+    Ok(ids)
+}
+
+/// Runs the projector over the store until it has caught up, then prints each partnership's
+/// summary as of its last recorded event.
+async fn summaries(
+    log: Arc<dyn EventLog>,
+    dir: &Path,
+    worked: &PartnershipId,
+    samples: &[PartnershipId],
+) -> Result<()> {
+    let projections = Projections::open(&dir.join("projections"))?;
+    let projector = Projector::new(log.clone(), projections.clone(), false)?;
+    let status = projector.status();
+    let stop = CancellationToken::new();
+    let running = tokio::spawn(projector.run(stop.clone()));
+    let head = log.last_position().await?;
+    tokio::time::timeout(Duration::from_secs(60), status.caught_up_to(head))
+        .await
+        .context("the projector did not catch up within 60 s")?;
+    stop.cancel();
+    running.await??;
     println!(
-        "\nnext: `accord up` serves this ledger over HTTP; `accord import examples/<file>.jsonl` loads a sample into it"
+        "\nthe projector folded all {head} commits into read models; the summary of each partnership now:"
+    );
+    let settings = ModelSettings::default();
+    for p in std::iter::once(worked).chain(samples) {
+        let facts = projections
+            .facts(p)?
+            .context("the projector knows every partnership")?;
+        let as_of = facts
+            .events
+            .iter()
+            .map(|e| e.recorded_at)
+            .max()
+            .context("a partnership has events")?;
+        let mut summary =
+            serde_json::to_value(facts.evaluate(p, Model::Summary, as_of, &settings)?)?;
+        summary["partnership_id"] = json!(p);
+        println!(
+            "\n{}",
+            crate::show::render(Model::Summary, &summary).trim_end()
+        );
+    }
+    println!(
+        "\nnext: `accord up` serves this ledger over HTTP; `accord import examples/<file>.jsonl` loads a sample into it; `accord show summary <id>` shows it"
     );
     Ok(())
 }

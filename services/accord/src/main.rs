@@ -3,6 +3,7 @@
 mod bench;
 mod client;
 mod demo;
+mod show;
 mod synthetic;
 mod telemetry;
 mod token;
@@ -54,6 +55,9 @@ enum Cmd {
     History(client::HistoryArgs),
     /// Verify the hash chain of one partnership, or of all.
     Verify(client::VerifyArgs),
+    /// Show a read model of a partnership: trust, throughput, asymmetry, goals, flags or
+    /// summary, now or as the ledger knew it at --as-of.
+    Show(show::ShowArgs),
     /// Write a large deterministic synthetic history (JSONL, for `accord import`) for
     /// benchmarks and load tests.
     Gen(synthetic::Args),
@@ -96,6 +100,7 @@ fn main() -> ExitCode {
             Cmd::Import(args) => client::import(args).await,
             Cmd::History(args) => client::history(args).await,
             Cmd::Verify(args) => client::verify(args).await,
+            Cmd::Show(args) => show::show(args).await,
             Cmd::Gen(args) => synthetic::run(&args).map(|()| ExitCode::SUCCESS),
             Cmd::Token(TokenCmd::New(args)) => token::new(args).map(|()| ExitCode::SUCCESS),
             Cmd::Bench(args) => bench::run(args).await.map(|()| ExitCode::SUCCESS),
