@@ -1,9 +1,12 @@
 //! `accord bench`: the project's path against the raw baseline, measured in the same run on the
 //! same machine (see docs/benchmarks.md). Prints one line per figure: value, baseline, ratio.
 //!
-//! Figures at the log level (issue 2): 1 (append through the ledger vs raw pipelined publish with
-//! expected sequence), 3 (replay of the log vs raw ordered-consumer replay) and 6 (the same on
-//! the embedded backend, against raw sled).
+//! Figures: 1 (append through the ledger vs raw pipelined publish with expected sequence),
+//! 2 (append latency through HTTP vs a raw awaited publish), 3 (replay of the log, and a full
+//! rebuild of the read models by a real `accord projector --rebuild` process, vs raw
+//! ordered-consumer replay), 4 (query latency over HTTP), 5 (the projector's peak memory during
+//! the rebuild, and nats-server's memory at 100k partnerships) and 6 (append and replay on the
+//! embedded backend, against raw sled).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -38,6 +41,16 @@ pub(crate) struct Args {
     /// Which backends to measure.
     #[arg(long, value_enum, default_value_t = Backends::Both)]
     backends: Backends,
+    /// Figures 3 to 5: partnerships of the synthetic history (`accord gen`) the rebuild reads.
+    #[arg(long, default_value_t = 1000)]
+    rebuild_partnerships: u64,
+    /// Figures 3 to 5: events of that history, one per commit (the target figure is 1M over 10k
+    /// partnerships).
+    #[arg(long, default_value_t = 100_000)]
+    rebuild_events: u64,
+    /// Figure 5: partnerships (one subject each) for nats-server's memory.
+    #[arg(long, default_value_t = 100_000)]
+    subjects: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -108,6 +121,8 @@ pub(crate) async fn run(args: Args) -> Result<()> {
     };
     if args.backends != Backends::Embedded {
         jetstream_figures(&bin, extra, &args).await?;
+        read_side_figures(&bin, extra, &args).await?;
+        subject_memory(&bin, extra, args.subjects).await?;
     }
     if args.backends != Backends::Jetstream {
         embedded_figures(&args).await?;
@@ -459,4 +474,222 @@ fn raw_sled_scan(dir: &std::path::Path) -> Result<f64> {
         n += 1;
     }
     Ok(rate(n, started.elapsed()))
+}
+
+/// Figures 3 to 5 on a fresh server: a synthetic history appended through the ledger, then
+/// rebuilt by a real `accord projector --rebuild` process, which then answers queries.
+async fn read_side_figures(bin: &std::path::Path, extra: &str, args: &Args) -> Result<()> {
+    let server = NatsServer::start_binary(bin, extra)?;
+    let client = async_nats::connect(server.url()).await?;
+    let log = Arc::new(JetStreamLog::open(client.clone(), &StreamSettings::default()).await?);
+    let ids = append_synthetic(log.clone(), args.rebuild_partnerships, args.rebuild_events).await?;
+    let head = log.last_position().await?;
+    let raw_replay = raw_ordered_replay(&client).await?;
+
+    let dir = tempfile::tempdir()?;
+    let started = Instant::now();
+    let mut projector = std::process::Command::new(std::env::current_exe()?)
+        .args(["projector", "--rebuild", "--http", "127.0.0.1:0", "--nats"])
+        .arg(server.url())
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .context("starting accord projector")?;
+    let pid = projector.id();
+    let stdout = projector.stdout.take().context("the projector's stdout")?;
+    let url = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|l| l.split("HTTP API on ").nth(1).map(|u| u.trim().to_owned()))
+    })
+    .await?
+    .context("the projector says where it listens")?;
+    let http = reqwest::Client::new();
+    loop {
+        let report: serde_json::Value = http
+            .get(format!("{url}/healthz"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let p = &report["projector"];
+        if p["checkpoint"].as_u64() >= Some(head) && p["rebuilding"] == false {
+            break;
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(1800),
+            "the rebuild did not finish in 30 minutes: {report}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let rebuild = rate(head, started.elapsed());
+    let peak_mb = peak_rss_kb(pid)? as f64 / 1024.0;
+    Figure {
+        name: "3 rebuild (accord projector --rebuild)",
+        unit: "events/s",
+        value: rebuild,
+        baseline: raw_replay,
+        target: Some(0.5),
+    }
+    .print();
+    println!(
+        "{:<44} {peak_mb:>10.0} MB peak RSS over {head} events, {} partnerships (target < 300 MB)",
+        "5 projector memory (rebuild)", args.rebuild_partnerships
+    );
+
+    // Query latency: one model of a partnership at a time, partnerships in a fixed shuffle.
+    let floor = latencies(
+        &http,
+        (0..LATENCY_SAMPLES).map(|_| format!("{url}/healthz")),
+    )
+    .await?;
+    for model in ["summary", "trust"] {
+        let urls = (0..LATENCY_SAMPLES).map(|n| {
+            let p = &ids[(n * 7919) % ids.len()];
+            format!("{url}/v1/partnerships/{p}/{model}?as_of=2027-01-01T00:00:00Z")
+        });
+        let samples = latencies(&http, urls).await?;
+        for (name, pick) in [("p50", 0.50), ("p99", 0.99)] {
+            let (value, baseline) = (percentile(&samples, pick), percentile(&floor, pick));
+            println!(
+                "{:<44} {:>10.0} {:<10} baseline {:>10.0} {:<10} ratio {:.2}{}",
+                format!("4 query {model} {name} (http, /healthz baseline)"),
+                value,
+                "µs",
+                baseline,
+                "µs",
+                value / baseline,
+                if name == "p99" {
+                    format!(
+                        "  (target < 2000 µs: {})",
+                        if value < 2000.0 { "met" } else { "missed" }
+                    )
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+    projector.kill()?;
+    projector.wait()?;
+    Ok(())
+}
+
+/// Appends `accord gen`'s history through the ledger, one task per partnership; gives the ids.
+async fn append_synthetic(
+    log: Arc<dyn EventLog>,
+    partnerships: u64,
+    events: u64,
+) -> Result<Vec<PartnershipId>> {
+    let mut per: std::collections::BTreeMap<String, Vec<RecordRequest>> = Default::default();
+    crate::synthetic::generate(partnerships, events, 1, |line| {
+        let id = line["partnership_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let p = PartnershipId::parse(&id)?;
+        let events = accord_http::parse_events(line["events"].to_string().as_bytes())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        per.entry(id).or_default().push(RecordRequest {
+            partnership_id: p,
+            events,
+            if_match: None,
+            idempotency_key: None,
+        });
+        Ok(())
+    })?;
+    let ledger = Arc::new(Ledger::new(log, Settings::default()));
+    let ids = per
+        .keys()
+        .map(|p| PartnershipId::parse(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let tasks: Vec<_> = per
+        .into_values()
+        .map(|requests| {
+            let ledger = ledger.clone();
+            tokio::spawn(async move {
+                for r in requests {
+                    ledger.record(r).await?;
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await??;
+    }
+    Ok(ids)
+}
+
+/// Microseconds of each GET, one at a time.
+async fn latencies(http: &reqwest::Client, urls: impl Iterator<Item = String>) -> Result<Vec<f64>> {
+    let mut samples = Vec::new();
+    for url in urls {
+        let started = Instant::now();
+        let response = http.get(&url).send().await?;
+        let status = response.status();
+        response.bytes().await?;
+        samples.push(started.elapsed().as_secs_f64() * 1e6);
+        anyhow::ensure!(status.is_success(), "{url}: {status}");
+    }
+    Ok(samples)
+}
+
+/// A process's peak resident memory (VmHWM), in KiB.
+fn peak_rss_kb(pid: u32) -> Result<u64> {
+    rss_field(pid, "VmHWM:")
+}
+
+fn rss_field(pid: u32, field: &str) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .with_context(|| format!("{field} of process {pid}"))
+}
+
+/// Figure 5: nats-server's resident memory with `subjects` partnerships of one commit each.
+async fn subject_memory(bin: &std::path::Path, extra: &str, subjects: u64) -> Result<()> {
+    let server = NatsServer::start_binary(bin, extra)?;
+    let pid = server.pid().context("the server runs")?;
+    let client = async_nats::connect(server.url()).await?;
+    let js = jetstream::new(client.clone());
+    js.create_stream(stream::Config {
+        name: "BENCH_SUBJECTS".into(),
+        subjects: vec!["bench.subjects.*".into()],
+        storage: stream::StorageType::File,
+        ..Default::default()
+    })
+    .await?;
+    let before = rss_field(pid, "VmRSS:")?;
+    let payload = bytes::Bytes::from(vec![b'x'; RAW_PAYLOAD]);
+    let mut acks = futures::stream::FuturesUnordered::new();
+    for s in 0..subjects {
+        acks.push(
+            js.publish(format!("bench.subjects.partnership-{s}"), payload.clone())
+                .await?
+                .into_future(),
+        );
+        if acks.len() >= 512 {
+            acks.next().await.transpose()?;
+        }
+    }
+    while acks.next().await.transpose()?.is_some() {}
+    let after = rss_field(pid, "VmRSS:")?;
+    println!(
+        "{:<44} {:>10.0} MB RSS with {subjects} subjects, {:.0} MB before ({:.2} KB per subject)",
+        "5 nats-server memory",
+        after as f64 / 1024.0,
+        before as f64 / 1024.0,
+        (after.saturating_sub(before)) as f64 / subjects as f64
+    );
+    Ok(())
 }

@@ -196,13 +196,34 @@ impl Synthetic {
 }
 
 pub(crate) fn run(args: &Args) -> Result<()> {
-    if args.partnerships == 0 || args.events < 2 * args.partnerships {
+    let mut out: Box<dyn Write> = match &args.out {
+        Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    generate(args.partnerships, args.events, args.seed, |line| {
+        serde_json::to_writer(&mut out, &line)?;
+        out.write_all(b"\n")?;
+        Ok(())
+    })?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Gives `events` commit lines (`{"partnership_id", "events": [one event]}`) over
+/// `partnerships` partnerships, in log order, the same for the same seed.
+pub(crate) fn generate(
+    partnerships: u64,
+    events: u64,
+    seed: u64,
+    mut emit: impl FnMut(Value) -> Result<()>,
+) -> Result<()> {
+    if partnerships == 0 || events < 2 * partnerships {
         bail!("--events must be at least twice --partnerships (a proposal and an activation each)");
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
-    let per = args.events.div_ceil(args.partnerships);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let per = events.div_ceil(partnerships);
     let step = (END - START) / i32::try_from(per.max(1)).unwrap_or(i32::MAX);
-    let mut all: Vec<Synthetic> = (0..args.partnerships)
+    let mut all: Vec<Synthetic> = (0..partnerships)
         .map(|i| Synthetic {
             id: format!("syn-{i:06}"),
             vendor: format!("vendor-{}", i % 97),
@@ -217,24 +238,17 @@ pub(crate) fn run(args: &Args) -> Result<()> {
             proposed_goals: Vec::new(),
         })
         .collect();
-    let mut out: Box<dyn Write> = match &args.out {
-        Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
     // Rounds over the partnerships, so that their commits interleave as in a real log.
     let mut written = 0;
     'rounds: loop {
         for p in &mut all {
-            if written == args.events {
+            if written == events {
                 break 'rounds;
             }
             let event = p.next(&mut rng);
-            let line = json!({"partnership_id": p.id, "events": [event]});
-            serde_json::to_writer(&mut out, &line)?;
-            out.write_all(b"\n")?;
+            emit(json!({"partnership_id": p.id, "events": [event]}))?;
             written += 1;
         }
     }
-    out.flush()?;
     Ok(())
 }

@@ -161,6 +161,11 @@ impl NatsServer {
         have >= (major, minor)
     }
 
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn store_dir(&self) -> &Path {
         self.store.path()
     }

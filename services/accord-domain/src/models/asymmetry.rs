@@ -127,7 +127,15 @@ pub fn asymmetry(
     as_of: OffsetDateTime,
     settings: &AsymmetrySettings,
 ) -> Asymmetry {
-    let effective = known_at(events, as_of);
+    asymmetry_of(&known_at(events, as_of), as_of, settings)
+}
+
+/// The indicators of events already in effect (see [`known_at`]), evaluated at `as_of`.
+pub(crate) fn asymmetry_of(
+    effective: &[Event],
+    as_of: OffsetDateTime,
+    settings: &AsymmetrySettings,
+) -> Asymmetry {
     let parties: BTreeSet<OrgId> = effective
         .iter()
         .filter_map(|e| match &e.payload {
@@ -139,7 +147,7 @@ pub fn asymmetry(
     let mut pairs = Vec::new();
     for a in &parties {
         for b in parties.iter().filter(|b| *b != a) {
-            pairs.push(pair(&effective, a, b, as_of, settings));
+            pairs.push(pair(effective, a, b, as_of, settings));
         }
     }
     Asymmetry { as_of, pairs }

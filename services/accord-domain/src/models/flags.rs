@@ -16,7 +16,7 @@ use time::{Duration, OffsetDateTime};
 use super::{ModelSettings, known_at};
 use crate::event::{Event, Payload, Status};
 use crate::ids::{EventId, OrgId};
-use crate::models::goals::goals;
+use crate::models::goals::goals_of;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Rule {
@@ -116,7 +116,10 @@ const R16_DAYS: i64 = 90;
 
 /// Red flags as the ledger knew them at `as_of`.
 pub fn flags(events: &[Event], as_of: OffsetDateTime, settings: &ModelSettings) -> Flags {
-    let effective = known_at(events, as_of);
+    let mut effective = known_at(events, as_of);
+    // In business-time order (stable, so log order breaks ties): the events occurred by an
+    // instant are then a prefix.
+    effective.sort_by_key(|e| e.occurred_at);
     let mut instants: BTreeSet<OffsetDateTime> = effective
         .iter()
         .map(|e| e.occurred_at)
@@ -143,12 +146,8 @@ pub fn flags(events: &[Event], as_of: OffsetDateTime, settings: &ModelSettings) 
     let mut open: BTreeMap<(Rule, Option<String>), Flag> = BTreeMap::new();
     let mut history = Vec::new();
     for t in instants.into_iter().filter(|t| *t <= as_of) {
-        let upto: Vec<Event> = effective
-            .iter()
-            .filter(|e| e.occurred_at <= t)
-            .cloned()
-            .collect();
-        let now: BTreeMap<(Rule, Option<String>), Flag> = evaluate(&upto, t, settings)
+        let upto = &effective[..effective.partition_point(|e| e.occurred_at <= t)];
+        let now: BTreeMap<(Rule, Option<String>), Flag> = evaluate(upto, t, settings)
             .into_iter()
             .map(|f| ((f.rule_id, f.subject.clone()), f))
             .collect();
@@ -218,7 +217,8 @@ fn flag(
     }
 }
 
-/// The flags that hold after `events` (those occurred by `t`), at `t`.
+/// The flags that hold after `events` (those in effect that occurred by `t`, in business-time
+/// order), at `t`.
 fn evaluate(events: &[Event], t: OffsetDateTime, settings: &ModelSettings) -> Vec<Flag> {
     let mut out = Vec::new();
     let parties: Vec<OrgId> = events
@@ -234,7 +234,7 @@ fn evaluate(events: &[Event], t: OffsetDateTime, settings: &ModelSettings) -> Ve
     let active = active_since(events);
     let active_for = |days: i64| active.filter(|since| t - *since >= Duration::days(days));
     if let Some(since) = active_for(R3_DAYS)
-        && !goals(events, t).coverage.complete
+        && !goals_of(events, t).coverage.complete
     {
         out.push(flag(
             Rule::R3,
@@ -403,7 +403,6 @@ fn incentives(
 
 /// R5 (focus) and R6 (slippage), from the deliverables.
 fn focus_and_slippage(events: &[Event], t: OffsetDateTime, out: &mut Vec<Flag>) {
-    let model = crate::models::throughput::throughput(events, t, &Default::default());
     let mut open_top = Vec::new();
     let mut unowned = Vec::new();
     let mut slipped = Vec::new();
@@ -455,7 +454,12 @@ fn focus_and_slippage(events: &[Event], t: OffsetDateTime, out: &mut Vec<Flag>) 
             None,
             Severity::Warn,
             why.join("; "),
-            open_top.into_iter().chain(unowned).collect(),
+            // An item both top-priority and unowned is one piece of evidence.
+            open_top
+                .iter()
+                .chain(unowned.iter().filter(|id| !open_top.contains(id)))
+                .copied()
+                .collect(),
         ));
     }
     for (count, latest, original, id) in changes.values() {
@@ -465,20 +469,12 @@ fn focus_and_slippage(events: &[Event], t: OffsetDateTime, out: &mut Vec<Flag>) 
         }
     }
     let (year, q) = (t.year(), (u8::from(t.month()) - 1) / 3 + 1);
-    let last_quarter = if q == 1 {
-        format!("{}-Q4", year - 1)
-    } else {
-        format!("{year}-Q{}", q - 1)
-    };
-    let low_ppc: Vec<String> = model
-        .owners
-        .iter()
-        .filter(|o| {
-            o.quarters
-                .iter()
-                .any(|f| f.period == last_quarter && f.ppc.is_some_and(|p| p < 0.80))
-        })
-        .map(|o| o.owner_org.to_string())
+    let (year, q) = if q == 1 { (year - 1, 4) } else { (year, q - 1) };
+    let last_quarter = format!("{year}-Q{q}");
+    let low_ppc: Vec<String> = crate::models::throughput::quarter_ppc(events, year, q)
+        .into_iter()
+        .filter(|(_, ppc)| ppc.is_some_and(|p| p < 0.80))
+        .map(|(owner, _)| owner.to_string())
         .collect();
     if !slipped.is_empty() || !low_ppc.is_empty() {
         let mut why = Vec::new();
@@ -580,7 +576,7 @@ fn imbalance(
     settings: &crate::models::asymmetry::AsymmetrySettings,
     out: &mut Vec<Flag>,
 ) {
-    let model = crate::models::asymmetry::asymmetry(events, t, settings);
+    let model = crate::models::asymmetry::asymmetry_of(events, t, settings);
     for p in model.pairs {
         let mut why = Vec::new();
         if let Some(bi) = p.balance_index.filter(|bi| *bi < 0.6) {
@@ -681,8 +677,11 @@ fn trust_falling(
     settings: &crate::models::trust::TrustSettings,
     out: &mut Vec<Flag>,
 ) {
-    let now = crate::models::trust::trust(events, t, settings);
-    let then = crate::models::trust::trust(events, t - Duration::days(R16_DAYS), settings);
+    let now = crate::models::trust::trust_of(events, t, settings);
+    let earlier = t - Duration::days(R16_DAYS);
+    // `events` are in business-time order (see `flags`).
+    let then = &events[..events.partition_point(|e| e.occurred_at <= earlier)];
+    let then = crate::models::trust::trust_of(then, earlier, settings);
     for org in now.orgs {
         let earlier = then
             .orgs

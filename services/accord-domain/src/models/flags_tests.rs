@@ -624,3 +624,57 @@ fn r13_us_and_them_r15_unsung_customers_and_r16_falling_trust() {
         )]
     );
 }
+
+/// A history recorded late (back-filled, as an import does) raises its flags at the business
+/// time they held, for the rules that read other models (R16 reads the trust timeline) as for
+/// the others: the flag history is in occurred time, the cut-off in recorded time.
+#[test]
+fn a_backfilled_history_raises_flags_when_they_held() {
+    let mut items = Vec::new();
+    for (m, at) in [
+        ("a", "2026-02-02T00:00:00Z"),
+        ("b", "2026-02-03T00:00:00Z"),
+        ("c", "2026-02-04T00:00:00Z"),
+    ] {
+        items.push((
+            at,
+            "acme",
+            "meeting_requested",
+            json!({"meeting_id": m, "requested_by_org": "acme", "purpose": "p"}),
+        ));
+        items.push((
+            at,
+            "stmary",
+            "meeting_cancelled",
+            json!({"meeting_id": m, "by_org": "stmary", "notice_hours": 1, "reason": "r"}),
+        ));
+    }
+    let mut events = history(&[], &items);
+    for e in &mut events {
+        e.recorded_at = datetime!(2026-06-01 00:00 UTC);
+    }
+    let f = flags(
+        &events,
+        datetime!(2026-06-02 00:00 UTC),
+        &Default::default(),
+    );
+    let raised: Vec<OffsetDateTime> = f
+        .history
+        .iter()
+        .filter(|c| c.rule_id == Rule::R16 && c.now.is_some())
+        .map(|c| c.at)
+        .collect();
+    // The first cancellation moves stmary's T from 0.50 to 0.33, a drop of 0.17.
+    assert_eq!(
+        raised.first(),
+        Some(&datetime!(2026-02-02 00:00 UTC)),
+        "raised at the first cancellation, not when recorded: {raised:?}"
+    );
+    // Before anything was recorded, the ledger knew of no flag.
+    let f = flags(
+        &events,
+        datetime!(2026-05-31 00:00 UTC),
+        &Default::default(),
+    );
+    assert!(f.history.is_empty() && f.open.is_empty());
+}

@@ -105,10 +105,15 @@ fn next_day(d: Date) -> OffsetDateTime {
 
 /// Goal attainment as the ledger knew it at `as_of`.
 pub fn goals(events: &[Event], as_of: OffsetDateTime) -> Goals {
+    goals_of(&known_at(events, as_of), as_of)
+}
+
+/// Goal attainment of events already in effect (see [`known_at`]), evaluated at `as_of`.
+pub(crate) fn goals_of(effective: &[Event], as_of: OffsetDateTime) -> Goals {
     let mut parties = BTreeSet::new();
     let mut goals: BTreeMap<ItemId, Goal> = BTreeMap::new();
     let mut figures = Vec::new();
-    for e in known_at(events, as_of) {
+    for e in effective {
         match &e.payload {
             Payload::PartnershipProposed(p) => {
                 parties.extend(p.parties.iter().map(|p| p.org.clone()));

@@ -126,9 +126,62 @@ pub fn throughput(
     as_of: OffsetDateTime,
     settings: &ThroughputSettings,
 ) -> Throughput {
+    throughput_of(&known_at(events, as_of), as_of, settings)
+}
+
+/// Throughput of events already in effect (see [`known_at`]), evaluated at `as_of`.
+fn throughput_of(
+    effective: &[Event],
+    as_of: OffsetDateTime,
+    settings: &ThroughputSettings,
+) -> Throughput {
+    let (by_owner, mut evidence) = items_by_owner(effective);
+    let owners = by_owner
+        .into_iter()
+        .map(|(owner, items)| {
+            let evidence = evidence.remove(&owner).unwrap_or_default();
+            owner_throughput(owner, &items, as_of, settings, evidence)
+        })
+        .collect();
+    Throughput { as_of, owners }
+}
+
+/// PPC per owner org for the quarter `(year, q)`, of events already in effect (R6 reads it);
+/// `None` for an owner with nothing due in the quarter.
+pub(crate) fn quarter_ppc(effective: &[Event], year: i32, q: u8) -> Vec<(OrgId, Option<f64>)> {
+    let (start, end) = quarter_bounds(year, q);
+    items_by_owner(effective)
+        .0
+        .into_iter()
+        .map(|(owner, items)| (owner, due_in(&items, start, end).1))
+        .collect()
+}
+
+/// Items due between `start` and `end` (by their latest due date, not cancelled), and the share
+/// of them completed by that date.
+fn due_in(items: &[(ItemId, Item)], start: Date, end: Date) -> (u32, Option<f64>) {
+    let due: Vec<&Item> = items
+        .iter()
+        .map(|(_, i)| i)
+        .filter(|i| i.cancelled.is_none() && i.due >= start && i.due <= end)
+        .collect();
+    let on_time = due
+        .iter()
+        .filter(|i| i.completed.is_some_and(|c| c.date() <= i.due))
+        .count();
+    (
+        due.len() as u32,
+        (!due.is_empty()).then(|| on_time as f64 / due.len() as f64),
+    )
+}
+
+type ByOwner = BTreeMap<OrgId, Vec<(ItemId, Item)>>;
+
+/// Every deliverable as the events in effect leave it, by owner org, and each owner's evidence.
+fn items_by_owner(effective: &[Event]) -> (ByOwner, BTreeMap<OrgId, Vec<EventId>>) {
     let mut items: BTreeMap<ItemId, (OrgId, Item)> = BTreeMap::new();
     let mut evidence: BTreeMap<OrgId, Vec<EventId>> = BTreeMap::new();
-    for e in known_at(events, as_of) {
+    for e in effective {
         let at = e.occurred_at;
         let id = match &e.payload {
             Payload::DeliverableCommitted(p) => {
@@ -166,18 +219,11 @@ pub fn throughput(
         }
         evidence.entry(owner.clone()).or_default().push(e.event_id);
     }
-    let mut by_owner: BTreeMap<OrgId, Vec<(ItemId, Item)>> = BTreeMap::new();
+    let mut by_owner: ByOwner = BTreeMap::new();
     for (id, (owner, item)) in items {
         by_owner.entry(owner).or_default().push((id, item));
     }
-    let owners = by_owner
-        .into_iter()
-        .map(|(owner, items)| {
-            let evidence = evidence.remove(&owner).unwrap_or_default();
-            owner_throughput(owner, &items, as_of, settings, evidence)
-        })
-        .collect();
-    Throughput { as_of, owners }
+    (by_owner, evidence)
 }
 
 fn owner_throughput(
@@ -230,15 +276,7 @@ fn owner_throughput(
     while quarter_bounds(year, q).0 <= last {
         let (start, end) = quarter_bounds(year, q);
         let (period, throughput, wip, period_end) = flow(start, end, format!("{year}-Q{q}"));
-        let due: Vec<&Item> = items
-            .iter()
-            .map(|(_, i)| i)
-            .filter(|i| i.cancelled.is_none() && i.due >= start && i.due <= end)
-            .collect();
-        let on_time = due
-            .iter()
-            .filter(|i| i.completed.is_some_and(|c| c.date() <= i.due))
-            .count();
+        let (due, ppc) = due_in(items, start, end);
         let focus = items
             .iter()
             .filter(|(_, i)| i.top_priority && i.open_at(period_end))
@@ -247,8 +285,8 @@ fn owner_throughput(
             period,
             throughput,
             wip,
-            due: Some(due.len() as u32),
-            ppc: (!due.is_empty()).then(|| on_time as f64 / due.len() as f64),
+            due: Some(due),
+            ppc,
             focus: Some(focus),
         });
         (year, q) = if q == 4 { (year + 1, 1) } else { (year, q + 1) };

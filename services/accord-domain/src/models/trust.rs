@@ -117,17 +117,32 @@ pub struct TrustTimeline {
 
 /// The timeline as the ledger knew it at `as_of`: events recorded at or before it, evaluated at it.
 pub fn trust(events: &[Event], as_of: OffsetDateTime, settings: &TrustSettings) -> TrustTimeline {
-    let effective = known_at(events, as_of);
-    let (parties, mut evidence) = collect(&effective, as_of, settings);
+    trust_of(&known_at(events, as_of), as_of, settings)
+}
+
+/// The timeline of events already in effect (see [`known_at`]), evaluated at `as_of`.
+pub(crate) fn trust_of(
+    effective: &[Event],
+    as_of: OffsetDateTime,
+    settings: &TrustSettings,
+) -> TrustTimeline {
+    let (parties, mut evidence) = collect(effective, as_of, settings);
     evidence.sort_by_key(|e| e.at);
     let orgs = parties
         .into_iter()
         .map(|org| {
             let mine: Vec<&Evidence> = evidence.iter().filter(|e| e.org == org).collect();
             let mut points = Vec::with_capacity(mine.len());
-            for (i, e) in mine.iter().enumerate() {
-                let before = score(&mine[..i], e.at, settings).2;
-                let after = score(&mine[..=i], e.at, settings).2;
+            // The decayed r and s just after the previous point, carried forward: decaying a
+            // sum is decaying each term, so the timeline takes one pass.
+            let (mut r, mut s, mut last) = (0.0, 0.0, None);
+            for e in &mine {
+                let decay = last.map_or(1.0, |t| decay(t, e.at, settings));
+                (r, s) = (r * decay, s * decay);
+                let before = (r + 1.0) / (r + s + 2.0);
+                (r, s) = (r + e.positive, s + e.negative);
+                let after = (r + 1.0) / (r + s + 2.0);
+                last = Some(e.at);
                 points.push(TrustPoint {
                     at: e.at,
                     event_id: e.event_id,
@@ -155,12 +170,17 @@ pub fn trust(events: &[Event], as_of: OffsetDateTime, settings: &TrustSettings) 
 fn score(evidence: &[&Evidence], at: OffsetDateTime, settings: &TrustSettings) -> (f64, f64, f64) {
     let (mut r, mut s) = (0.0, 0.0);
     for e in evidence {
-        let age_days = ((at - e.at).as_seconds_f64() / 86_400.0).max(0.0);
-        let weight = (-age_days / settings.half_life_days).exp2();
+        let weight = decay(e.at, at, settings);
         r += e.positive * weight;
         s += e.negative * weight;
     }
     (r, s, (r + 1.0) / (r + s + 2.0))
+}
+
+/// The weight at `at` of evidence from `from`: 2^(−age/H), and 1 for evidence not yet aged.
+fn decay(from: OffsetDateTime, at: OffsetDateTime, settings: &TrustSettings) -> f64 {
+    let age_days = ((at - from).as_seconds_f64() / 86_400.0).max(0.0);
+    (-age_days / settings.half_life_days).exp2()
 }
 
 fn band(r: f64, s: f64, score: f64, settings: &TrustSettings) -> Band {
