@@ -35,6 +35,8 @@ pub(crate) fn accord_bin() -> PathBuf {
 pub(crate) struct Accord {
     child: Child,
     pub(crate) url: String,
+    /// The data directory when the test gave none: the projector's store lives there.
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Accord {
@@ -51,9 +53,14 @@ impl Accord {
         } else {
             &["--http", "127.0.0.1:0"]
         };
+        let dir = (!args.contains(&"--data-dir")).then(|| tempfile::tempdir().expect("dir"));
         let mut child = Command::new(accord_bin())
             .arg(command)
             .args(default_http)
+            .args(
+                dir.iter()
+                    .flat_map(|d| ["--data-dir".as_ref(), d.path().as_os_str()]),
+            )
             .args(args)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
@@ -76,7 +83,11 @@ impl Accord {
                 break url.trim().to_owned();
             }
         };
-        Self { child, url }
+        Self {
+            child,
+            url,
+            _dir: dir,
+        }
     }
 
     /// Embedded store in `dir`.

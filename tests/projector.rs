@@ -412,3 +412,34 @@ async fn a_projector_killed_mid_stream_resumes_to_the_same_read_models() {
     rebuilt.stop();
     ledger.stop();
 }
+
+/// Read models built from one log are never mixed with another's: pointed at another stream,
+/// the projector refuses to start and says what to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_models_of_another_log_are_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data_dir = dir.path().to_str().expect("utf-8");
+    let first = NatsServer::start(ServerVersion::Current).expect("server");
+    let a = Accord::up(&["--nats", &first.url(), "--data-dir", data_dir]);
+    let (status, body) = post(&a, "acme-stmary", &worked_example()[0], &[]).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    caught_up(&a, 1).await;
+    a.stop();
+
+    let second = NatsServer::start(ServerVersion::Current).expect("server");
+    let b = Accord::up(&["--nats", &second.url()]);
+    let (status, body) = post(&b, "other", &worked_example()[0], &[]).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    b.stop();
+    let (code, _, err) = accord(&[
+        "up",
+        "--nats",
+        &second.url(),
+        "--data-dir",
+        data_dir,
+        "--http",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("built from another log"), "{err}");
+}

@@ -93,17 +93,26 @@ impl SealedCommit {
             message: e.to_string(),
         })?;
         Ok(CommitHead {
+            commit_id: parse_commit_id(&h.commit_id)?,
             partnership_id: parse_partnership(&h.partnership_id)?,
             prev_hash: parse_prev_hash(&h.prev_hash)?,
         })
     }
 }
 
-/// A commit's partnership and the hash it links to, without its events.
+/// A commit's id, its partnership and the hash it links to, without its events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommitHead {
+    pub commit_id: CommitId,
     pub partnership_id: PartnershipId,
     pub prev_hash: Hash,
+}
+
+fn parse_commit_id(s: &str) -> Result<CommitId, DecodeError> {
+    s.parse::<CommitId>().map_err(|e| DecodeError {
+        field: "commit.commit_id".into(),
+        message: e.to_string(),
+    })
 }
 
 fn parse_partnership(s: &str) -> Result<PartnershipId, DecodeError> {
@@ -127,10 +136,7 @@ fn decode_body(bytes: &[u8]) -> Result<Commit, DecodeError> {
     };
     let b = pb::CommitBody::decode(bytes).map_err(|e| field("commit.body", e.to_string()))?;
     Ok(Commit {
-        commit_id: b
-            .commit_id
-            .parse::<CommitId>()
-            .map_err(|e| field("commit.commit_id", e.to_string()))?,
+        commit_id: parse_commit_id(&b.commit_id)?,
         partnership_id: parse_partnership(&b.partnership_id)?,
         prev_hash: parse_prev_hash(&b.prev_hash)?,
         recorded_at: convert::from_timestamp("commit.recorded_at", b.recorded_at)?,

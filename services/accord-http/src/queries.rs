@@ -65,7 +65,8 @@ pub async fn query(
             "{p} is not a partnership of your org"
         )));
     }
-    tokio::task::spawn_blocking(move || facts.evaluate(&p, model, as_of, &settings))
+    let projections = state.projections.clone();
+    tokio::task::spawn_blocking(move || projections.evaluate(&p, &facts, model, as_of, &settings))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(ApiError::from)

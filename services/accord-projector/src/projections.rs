@@ -7,13 +7,16 @@
 //! queries switch to the new generation and the old directory is removed. A crash before the
 //! rename leaves `CURRENT` on the old generation, and the unfinished one is removed at start.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use accord_domain::PartnershipId;
-use accord_domain::models::{Model, ModelSettings, ReadModel, evaluate};
+use accord_domain::models::flags::FlagsSoFar;
+use accord_domain::models::{Model, ModelSettings, ReadModel, evaluate_resumed};
+use accord_log::Position;
 use time::OffsetDateTime;
 
 use crate::store::{Broken, Facts, Store, StoreError};
@@ -44,13 +47,57 @@ impl Facts {
         as_of: OffsetDateTime,
         settings: &ModelSettings,
     ) -> Result<ReadModel, QueryError> {
+        self.evaluate_resumed(partnership_id, model, as_of, settings, None)
+            .map(|(m, _)| m)
+    }
+
+    fn evaluate_resumed(
+        &self,
+        partnership_id: &PartnershipId,
+        model: Model,
+        as_of: OffsetDateTime,
+        settings: &ModelSettings,
+        so_far: Option<&FlagsSoFar>,
+    ) -> Result<(ReadModel, Option<FlagsSoFar>), QueryError> {
         if let Some(broken) = &self.meta.broken {
             return Err(QueryError::ChainBroken {
                 partnership_id: partnership_id.clone(),
                 broken: broken.clone(),
             });
         }
-        Ok(evaluate(model, &self.events, as_of, settings))
+        Ok(evaluate_resumed(
+            model,
+            &self.events,
+            as_of,
+            settings,
+            so_far,
+        ))
+    }
+}
+
+/// Most partnerships whose flag history is kept in memory; the whole cache is dropped when it
+/// is full, so memory stays bounded and a query never waits on anything but its own evaluation.
+const FLAG_HISTORIES: usize = 10_000;
+
+/// Per partnership, the flag history up to its last event at its revision (see
+/// `flags_resumed`): a query at a later `as_of` evaluates only the instants after it.
+#[derive(Debug, Default)]
+struct FlagHistories(Mutex<HashMap<PartnershipId, (Position, FlagsSoFar)>>);
+
+impl FlagHistories {
+    fn get(&self, p: &PartnershipId, revision: Position) -> Option<FlagsSoFar> {
+        let kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        kept.get(p)
+            .filter(|(r, _)| *r == revision)
+            .map(|(_, s)| s.clone())
+    }
+
+    fn keep(&self, p: &PartnershipId, revision: Position, so_far: FlagsSoFar) {
+        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if kept.len() >= FLAG_HISTORIES && !kept.contains_key(p) {
+            kept.clear();
+        }
+        kept.insert(p.clone(), (revision, so_far));
     }
 }
 
@@ -59,6 +106,7 @@ impl Facts {
 pub struct Projections {
     dir: PathBuf,
     current: Arc<RwLock<Generation>>,
+    flag_histories: Arc<FlagHistories>,
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +146,7 @@ impl Projections {
         Ok(Self {
             dir: dir.to_path_buf(),
             current: Arc::new(RwLock::new(Generation { number, store })),
+            flag_histories: Arc::default(),
         })
     }
 
@@ -152,6 +201,25 @@ impl Projections {
     /// A partnership's facts in the current generation.
     pub fn facts(&self, p: &PartnershipId) -> Result<Option<Facts>, StoreError> {
         self.store().facts(p)
+    }
+
+    /// [`Facts::evaluate`], resuming the red flags from the history an earlier query of the same
+    /// revision kept, and keeping the new one.
+    pub fn evaluate(
+        &self,
+        p: &PartnershipId,
+        facts: &Facts,
+        model: Model,
+        as_of: OffsetDateTime,
+        settings: &ModelSettings,
+    ) -> Result<ReadModel, QueryError> {
+        let revision = facts.meta.revision;
+        let so_far = self.flag_histories.get(p, revision);
+        let (answer, made) = facts.evaluate_resumed(p, model, as_of, settings, so_far.as_ref())?;
+        if let Some(made) = made {
+            self.flag_histories.keep(p, revision, made);
+        }
+        Ok(answer)
     }
 }
 

@@ -40,6 +40,10 @@ pub enum ProjectorError {
     Store(#[from] StoreError),
     #[error("the projector's writer thread stopped: {0}")]
     Writer(String),
+    #[error(
+        "the read models were built from another log: its commit at position {checkpoint} is missing or different; start with --rebuild, or give another --data-dir"
+    )]
+    AnotherLog { checkpoint: Position },
 }
 
 /// What the projector reports: on `/healthz` and in `/metrics`.
@@ -156,8 +160,39 @@ impl Projector {
         self.status.clone()
     }
 
+    /// Checks that the store was built from this log: the commit at its checkpoint has the id of
+    /// the one it applied last (ids are UUIDs, so another log's differ). A store built from
+    /// another stream (or another embedded store) would otherwise mix two histories, or find
+    /// every chain broken. A commit there that no longer decodes is damage, not another log: the
+    /// chain checks report it.
+    pub async fn check_log(&self) -> Result<(), ProjectorError> {
+        let checkpoint = self.target.checkpoint()?;
+        if checkpoint == 0 {
+            return Ok(());
+        }
+        let mut commits = self.log.read_all(checkpoint - 1).await?;
+        let same = match commits.next().await.transpose()? {
+            Some(c) if c.position == checkpoint => {
+                match (
+                    crate::store::commit_id(&c),
+                    self.target.checkpoint_commit()?,
+                ) {
+                    (Some(log), Some(store)) => log == store,
+                    _ => true,
+                }
+            }
+            _ => false,
+        };
+        if same {
+            Ok(())
+        } else {
+            Err(ProjectorError::AnotherLog { checkpoint })
+        }
+    }
+
     /// Runs until `shutdown`, then finishes the batch in hand and flushes.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), ProjectorError> {
+        self.check_log().await?;
         let swap_at = match self.next {
             Some(_) => self.log.last_position().await?,
             None => 0,

@@ -3,6 +3,7 @@
 //!
 //! Layout, big-endian positions so that keys sort in log order:
 //! - `k` → the checkpoint: the position of the last commit applied (absent before the first)
+//! - `f` → that commit's id: which log the store was built from
 //! - `m` ‖ partnership id → [`Meta`]: the partnership's verified head and, once its chain broke,
 //!   where and why
 //! - `b` ‖ partnership id → (empty): the partnerships whose chain broke, for `/healthz`
@@ -16,7 +17,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use accord_domain::{ChainVerifier, Event, Hash, Link, OrgId, PartnershipId, Payload};
+use accord_domain::{ChainVerifier, CommitId, Event, Hash, Link, OrgId, PartnershipId, Payload};
 use accord_log::{Position, StoredCommit};
 use accord_proto::SealedCommit;
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::codec;
 
 const CHECKPOINT: &[u8] = b"k";
+const FINGERPRINT: &[u8] = b"f";
 const META: u8 = b'm';
 const BROKEN: u8 = b'b';
 const COMMITS: u8 = b'c';
@@ -121,6 +123,14 @@ fn commits_prefix(p: &PartnershipId) -> Vec<u8> {
     k
 }
 
+/// A stored commit's id, when its head decodes.
+pub fn commit_id(stored: &StoredCommit) -> Option<CommitId> {
+    SealedCommit::decode(&stored.bytes)
+        .and_then(|s| s.head())
+        .ok()
+        .map(|h| h.commit_id)
+}
+
 /// Checks one commit's link after `head`: its hash and that of the commit it follows.
 fn verify(stored: &StoredCommit, head: Hash) -> Result<Hash, String> {
     let sealed = SealedCommit::decode(&stored.bytes).map_err(|e| e.to_string())?;
@@ -172,6 +182,16 @@ impl Store {
                     message: format!("{} bytes, not 8", v.len()),
                 }),
         }
+    }
+
+    /// The id of the commit at the checkpoint (`None` before the first, or when that commit
+    /// could not be decoded).
+    pub fn checkpoint_commit(&self) -> Result<Option<CommitId>, StoreError> {
+        Ok(self
+            .db
+            .get(FINGERPRINT)
+            .map_err(|e| sled_error(&e))?
+            .and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok()))
     }
 
     pub fn meta(&self, p: &PartnershipId) -> Result<Option<Meta>, StoreError> {
@@ -226,6 +246,7 @@ impl Store {
     /// out); the checkpoint still moves past it.
     pub fn apply(&self, commits: &[StoredCommit]) -> Result<Applied, StoreError> {
         let mut checkpoint = self.checkpoint()?;
+        let mut last = None;
         let mut metas: HashMap<PartnershipId, Meta> = HashMap::new();
         // Per partnership: the key of its entry (the batch's first position) and the entry.
         let mut chunks: HashMap<PartnershipId, (Vec<u8>, Vec<u8>)> = HashMap::new();
@@ -235,6 +256,7 @@ impl Store {
                 continue;
             }
             checkpoint = stored.position;
+            last = Some(stored);
             let p = &stored.partnership_id;
             if !metas.contains_key(p) {
                 let meta = self.meta(p)?.unwrap_or_default();
@@ -286,6 +308,10 @@ impl Store {
             batch.insert(key(META, p), codec::encode(meta));
         }
         batch.insert(CHECKPOINT, &checkpoint.to_be_bytes());
+        match last.and_then(commit_id) {
+            Some(id) => batch.insert(FINGERPRINT, id.to_string().as_bytes()),
+            None => batch.remove(FINGERPRINT),
+        }
         self.db.apply_batch(batch).map_err(|e| sled_error(&e))?;
         applied.checkpoint = checkpoint;
         applied.touched = chunks.into_keys().collect();

@@ -108,13 +108,14 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
             .with_context(|| format!("opening the read models in {}", dir.display()))?;
         let projector =
             accord_projector::Projector::new(log.clone(), projections.clone(), args.rebuild)?;
+        projector.check_log().await?;
         let status = projector.status();
         let stop = shutdown.clone();
         tasks.spawn(async move {
-            projector
-                .run(stop)
-                .await
-                .map_err(|e| anyhow::anyhow!("projector: {e}"))
+            let ran = projector.run(stop.clone()).await;
+            // A projector that stopped on an error takes the process down with it.
+            stop.cancel();
+            ran.map_err(|e| anyhow::anyhow!("projector: {e}"))
         });
         println!(
             "{name}: projector from position {} into {}{}",

@@ -116,15 +116,39 @@ const R16_DAYS: i64 = 90;
 
 /// Red flags as the ledger knew them at `as_of`.
 pub fn flags(events: &[Event], as_of: OffsetDateTime, settings: &ModelSettings) -> Flags {
+    flags_resumed(events, as_of, settings, None).0
+}
+
+type Open = BTreeMap<(Rule, Option<String>), Flag>;
+
+/// The flags evaluated up to the last event's instant, which no later `as_of` changes while
+/// the events stay the same and every one of them is known: a query can start from here.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlagsSoFar {
+    /// The last instant evaluated.
+    through: OffsetDateTime,
+    /// The latest `recorded_at` of the events it was made from.
+    recorded: OffsetDateTime,
+    events: usize,
+    open: Open,
+    history: Vec<FlagChange>,
+}
+
+/// [`flags`], resuming from `so_far` when it was made from these same events (the caller keys it
+/// by the partnership's revision) and `as_of` is past every `recorded_at`; gives what a later
+/// query can resume from. The answer is the same with or without `so_far`.
+pub fn flags_resumed(
+    events: &[Event],
+    as_of: OffsetDateTime,
+    settings: &ModelSettings,
+    so_far: Option<&FlagsSoFar>,
+) -> (Flags, Option<FlagsSoFar>) {
+    let recorded = events.iter().map(|e| e.recorded_at).max();
     let mut effective = known_at(events, as_of);
     // In business-time order (stable, so log order breaks ties): the events occurred by an
     // instant are then a prefix.
     effective.sort_by_key(|e| e.occurred_at);
-    let mut instants: BTreeSet<OffsetDateTime> = effective
-        .iter()
-        .map(|e| e.occurred_at)
-        .filter(|t| *t <= as_of)
-        .collect();
+    let mut instants: BTreeSet<OffsetDateTime> = effective.iter().map(|e| e.occurred_at).collect();
     if let Some(first) = first_activation(&effective) {
         for days in [R3_DAYS, R9_R12_DAYS, R7_DAYS] {
             instants.insert(first + Duration::days(days));
@@ -142,40 +166,77 @@ pub fn flags(events: &[Event], as_of: OffsetDateTime, settings: &ModelSettings) 
             _ => {}
         }
     }
-    instants.insert(as_of);
-    let mut open: BTreeMap<(Rule, Option<String>), Flag> = BTreeMap::new();
-    let mut history = Vec::new();
-    for t in instants.into_iter().filter(|t| *t <= as_of) {
-        let upto = &effective[..effective.partition_point(|e| e.occurred_at <= t)];
-        let now: BTreeMap<(Rule, Option<String>), Flag> = evaluate(upto, t, settings)
-            .into_iter()
-            .map(|f| ((f.rule_id, f.subject.clone()), f))
-            .collect();
-        for (key, flag) in &now {
-            if open.get(key) != Some(flag) {
-                history.push(FlagChange {
-                    at: t,
-                    rule_id: key.0,
-                    subject: key.1.clone(),
-                    now: Some(flag.clone()),
-                });
-            }
+    // Everything is known and the last event has occurred: the instants up to it evaluate the
+    // same for any such `as_of`.
+    let complete = recorded.is_some_and(|r| r <= as_of);
+    let last_event = effective
+        .last()
+        .map(|e| e.occurred_at)
+        .filter(|t| complete && *t <= as_of);
+    let resumable =
+        |s: &&FlagsSoFar| complete && recorded == Some(s.recorded) && s.events == events.len();
+    let (mut open, mut history, after) = match so_far.filter(resumable) {
+        Some(s) => (s.open.clone(), s.history.clone(), Some(s.through)),
+        None => (Open::new(), Vec::new(), None),
+    };
+    let pending = instants
+        .iter()
+        .copied()
+        .filter(|t| *t <= as_of && after.is_none_or(|a| *t > a));
+    let mut made = None;
+    for t in pending.chain((!instants.contains(&as_of)).then_some(as_of)) {
+        step(&effective, t, settings, &mut open, &mut history);
+        if last_event == Some(t) {
+            made = Some(FlagsSoFar {
+                through: t,
+                recorded: recorded.unwrap_or(as_of),
+                events: events.len(),
+                open: open.clone(),
+                history: history.clone(),
+            });
         }
-        for key in open.keys().filter(|k| !now.contains_key(*k)) {
+    }
+    let flags = Flags {
+        as_of,
+        open: open.into_values().collect(),
+        history,
+    };
+    (flags, made)
+}
+
+/// Evaluates the flags at instant `t` over the events occurred by then, and records each raise,
+/// change and clear.
+fn step(
+    effective: &[Event],
+    t: OffsetDateTime,
+    settings: &ModelSettings,
+    open: &mut Open,
+    history: &mut Vec<FlagChange>,
+) {
+    let upto = &effective[..effective.partition_point(|e| e.occurred_at <= t)];
+    let now: Open = evaluate(upto, t, settings)
+        .into_iter()
+        .map(|f| ((f.rule_id, f.subject.clone()), f))
+        .collect();
+    for (key, flag) in &now {
+        if open.get(key) != Some(flag) {
             history.push(FlagChange {
                 at: t,
                 rule_id: key.0,
                 subject: key.1.clone(),
-                now: None,
+                now: Some(flag.clone()),
             });
         }
-        open = now;
     }
-    Flags {
-        as_of,
-        open: open.into_values().collect(),
-        history,
+    for key in open.keys().filter(|k| !now.contains_key(*k)) {
+        history.push(FlagChange {
+            at: t,
+            rule_id: key.0,
+            subject: key.1.clone(),
+            now: None,
+        });
     }
+    *open = now;
 }
 
 /// The event that first made the partnership active.

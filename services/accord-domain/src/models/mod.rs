@@ -117,16 +117,43 @@ pub fn evaluate(
     as_of: OffsetDateTime,
     settings: &ModelSettings,
 ) -> ReadModel {
+    evaluate_resumed(model, events, as_of, settings, None).0
+}
+
+/// [`evaluate`], the red flags (of `flags` and `summary`) resumed from what an earlier query of
+/// the same events left (see [`flags::flags_resumed`]); gives what the next one can resume from.
+pub fn evaluate_resumed(
+    model: Model,
+    events: &[Event],
+    as_of: OffsetDateTime,
+    settings: &ModelSettings,
+    so_far: Option<&flags::FlagsSoFar>,
+) -> (ReadModel, Option<flags::FlagsSoFar>) {
+    let alone = |m| (m, None);
     match model {
-        Model::Trust => ReadModel::Trust(trust::trust(events, as_of, &settings.trust)),
-        Model::Throughput => {
-            ReadModel::Throughput(throughput::throughput(events, as_of, &settings.throughput))
+        Model::Trust => alone(ReadModel::Trust(trust::trust(
+            events,
+            as_of,
+            &settings.trust,
+        ))),
+        Model::Throughput => alone(ReadModel::Throughput(throughput::throughput(
+            events,
+            as_of,
+            &settings.throughput,
+        ))),
+        Model::Asymmetry => alone(ReadModel::Asymmetry(asymmetry::asymmetry(
+            events,
+            as_of,
+            &settings.asymmetry,
+        ))),
+        Model::Goals => alone(ReadModel::Goals(goals::goals(events, as_of))),
+        Model::Flags => {
+            let (f, so_far) = flags::flags_resumed(events, as_of, settings, so_far);
+            (ReadModel::Flags(f), so_far)
         }
-        Model::Asymmetry => {
-            ReadModel::Asymmetry(asymmetry::asymmetry(events, as_of, &settings.asymmetry))
+        Model::Summary => {
+            let (s, so_far) = summary::summary_resumed(events, as_of, settings, so_far);
+            (ReadModel::Summary(s), so_far)
         }
-        Model::Goals => ReadModel::Goals(goals::goals(events, as_of)),
-        Model::Flags => ReadModel::Flags(flags::flags(events, as_of, settings)),
-        Model::Summary => ReadModel::Summary(summary::summary(events, as_of, settings)),
     }
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::asymmetry::asymmetry;
-use super::flags::{Flag, flags};
+use super::flags::{Flag, FlagsSoFar, flags_resumed};
 use super::goals::{Coverage, GoalStatus, goals};
 use super::trust::{Band, trust};
 use super::{ModelSettings, known_at};
@@ -55,6 +55,17 @@ pub struct Summary {
 
 /// The summary as the ledger knew it at `as_of`.
 pub fn summary(events: &[Event], as_of: OffsetDateTime, settings: &ModelSettings) -> Summary {
+    summary_resumed(events, as_of, settings, None).0
+}
+
+/// [`summary`], its flags resumed as [`flags_resumed`] does.
+pub fn summary_resumed(
+    events: &[Event],
+    as_of: OffsetDateTime,
+    settings: &ModelSettings,
+    so_far: Option<&FlagsSoFar>,
+) -> (Summary, Option<FlagsSoFar>) {
+    let (flags, so_far) = flags_resumed(events, as_of, settings, so_far);
     let status = known_at(events, as_of)
         .iter()
         .rev()
@@ -74,7 +85,7 @@ pub fn summary(events: &[Event], as_of: OffsetDateTime, settings: &ModelSettings
             GoalStatus::Dropped => &mut counts.dropped,
         } += 1;
     }
-    Summary {
+    let summary = Summary {
         as_of,
         status,
         trust: trust(events, as_of, &settings.trust)
@@ -97,8 +108,9 @@ pub fn summary(events: &[Event], as_of: OffsetDateTime, settings: &ModelSettings
                 lean: p.lean,
             })
             .collect(),
-        open_flags: flags(events, as_of, settings).open,
+        open_flags: flags.open,
         goal_coverage: goals.coverage,
         goals: counts,
-    }
+    };
+    (summary, so_far)
 }
