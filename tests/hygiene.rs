@@ -62,3 +62,36 @@ fn the_deploy_config_is_valid() {
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && said.contains("is valid"), "{said}");
 }
+
+/// Each systemd unit in deploy/ runs an `accord` command line the binary accepts: the
+/// subcommand, every flag and every value parse (`--help` at the end stops before running).
+#[test]
+fn the_systemd_units_run_valid_accord_command_lines() {
+    let dir = workspace_root().join("deploy/systemd");
+    let mut seen = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("deploy/systemd") {
+        let path = entry.expect("entry").path();
+        let unit = std::fs::read_to_string(&path).expect("unit");
+        let Some(line) = unit
+            .lines()
+            .find_map(|l| l.strip_prefix("ExecStart=/usr/local/bin/accord "))
+        else {
+            continue;
+        };
+        let args: Vec<&str> = line.split_whitespace().collect();
+        let out = Command::new(crate::e2e::accord_bin())
+            .args(&args)
+            .arg("--help")
+            .output()
+            .expect("run accord");
+        assert!(
+            out.status.success(),
+            "{}: accord {line}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        seen.push(args[0].to_owned());
+    }
+    seen.sort();
+    assert_eq!(seen, ["ledger", "projector"]);
+}

@@ -142,7 +142,22 @@ impl Projections {
                 fs::remove_dir_all(&path).map_err(|e| io_error("removing", &path, &e))?;
             }
         }
-        let store = Arc::new(Store::open(&generation_dir(dir, number))?);
+        let (number, store) = match Store::open(&generation_dir(dir, number)) {
+            Ok(store) => (number, store),
+            // Read models are disposable: a store another version wrote is made again from the
+            // log, in a new generation.
+            Err(e @ StoreError::OtherLayout { .. }) => {
+                tracing::warn!(error = %e, "starting the read models again from position 0");
+                let next = number + 1;
+                let store = Store::open(&generation_dir(dir, next))?;
+                write_current(dir, next)?;
+                let old = generation_dir(dir, number);
+                fs::remove_dir_all(&old).map_err(|e| io_error("removing", &old, &e))?;
+                (next, store)
+            }
+            Err(e) => return Err(e),
+        };
+        let store = Arc::new(store);
         Ok(Self {
             dir: dir.to_path_buf(),
             current: Arc::new(RwLock::new(Generation { number, store })),

@@ -4,6 +4,7 @@
 //! Layout, big-endian positions so that keys sort in log order:
 //! - `k` → the checkpoint: the position of the last commit applied (absent before the first)
 //! - `f` → that commit's id: which log the store was built from
+//! - `v` → the layout version ([`LAYOUT`]); a store of another layout is made again, not read
 //! - `m` ‖ partnership id → [`Meta`]: the partnership's verified head and, once its chain broke,
 //!   where and why
 //! - `b` ‖ partnership id → (empty): the partnerships whose chain broke, for `/healthz`
@@ -25,6 +26,9 @@ use serde::{Deserialize, Serialize};
 use crate::codec;
 
 const CHECKPOINT: &[u8] = b"k";
+const VERSION: &[u8] = b"v";
+/// The layout this code reads and writes.
+pub const LAYOUT: u32 = 1;
 const FINGERPRINT: &[u8] = b"f";
 const META: u8 = b'm';
 const BROKEN: u8 = b'b';
@@ -37,6 +41,10 @@ pub enum StoreError {
     Sled(String),
     #[error("projection store record {key} is unreadable: {message}")]
     Corrupt { key: String, message: String },
+    #[error(
+        "the read models were written by another version of accord (layout {found}, not {LAYOUT})"
+    )]
+    OtherLayout { found: String },
 }
 
 fn sled_error(e: &sled::Error) -> StoreError {
@@ -159,6 +167,23 @@ impl Store {
             .cache_capacity(64 * 1024 * 1024)
             .open()
             .map_err(|e| sled_error(&e))?;
+        Self::with_layout(db)
+    }
+
+    /// Marks a new store with this layout, or checks an existing one's.
+    fn with_layout(db: sled::Db) -> Result<Self, StoreError> {
+        match db.get(VERSION).map_err(|e| sled_error(&e))? {
+            None if db.is_empty() => {
+                db.insert(VERSION, &LAYOUT.to_be_bytes())
+                    .map_err(|e| sled_error(&e))?;
+            }
+            Some(v) if v.as_ref() == LAYOUT.to_be_bytes() => {}
+            other => {
+                return Err(StoreError::OtherLayout {
+                    found: other.map_or_else(|| "none".into(), |v| format!("{:?}", v.as_ref())),
+                });
+            }
+        }
         Ok(Self { db })
     }
 
@@ -168,7 +193,7 @@ impl Store {
             .temporary(true)
             .open()
             .map_err(|e| sled_error(&e))?;
-        Ok(Self { db })
+        Self::with_layout(db)
     }
 
     /// The position of the last commit applied (0 before any).

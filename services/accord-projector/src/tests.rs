@@ -266,3 +266,19 @@ fn opening_removes_the_generations_current_does_not_name() {
     assert_eq!(projections.store().checkpoint().expect("checkpoint"), 0);
     assert_eq!(generations(dir.path()), ["gen-3"]);
 }
+
+/// Read models written in another layout are made again from the log, in a new generation.
+#[test]
+fn a_store_of_another_layout_starts_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("CURRENT"), "1\n").expect("CURRENT");
+    {
+        let db = sled::open(dir.path().join("gen-1")).expect("sled");
+        db.insert(b"k", &7u64.to_be_bytes())
+            .expect("an old checkpoint");
+        db.flush().expect("flush");
+    }
+    let projections = Projections::open(dir.path()).expect("open");
+    assert_eq!(projections.store().checkpoint().expect("checkpoint"), 0);
+    assert_eq!(generations(dir.path()), ["gen-2"]);
+}

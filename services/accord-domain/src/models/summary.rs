@@ -5,10 +5,10 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::asymmetry::asymmetry;
+use super::asymmetry::asymmetry_of;
 use super::flags::{Flag, FlagsSoFar, flags_resumed};
-use super::goals::{Coverage, GoalStatus, goals};
-use super::trust::{Band, trust};
+use super::goals::{Coverage, GoalStatus, goals_of};
+use super::trust::{Band, trust_of};
 use super::{ModelSettings, known_at};
 use crate::event::{Event, Payload, Status};
 use crate::ids::OrgId;
@@ -66,14 +66,13 @@ pub fn summary_resumed(
     so_far: Option<&FlagsSoFar>,
 ) -> (Summary, Option<FlagsSoFar>) {
     let (flags, so_far) = flags_resumed(events, as_of, settings, so_far);
-    let status = known_at(events, as_of)
-        .iter()
-        .rev()
-        .find_map(|e| match &e.payload {
-            Payload::PartnershipStatusChanged(s) if e.occurred_at <= as_of => Some(s.status),
-            _ => None,
-        });
-    let goals = goals(events, as_of);
+    // Each part reads the same events in effect, made once.
+    let effective = known_at(events, as_of);
+    let status = effective.iter().rev().find_map(|e| match &e.payload {
+        Payload::PartnershipStatusChanged(s) if e.occurred_at <= as_of => Some(s.status),
+        _ => None,
+    });
+    let goals = goals_of(&effective, as_of);
     let mut counts = GoalCounts::default();
     for g in &goals.goals {
         *match g.status {
@@ -88,7 +87,7 @@ pub fn summary_resumed(
     let summary = Summary {
         as_of,
         status,
-        trust: trust(events, as_of, &settings.trust)
+        trust: trust_of(&effective, as_of, &settings.trust)
             .orgs
             .into_iter()
             .map(|o| TrustBand {
@@ -97,7 +96,7 @@ pub fn summary_resumed(
                 band: o.band,
             })
             .collect(),
-        balance: asymmetry(events, as_of, &settings.asymmetry)
+        balance: asymmetry_of(&effective, as_of, &settings.asymmetry)
             .pairs
             .into_iter()
             .filter(|p| p.a < p.b)
