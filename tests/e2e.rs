@@ -760,11 +760,7 @@ async fn the_nats_service_appends_like_the_api() {
                 .request_with_headers("accord.ledger.append", h, body.to_string().into())
                 .await
                 .expect("reply");
-            let code = reply
-                .headers
-                .as_ref()
-                .and_then(|h| h.get("Nats-Service-Error-Code"))
-                .map(|v| v.as_str().to_owned());
+            let code = error_code(&reply);
             let replayed = reply
                 .headers
                 .as_ref()
@@ -803,6 +799,15 @@ async fn the_nats_service_appends_like_the_api() {
         Some(2),
         "only the two good commits landed"
     );
+}
+
+/// The HTTP status a NATS service error reply carries (`None` for a success).
+pub(crate) fn error_code(reply: &async_nats::Message) -> Option<String> {
+    reply
+        .headers
+        .as_ref()
+        .and_then(|h| h.get("Nats-Service-Error-Code"))
+        .map(|v| v.as_str().to_owned())
 }
 
 /// Makes a token with `accord token new` and returns it.

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::e2e::{Accord, accord, http, post};
+use crate::e2e::{Accord, accord, error_code, http, post};
 use crate::harness::{NatsServer, ServerVersion};
 
 /// Longest wait for a projector to catch up.
@@ -303,12 +303,7 @@ async fn queries_on_jetstream_over_http_and_nats() {
         )
         .await
         .expect("reply");
-    let code = reply
-        .headers
-        .as_ref()
-        .and_then(|h| h.get("Nats-Service-Error-Code"))
-        .map(|v| v.as_str().to_owned());
-    assert_eq!(code.as_deref(), Some("404"));
+    assert_eq!(error_code(&reply).as_deref(), Some("404"));
     a.stop();
 }
 

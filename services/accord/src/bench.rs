@@ -357,21 +357,7 @@ async fn ledger_append(log: Arc<dyn EventLog>, partnerships: u64, each: u64) -> 
         .map(|p| (0..each).map(|n| request(p, meeting(n))).collect())
         .collect();
     let started = Instant::now();
-    let tasks: Vec<_> = requests
-        .into_iter()
-        .map(|requests| {
-            let ledger = ledger.clone();
-            tokio::spawn(async move {
-                for r in requests {
-                    ledger.record(r).await?;
-                }
-                anyhow::Ok(())
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await??;
-    }
+    record_concurrently(&ledger, requests).await?;
     Ok(rate(partnerships * each, started.elapsed()))
 }
 
@@ -613,8 +599,14 @@ async fn append_synthetic(
         .keys()
         .map(|p| PartnershipId::parse(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let tasks: Vec<_> = per
-        .into_values()
+    record_concurrently(&ledger, per.into_values().collect()).await?;
+    Ok(ids)
+}
+
+/// One task per partnership, each recording its requests in order.
+async fn record_concurrently(ledger: &Arc<Ledger>, each: Vec<Vec<RecordRequest>>) -> Result<()> {
+    let tasks: Vec<_> = each
+        .into_iter()
         .map(|requests| {
             let ledger = ledger.clone();
             tokio::spawn(async move {
@@ -628,7 +620,7 @@ async fn append_synthetic(
     for t in tasks {
         t.await??;
     }
-    Ok(ids)
+    Ok(())
 }
 
 /// Microseconds of each GET, one at a time.
