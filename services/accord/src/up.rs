@@ -111,12 +111,7 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
         projector.check_log().await?;
         let status = projector.status();
         let stop = shutdown.clone();
-        tasks.spawn(async move {
-            let ran = projector.run(stop.clone()).await;
-            // A projector that stopped on an error takes the process down with it.
-            stop.cancel();
-            ran.map_err(|e| anyhow::anyhow!("projector: {e}"))
-        });
+        spawn_part(&mut tasks, &shutdown, "projector", projector.run(stop));
         println!(
             "{name}: projector from position {} into {}{}",
             status.report().checkpoint,
@@ -144,13 +139,8 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
             let service = accord_http::nats::LedgerService::start(client)
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot start the NATS service: {e}"))?;
-            let (state, stop) = (state.clone(), shutdown.clone());
-            tasks.spawn(async move {
-                service
-                    .serve(state, stop)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("NATS service: {e}"))
-            });
+            let serving = service.serve(state.clone(), shutdown.clone());
+            spawn_part(&mut tasks, &shutdown, "NATS service", serving);
             println!(
                 "{name}: NATS service endpoint {}",
                 accord_http::nats::APPEND_SUBJECT
@@ -160,13 +150,8 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
             let service = accord_http::nats::QueryService::start(client)
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot start the NATS query service: {e}"))?;
-            let (state, stop) = (state.clone(), shutdown.clone());
-            tasks.spawn(async move {
-                service
-                    .serve(state, stop)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("NATS query service: {e}"))
-            });
+            let serving = service.serve(state.clone(), shutdown.clone());
+            spawn_part(&mut tasks, &shutdown, "NATS query service", serving);
             println!("{name}: NATS service endpoints accord.query.<model>");
         }
     }
@@ -201,6 +186,22 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
     served?;
     println!("{name}: stopped");
     Ok(())
+}
+
+/// Runs one part of the process (the projector, a NATS service) until shutdown; a part that
+/// stops on an error takes the whole process down with it, so nothing keeps serving half.
+fn spawn_part<E: std::fmt::Display>(
+    tasks: &mut tokio::task::JoinSet<Result<()>>,
+    shutdown: &CancellationToken,
+    what: &'static str,
+    part: impl std::future::Future<Output = Result<(), E>> + Send + 'static,
+) {
+    let stop = shutdown.clone();
+    tasks.spawn(async move {
+        let ran = part.await;
+        stop.cancel();
+        ran.map_err(|e| anyhow::anyhow!("{what}: {e}"))
+    });
 }
 
 /// The server URLs without the `user:password@` part, for printing.
