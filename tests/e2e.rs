@@ -741,6 +741,25 @@ fn the_demo_runs_without_a_server() {
             .unwrap_or_else(|| panic!("{p} in\n{out}"));
         assert!(line.trim_end().ends_with("ok"), "{line}");
     }
+    // Then the projector's summary of each: the worked example ends with R1 at warn (step 5).
+    assert!(
+        out.contains("the projector folded all 169 commits into read models"),
+        "{out}"
+    );
+    for p in ["acme-stmary", "medai-lakeside", "tinyrx-megahealth"] {
+        assert!(
+            out.contains(&format!("\n{p} summary as of ")),
+            "{p} in\n{out}"
+        );
+    }
+    assert!(
+        out.contains("red flag   warn     R1 unwilling_partner (acme>stmary): acme made the last two requests"),
+        "{out}"
+    );
+    assert!(
+        out.contains("R14 fomo: proposed because a competitor did it"),
+        "{out}"
+    );
 }
 
 /// Programs on NATS append through `accord.ledger.append` with the same JSON and answers.
