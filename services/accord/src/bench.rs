@@ -161,19 +161,38 @@ async fn jetstream_figures(bin: &std::path::Path, extra: &str, args: &Args) -> R
 
     let raw = raw_latency(&client).await?;
     let http = http_latency(log).await?;
+    print_latency("2 append latency", "(http, idle)", &http, &raw, None);
+    Ok(())
+}
+
+/// Prints the p50 and p99 of latency samples (µs) beside the baseline's; `p99_target` is the
+/// most the p99 may be, when the figure has a target.
+fn print_latency(
+    figure: &str,
+    how: &str,
+    samples: &[f64],
+    baseline: &[f64],
+    p99_target: Option<f64>,
+) {
     for (name, pick) in [("p50", 0.50), ("p99", 0.99)] {
-        let (value, baseline) = (percentile(&http, pick), percentile(&raw, pick));
+        let (value, base) = (percentile(samples, pick), percentile(baseline, pick));
+        let verdict = match p99_target {
+            Some(t) if name == "p99" => format!(
+                "  (target < {t:.0} µs: {})",
+                if value < t { "met" } else { "missed" }
+            ),
+            _ => String::new(),
+        };
         println!(
-            "{:<44} {:>10.0} {:<10} baseline {:>10.0} {:<10} ratio {:.2}",
-            format!("2 append latency {name} (http, idle)"),
+            "{:<44} {:>10.0} {:<10} baseline {:>10.0} {:<10} ratio {:.2}{verdict}",
+            format!("{figure} {name} {how}"),
             value,
             "µs",
-            baseline,
+            base,
             "µs",
-            value / baseline
+            value / base
         );
     }
-    Ok(())
 }
 
 /// Requests per latency figure, one at a time on an idle server.
@@ -186,16 +205,22 @@ fn percentile(samples: &[f64], p: f64) -> f64 {
     accord_domain::models::nearest_rank(&sorted, p).unwrap_or(f64::NAN)
 }
 
-/// Raw: one publish with the expected subject sequence at a time, each awaited.
-async fn raw_latency(client: &async_nats::Client) -> Result<Vec<f64>> {
-    let js = jetstream::new(client.clone());
+/// A file-backed stream of the raw baselines.
+async fn bench_stream(js: &jetstream::Context, name: &str, subjects: &str) -> Result<()> {
     js.create_stream(stream::Config {
-        name: "BENCH_LATENCY".into(),
-        subjects: vec!["bench.latency".into()],
+        name: name.into(),
+        subjects: vec![subjects.into()],
         storage: stream::StorageType::File,
         ..Default::default()
     })
     .await?;
+    Ok(())
+}
+
+/// Raw: one publish with the expected subject sequence at a time, each awaited.
+async fn raw_latency(client: &async_nats::Client) -> Result<Vec<f64>> {
+    let js = jetstream::new(client.clone());
+    bench_stream(&js, "BENCH_LATENCY", "bench.latency").await?;
     let payload = bytes::Bytes::from(vec![b'x'; RAW_PAYLOAD]);
     let mut last = 0;
     let mut samples = Vec::with_capacity(LATENCY_SAMPLES);
@@ -293,13 +318,7 @@ async fn embedded_figures(args: &Args) -> Result<()> {
 /// sequence, so one publish per subject is in flight at a time (docs/benchmarks.md's third row).
 async fn raw_publish(client: &async_nats::Client, subjects: u64, each: u64) -> Result<f64> {
     let js = jetstream::new(client.clone());
-    js.create_stream(stream::Config {
-        name: "BENCH_RAW".into(),
-        subjects: vec!["bench.raw.*".into()],
-        storage: stream::StorageType::File,
-        ..Default::default()
-    })
-    .await?;
+    bench_stream(&js, "BENCH_RAW", "bench.raw.*").await?;
     let payload = bytes::Bytes::from(vec![b'x'; RAW_PAYLOAD]);
     let started = Instant::now();
     let tasks: Vec<_> = (0..subjects)
@@ -545,26 +564,8 @@ async fn read_side_figures(bin: &std::path::Path, extra: &str, args: &Args) -> R
             .iter()
             .map(|p| format!("{url}/v1/partnerships/{p}/{model}?as_of=2027-01-01T00:00:00Z"));
         let samples = latencies(&http, urls).await?;
-        for (name, pick) in [("p50", 0.50), ("p99", 0.99)] {
-            let (value, baseline) = (percentile(&samples, pick), percentile(&floor, pick));
-            println!(
-                "{:<44} {:>10.0} {:<10} baseline {:>10.0} {:<10} ratio {:.2}{}",
-                format!("4 query {model} {pass} {name} (http)"),
-                value,
-                "µs",
-                baseline,
-                "µs",
-                value / baseline,
-                if name == "p99" {
-                    format!(
-                        "  (target < 2000 µs: {})",
-                        if value < 2000.0 { "met" } else { "missed" }
-                    )
-                } else {
-                    String::new()
-                }
-            );
-        }
+        let figure = format!("4 query {model} {pass}");
+        print_latency(&figure, "(http)", &samples, &floor, Some(2000.0));
     }
     projector.kill()?;
     projector.wait()?;
@@ -658,13 +659,7 @@ async fn subject_memory(bin: &std::path::Path, extra: &str, subjects: u64) -> Re
     let pid = server.pid().context("the server runs")?;
     let client = async_nats::connect(server.url()).await?;
     let js = jetstream::new(client.clone());
-    js.create_stream(stream::Config {
-        name: "BENCH_SUBJECTS".into(),
-        subjects: vec!["bench.subjects.*".into()],
-        storage: stream::StorageType::File,
-        ..Default::default()
-    })
-    .await?;
+    bench_stream(&js, "BENCH_SUBJECTS", "bench.subjects.*").await?;
     let before = rss_field(pid, "VmRSS:")?;
     let payload = bytes::Bytes::from(vec![b'x'; RAW_PAYLOAD]);
     let mut acks = futures::stream::FuturesUnordered::new();
