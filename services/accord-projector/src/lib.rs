@@ -11,6 +11,7 @@
 //! - Read models are disposable: a rebuild makes them again from position 0.
 //! - What depends on time is evaluated at query time: the store holds facts, not conclusions.
 
+mod bulk;
 mod codec;
 pub mod projections;
 pub mod run;

@@ -22,6 +22,8 @@ use time::OffsetDateTime;
 use crate::store::{Broken, Facts, Store, StoreError};
 
 const CURRENT: &str = "CURRENT";
+/// Where a rebuild writes its sorted runs (see `bulk`).
+const SCRATCH: &str = "rebuild-scratch";
 
 /// Why a query has no answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -138,7 +140,9 @@ impl Projections {
         };
         for entry in fs::read_dir(dir).map_err(|e| io_error("listing", dir, &e))? {
             let path = entry.map_err(|e| io_error("listing", dir, &e))?.path();
-            if generation_of(&path).is_some_and(|n| n != number) {
+            if generation_of(&path).is_some_and(|n| n != number)
+                || path.file_name().is_some_and(|n| n == SCRATCH)
+            {
                 fs::remove_dir_all(&path).map_err(|e| io_error("removing", &path, &e))?;
             }
         }
@@ -181,12 +185,16 @@ impl Projections {
     pub fn next_generation(&self) -> Result<NextGeneration, StoreError> {
         let number = self.generation().number + 1;
         let path = generation_dir(&self.dir, number);
-        if path.exists() {
-            fs::remove_dir_all(&path).map_err(|e| io_error("removing", &path, &e))?;
+        let scratch = self.dir.join(SCRATCH);
+        for stale in [&path, &scratch] {
+            if stale.exists() {
+                fs::remove_dir_all(stale).map_err(|e| io_error("removing", stale, &e))?;
+            }
         }
         Ok(NextGeneration {
             number,
             store: Arc::new(Store::open(&path)?),
+            scratch,
         })
     }
 
@@ -243,6 +251,8 @@ impl Projections {
 pub struct NextGeneration {
     number: u64,
     pub store: Arc<Store>,
+    /// Scratch space for the rebuild's bulk load.
+    pub scratch: PathBuf,
 }
 
 fn generation_dir(dir: &Path, number: u64) -> PathBuf {

@@ -18,6 +18,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::bulk::BulkLoad;
 use crate::projections::{NextGeneration, Projections};
 use crate::store::{BreakFound, Store, StoreError};
 
@@ -27,6 +28,8 @@ const READ_CHUNK: usize = 4096;
 const QUEUE_CHUNKS: usize = 8;
 /// Most commits in one sled batch.
 const MAX_BATCH: usize = 64 * 1024;
+/// Bytes of facts a rebuild gathers in memory before writing them out (see `bulk`).
+const REBUILD_BUFFER: usize = 32 * 1024 * 1024;
 /// How often the log's head is read for the lag.
 const HEAD_EVERY: Duration = Duration::from_secs(1);
 /// Longest wait before resubscribing after an error.
@@ -202,7 +205,10 @@ impl Projector {
         let writer = Writer {
             store: self.target.clone(),
             projections: self.projections.clone(),
-            next: self.next,
+            rebuild: self.next.map(|next| {
+                let load = BulkLoad::new(next.store.clone(), next.scratch.clone(), REBUILD_BUFFER);
+                (next, load)
+            }),
             swap_at,
             status: self.status.clone(),
         };
@@ -282,11 +288,22 @@ async fn wait(shutdown: &CancellationToken, backoff: &mut Duration) {
     *backoff = (*backoff * 2).min(MAX_BACKOFF);
 }
 
+fn log_break(b: &BreakFound) {
+    tracing::error!(
+        partnership_id = %b.partnership_id,
+        position = b.broken.position,
+        last_good = b.broken.last_good,
+        reason = %b.broken.reason,
+        "hash chain broken: the partnership's projection stops at its last good commit"
+    );
+}
+
 /// The thread that owns the writes.
 struct Writer {
     store: Arc<Store>,
     projections: Projections,
-    next: Option<NextGeneration>,
+    /// A rebuild in progress: the generation it builds, loaded in bulk up to `swap_at`.
+    rebuild: Option<(NextGeneration, BulkLoad)>,
     /// A rebuild swaps its generation in once its checkpoint reaches this.
     swap_at: Position,
     status: Arc<Status>,
@@ -294,8 +311,24 @@ struct Writer {
 
 impl Writer {
     fn run(mut self, mut rx: mpsc::Receiver<Vec<StoredCommit>>) -> Result<(), ProjectorError> {
-        self.swap_if_caught_up(self.store.checkpoint()?)?;
+        self.finish_rebuild(false)?;
         while let Some(mut batch) = rx.blocking_recv() {
+            if let Some((_, load)) = &mut self.rebuild {
+                // The commits up to `swap_at` go to the bulk load; any after it are applied once
+                // the rebuilt generation is in use.
+                let after = batch.partition_point(|c| c.position <= self.swap_at);
+                let live = batch.split_off(after);
+                let folded = load.add(&batch)?;
+                metrics::counter!("accord_projector_commits_total").increment(folded as u64);
+                let checkpoint = load.checkpoint();
+                self.status.checkpoint.send_replace(checkpoint);
+                self.status.set_head(checkpoint);
+                self.finish_rebuild(!live.is_empty())?;
+                batch = live;
+                if batch.is_empty() {
+                    continue;
+                }
+            }
             while batch.len() < MAX_BATCH {
                 match rx.try_recv() {
                     Ok(more) => batch.extend(more),
@@ -304,26 +337,16 @@ impl Writer {
             }
             let applied = self.store.apply(&batch)?;
             metrics::counter!("accord_projector_commits_total").increment(applied.commits as u64);
-            // A rebuild's breaks are reported when its generation is swapped in.
-            if !applied.breaks.is_empty() && self.next.is_none() {
+            if !applied.breaks.is_empty() {
                 let mut broken = self
                     .status
                     .broken
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                for b in &applied.breaks {
-                    tracing::error!(
-                        partnership_id = %b.partnership_id,
-                        position = b.broken.position,
-                        last_good = b.broken.last_good,
-                        reason = %b.broken.reason,
-                        "hash chain broken: the partnership's projection stops at its last good commit"
-                    );
-                }
+                applied.breaks.iter().for_each(log_break);
                 broken.extend(applied.breaks.iter().cloned());
                 metrics::gauge!("accord_projector_broken_chains").set(broken.len() as f64);
             }
-            self.swap_if_caught_up(applied.checkpoint)?;
             self.status.checkpoint.send_replace(applied.checkpoint);
             self.status.set_head(applied.checkpoint);
         }
@@ -331,24 +354,34 @@ impl Writer {
         Ok(())
     }
 
-    fn swap_if_caught_up(&mut self, checkpoint: Position) -> Result<(), StoreError> {
-        if checkpoint >= self.swap_at
-            && let Some(next) = self.next.take()
-        {
-            self.projections.swap_in(next)?;
-            let broken = self.store.broken()?;
-            metrics::gauge!("accord_projector_broken_chains").set(broken.len() as f64);
-            *self
-                .status
-                .broken
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = broken;
-            self.status.rebuilding.store(false, Ordering::Release);
-            tracing::info!(
-                checkpoint,
-                "rebuild caught up; the new projections are in use"
-            );
+    /// Finishes a rebuild's load and swaps its generation in, once it has reached `swap_at`
+    /// (or the log has gone past it, `past`). Its breaks are reported then.
+    fn finish_rebuild(&mut self, past: bool) -> Result<(), StoreError> {
+        let Some((_, load)) = &self.rebuild else {
+            return Ok(());
+        };
+        if load.checkpoint() < self.swap_at && !past {
+            return Ok(());
         }
+        let Some((next, load)) = self.rebuild.take() else {
+            return Ok(());
+        };
+        let checkpoint = load.checkpoint();
+        load.finish()?;
+        self.projections.swap_in(next)?;
+        let broken = self.store.broken()?;
+        broken.iter().for_each(log_break);
+        metrics::gauge!("accord_projector_broken_chains").set(broken.len() as f64);
+        *self
+            .status
+            .broken
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = broken;
+        self.status.rebuilding.store(false, Ordering::Release);
+        tracing::info!(
+            checkpoint,
+            "rebuild caught up; the new projections are in use"
+        );
         Ok(())
     }
 }

@@ -115,7 +115,7 @@ pub struct Applied {
 /// One generation of projections.
 #[derive(Debug)]
 pub struct Store {
-    db: sled::Db,
+    pub(crate) db: sled::Db,
 }
 
 fn key(prefix: u8, p: &PartnershipId) -> Vec<u8> {
@@ -157,6 +157,50 @@ fn verify(stored: &StoredCommit, head: Hash) -> Result<Hash, String> {
         })
         .map_err(|e| e.to_string())?;
     Ok(sealed.hash)
+}
+
+/// Folds one commit (after the checkpoint) into its partnership's meta: true when its link
+/// verified and it belongs to the facts. A link that does not hold marks the partnership broken
+/// there and is added to `breaks`; every later commit of a broken partnership is refused.
+pub(crate) fn fold(meta: &mut Meta, stored: &StoredCommit, breaks: &mut Vec<BreakFound>) -> bool {
+    if meta.broken.is_some() {
+        return false;
+    }
+    match verify(stored, Hash(meta.head)) {
+        Ok(hash) => {
+            meta.revision = stored.position;
+            meta.head = hash.0;
+            meta.commits += 1;
+            true
+        }
+        Err(reason) => {
+            let broken = Broken {
+                position: stored.position,
+                last_good: meta.revision,
+                reason,
+            };
+            meta.broken = Some(broken.clone());
+            breaks.push(BreakFound {
+                partnership_id: stored.partnership_id.clone(),
+                broken,
+            });
+            false
+        }
+    }
+}
+
+/// The key of a partnership's facts entry that starts at `position`.
+pub(crate) fn chunk_key(p: &PartnershipId, position: Position) -> Vec<u8> {
+    let mut k = commits_prefix(p);
+    k.extend_from_slice(&position.to_be_bytes());
+    k
+}
+
+/// Appends a commit to a facts entry.
+pub(crate) fn append(chunk: &mut Vec<u8>, stored: &StoredCommit) {
+    chunk.extend_from_slice(&stored.position.to_be_bytes());
+    chunk.extend_from_slice(&(stored.bytes.len() as u32).to_be_bytes());
+    chunk.extend_from_slice(&stored.bytes);
 }
 
 impl Store {
@@ -290,57 +334,52 @@ impl Store {
             let Some(meta) = metas.get_mut(p) else {
                 continue;
             };
-            if meta.broken.is_some() {
-                continue;
-            }
-            match verify(stored, Hash(meta.head)) {
-                Ok(hash) => {
-                    meta.revision = stored.position;
-                    meta.head = hash.0;
-                    meta.commits += 1;
-                    let (_, chunk) = chunks.entry(p.clone()).or_insert_with(|| {
-                        let mut k = commits_prefix(p);
-                        k.extend_from_slice(&stored.position.to_be_bytes());
-                        (k, Vec::new())
-                    });
-                    chunk.extend_from_slice(&stored.position.to_be_bytes());
-                    chunk.extend_from_slice(&(stored.bytes.len() as u32).to_be_bytes());
-                    chunk.extend_from_slice(&stored.bytes);
-                    applied.commits += 1;
-                }
-                Err(reason) => {
-                    let broken = Broken {
-                        position: stored.position,
-                        last_good: meta.revision,
-                        reason,
-                    };
-                    meta.broken = Some(broken.clone());
-                    applied.breaks.push(BreakFound {
-                        partnership_id: p.clone(),
-                        broken,
-                    });
-                }
+            if fold(meta, stored, &mut applied.breaks) {
+                let (_, chunk) = chunks
+                    .entry(p.clone())
+                    .or_insert_with(|| (chunk_key(p, stored.position), Vec::new()));
+                append(chunk, stored);
+                applied.commits += 1;
             }
         }
         let mut batch = sled::Batch::default();
         for (k, chunk) in chunks.values() {
             batch.insert(k.as_slice(), chunk.as_slice());
         }
-        for b in &applied.breaks {
-            batch.insert(key(BROKEN, &b.partnership_id), &[][..]);
-        }
-        for (p, meta) in &metas {
-            batch.insert(key(META, p), codec::encode(meta));
-        }
-        batch.insert(CHECKPOINT, &checkpoint.to_be_bytes());
-        match last.and_then(commit_id) {
-            Some(id) => batch.insert(FINGERPRINT, id.to_string().as_bytes()),
-            None => batch.remove(FINGERPRINT),
-        }
-        self.db.apply_batch(batch).map_err(|e| sled_error(&e))?;
+        self.close_batch(
+            batch,
+            &metas,
+            &applied.breaks,
+            checkpoint,
+            last.and_then(commit_id),
+        )?;
         applied.checkpoint = checkpoint;
         applied.touched = chunks.into_keys().collect();
         Ok(applied)
+    }
+
+    /// Completes `batch` with the metas, the breaks and the checkpoint (with the id of the
+    /// commit there), and applies it atomically.
+    pub(crate) fn close_batch(
+        &self,
+        mut batch: sled::Batch,
+        metas: &HashMap<PartnershipId, Meta>,
+        breaks: &[BreakFound],
+        checkpoint: Position,
+        last: Option<CommitId>,
+    ) -> Result<(), StoreError> {
+        for b in breaks {
+            batch.insert(key(BROKEN, &b.partnership_id), &[][..]);
+        }
+        for (p, meta) in metas {
+            batch.insert(key(META, p), codec::encode(meta));
+        }
+        batch.insert(CHECKPOINT, &checkpoint.to_be_bytes());
+        match last {
+            Some(id) => batch.insert(FINGERPRINT, id.to_string().as_bytes()),
+            None => batch.remove(FINGERPRINT),
+        }
+        self.db.apply_batch(batch).map_err(|e| sled_error(&e))
     }
 
     /// A partnership's facts, or `None` when the store has never seen it.

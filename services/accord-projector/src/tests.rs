@@ -1,6 +1,7 @@
 //! Given a log, projecting it in one pass, in batches of any size, and after a crash at any
 //! point (with the replay overlapping what was already applied) gives identical read models; a
-//! tampered commit stops only its own partnership; a rebuild swaps a new generation in.
+//! tampered commit stops only its own partnership; a rebuild's bulk load gives the same store as
+//! batches; a rebuild swaps a new generation in.
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
+use crate::bulk::BulkLoad;
 use crate::{Projections, Store};
 
 const PARTNERSHIPS: usize = 3;
@@ -160,8 +162,45 @@ proptest! {
     }
 }
 
-#[test]
-fn a_tampered_commit_stops_its_partnership_and_no_other() {
+/// A bulk load of `commits` in batches of `sizes`, writing a run whenever `budget` bytes are
+/// buffered.
+fn bulk_load(commits: &[StoredCommit], sizes: &[usize], budget: usize) -> Arc<Store> {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(Store::temporary().expect("store"));
+    let mut load = BulkLoad::new(store.clone(), scratch.path().join("runs"), budget);
+    let mut sizes = sizes.iter().cycle();
+    for batch in commits.chunks(*sizes.next().unwrap_or(&1)) {
+        load.add(batch).expect("add");
+    }
+    load.finish().expect("finish");
+    assert!(
+        !scratch.path().join("runs").exists(),
+        "the runs are removed"
+    );
+    store
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// A rebuild loads the log up to its head in bulk (with runs on disk when the buffer is
+    /// full), then applies what follows batch by batch.
+    #[test]
+    fn a_bulk_load_then_batches_give_the_same_read_models(
+        loaded in 0usize..=COMMITS,
+        budget in 0usize..20_000,
+        sizes in prop::collection::vec(1usize..12, 1..8),
+    ) {
+        let commits = log();
+        let store = bulk_load(&commits[..loaded], &sizes, budget);
+        prop_assert_eq!(store.checkpoint().expect("checkpoint"), loaded as u64);
+        apply_in(&store, &commits[loaded..], &sizes);
+        prop_assert_eq!(view(&store), one_pass());
+    }
+}
+
+/// `log()` with one byte flipped in p1's third commit, and that commit's position.
+fn tampered() -> (Vec<StoredCommit>, u64) {
     let mut commits = log();
     // Flip one byte of p1's third commit.
     let target = commits
@@ -175,7 +214,12 @@ fn a_tampered_commit_stops_its_partnership_and_no_other() {
     let at = bytes.len() / 2;
     bytes[at] ^= 0x01;
     commits[i].bytes = Bytes::from(bytes);
+    (commits, target)
+}
 
+#[test]
+fn a_tampered_commit_stops_its_partnership_and_no_other() {
+    let (commits, target) = tampered();
     let store = Store::temporary().expect("store");
     let applied = store.apply(&commits).expect("apply");
     assert_eq!(
@@ -218,6 +262,25 @@ fn a_tampered_commit_stops_its_partnership_and_no_other() {
 }
 
 #[test]
+fn a_bulk_load_stops_a_tampered_partnership_as_batches_do() {
+    let (commits, _) = tampered();
+    let batches = Store::temporary().expect("store");
+    batches.apply(&commits).expect("apply");
+    let bulk = bulk_load(&commits, &[5], 2000);
+    assert_eq!(
+        bulk.broken().expect("broken"),
+        batches.broken().expect("broken")
+    );
+    assert_eq!(bulk.broken().expect("broken").len(), 1);
+    for p in batches.partnerships().expect("ids") {
+        assert_eq!(
+            bulk.facts(&p).expect("read"),
+            batches.facts(&p).expect("read")
+        );
+    }
+}
+
+#[test]
 fn a_rebuilt_generation_replaces_the_current_one_on_disk_and_for_readers() {
     let dir = tempfile::tempdir().expect("tempdir");
     let commits = log();
@@ -254,17 +317,19 @@ fn generations(dir: &std::path::Path) -> Vec<String> {
 }
 
 /// A crash during a rebuild leaves `CURRENT` on the old generation and the unfinished one
-/// beside it: opening keeps the one `CURRENT` names and removes the others.
+/// beside it, with the rebuild's scratch space: opening keeps the one `CURRENT` names and
+/// removes the others.
 #[test]
 fn opening_removes_the_generations_current_does_not_name() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("CURRENT"), "3\n").expect("CURRENT");
-    for stray in ["gen-2", "gen-4"] {
+    for stray in ["gen-2", "gen-4", "rebuild-scratch"] {
         std::fs::create_dir(dir.path().join(stray)).expect("stray generation");
     }
     let projections = Projections::open(dir.path()).expect("open");
     assert_eq!(projections.store().checkpoint().expect("checkpoint"), 0);
     assert_eq!(generations(dir.path()), ["gen-3"]);
+    assert!(!dir.path().join("rebuild-scratch").exists());
 }
 
 /// Read models written in another layout are made again from the log, in a new generation.
