@@ -110,14 +110,21 @@ fn view(store: &Store) -> (u64, Vec<String>) {
     (store.checkpoint().expect("checkpoint"), out)
 }
 
-fn apply_in(store: &Store, commits: &[StoredCommit], sizes: &[usize]) {
+/// Calls `f` on consecutive batches of `commits`, their sizes taken from `sizes` in turn.
+fn in_batches(commits: &[StoredCommit], sizes: &[usize], mut f: impl FnMut(&[StoredCommit])) {
     let mut rest = commits;
     let mut sizes = sizes.iter().cycle();
     while !rest.is_empty() {
         let n = (*sizes.next().unwrap_or(&1)).clamp(1, rest.len());
-        store.apply(&rest[..n]).expect("apply");
+        f(&rest[..n]);
         rest = &rest[n..];
     }
+}
+
+fn apply_in(store: &Store, commits: &[StoredCommit], sizes: &[usize]) {
+    in_batches(commits, sizes, |batch| {
+        store.apply(batch).expect("apply");
+    });
 }
 
 fn one_pass() -> (u64, Vec<String>) {
@@ -133,11 +140,33 @@ fn one_pass_folds_every_commit() {
     assert_eq!(view.len(), PARTNERSHIPS * (1 + Model::ALL.len()));
 }
 
+/// A bulk load of `commits` in batches of `sizes`, writing a run whenever `budget` bytes are
+/// buffered.
+fn bulk_load(commits: &[StoredCommit], sizes: &[usize], budget: usize) -> Arc<Store> {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(Store::temporary().expect("store"));
+    let mut load = BulkLoad::new(store.clone(), scratch.path().join("runs"), budget);
+    in_batches(commits, sizes, |batch| {
+        load.add(batch).expect("add");
+    });
+    load.finish().expect("finish");
+    assert!(
+        !scratch.path().join("runs").exists(),
+        "the runs are removed"
+    );
+    store
+}
+
+/// Batch sizes, used in turn.
+fn batch_sizes() -> impl Strategy<Value = Vec<usize>> {
+    prop::collection::vec(1usize..12, 1..8)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
     #[test]
-    fn batches_of_any_size_give_the_same_read_models(sizes in prop::collection::vec(1usize..12, 1..8)) {
+    fn batches_of_any_size_give_the_same_read_models(sizes in batch_sizes()) {
         let store = Store::temporary().expect("store");
         apply_in(&store, &log(), &sizes);
         prop_assert_eq!(view(&store), one_pass());
@@ -151,7 +180,7 @@ proptest! {
     fn a_crash_at_any_point_then_an_overlapping_replay_gives_the_same_read_models(
         kept in 0usize..=COMMITS,
         overlap in 0usize..10,
-        sizes in prop::collection::vec(1usize..12, 1..8),
+        sizes in batch_sizes(),
     ) {
         let commits = log();
         let store = Store::temporary().expect("store");
@@ -160,28 +189,6 @@ proptest! {
         apply_in(&store, &commits[kept.saturating_sub(overlap)..], &sizes);
         prop_assert_eq!(view(&store), one_pass());
     }
-}
-
-/// A bulk load of `commits` in batches of `sizes`, writing a run whenever `budget` bytes are
-/// buffered.
-fn bulk_load(commits: &[StoredCommit], sizes: &[usize], budget: usize) -> Arc<Store> {
-    let scratch = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(Store::temporary().expect("store"));
-    let mut load = BulkLoad::new(store.clone(), scratch.path().join("runs"), budget);
-    let mut sizes = sizes.iter().cycle();
-    for batch in commits.chunks(*sizes.next().unwrap_or(&1)) {
-        load.add(batch).expect("add");
-    }
-    load.finish().expect("finish");
-    assert!(
-        !scratch.path().join("runs").exists(),
-        "the runs are removed"
-    );
-    store
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
 
     /// A rebuild loads the log up to its head in bulk (with runs on disk when the buffer is
     /// full), then applies what follows batch by batch.
@@ -189,7 +196,7 @@ proptest! {
     fn a_bulk_load_then_batches_give_the_same_read_models(
         loaded in 0usize..=COMMITS,
         budget in 0usize..20_000,
-        sizes in prop::collection::vec(1usize..12, 1..8),
+        sizes in batch_sizes(),
     ) {
         let commits = log();
         let store = bulk_load(&commits[..loaded], &sizes, budget);
