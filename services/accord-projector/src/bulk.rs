@@ -27,11 +27,9 @@ use accord_domain::{CommitId, PartnershipId};
 use accord_log::{Position, StoredCommit};
 use itertools::Itertools;
 
-use crate::store::{BreakFound, Meta, Store, StoreError, append, chunk_key, commit_id, fold};
-
-fn sled_error(e: &sled::Error) -> StoreError {
-    StoreError::Sled(e.to_string())
-}
+use crate::store::{
+    BreakFound, Meta, Store, StoreError, append, chunk_key, commit_id, fold, io_error, sled_error,
+};
 
 /// The load of a rebuild's generation, in progress.
 #[derive(Debug)]
@@ -116,18 +114,18 @@ impl BulkLoad {
     /// Writes the buffer into a new run file.
     fn spill(&mut self) -> Result<(), StoreError> {
         let entries = self.drain_sorted();
-        fs::create_dir_all(&self.scratch).map_err(|e| io_error(&self.scratch, &e))?;
+        fs::create_dir_all(&self.scratch).map_err(|e| io_error("creating", &self.scratch, &e))?;
         let path = self.scratch.join(format!("run-{}", self.runs.len()));
-        let file = File::create(&path).map_err(|e| io_error(&path, &e))?;
+        let file = File::create(&path).map_err(|e| io_error("creating", &path, &e))?;
         let mut out = BufWriter::new(file);
         for (k, v) in &entries {
             for part in [k, v] {
                 out.write_all(&(part.len() as u32).to_be_bytes())
                     .and_then(|()| out.write_all(part))
-                    .map_err(|e| io_error(&path, &e))?;
+                    .map_err(|e| io_error("writing", &path, &e))?;
             }
         }
-        out.flush().map_err(|e| io_error(&path, &e))?;
+        out.flush().map_err(|e| io_error("writing", &path, &e))?;
         self.runs.push(path);
         Ok(())
     }
@@ -140,7 +138,7 @@ impl BulkLoad {
         let mut sources: Vec<Box<dyn Iterator<Item = Result<Entry, StoreError>>>> =
             vec![Box::new(buffered)];
         for path in &self.runs {
-            let file = File::open(path).map_err(|e| io_error(path, &e))?;
+            let file = File::open(path).map_err(|e| io_error("opening", path, &e))?;
             sources.push(Box::new(Run {
                 path,
                 reader: BufReader::new(file),
@@ -210,18 +208,14 @@ impl Iterator for Run<'_> {
         match self.reader.fill_buf() {
             Ok([]) => return None,
             Ok(_) => {}
-            Err(e) => return Some(Err(io_error(self.path, &e))),
+            Err(e) => return Some(Err(io_error("reading", self.path, &e))),
         }
         Some(
             self.part()
                 .and_then(|k| Ok((k, self.part()?)))
-                .map_err(|e| io_error(self.path, &e)),
+                .map_err(|e| io_error("reading", self.path, &e)),
         )
     }
-}
-
-fn io_error(path: &Path, e: &std::io::Error) -> StoreError {
-    StoreError::Sled(format!("rebuild scratch file {}: {e}", path.display()))
 }
 
 /// Bytes written between flushes: sled keeps what it has not written out in memory, beyond its

@@ -19,7 +19,7 @@ use accord_domain::models::{Model, ModelSettings, ReadModel, evaluate_resumed};
 use accord_log::Position;
 use time::OffsetDateTime;
 
-use crate::store::{Broken, Facts, Store, StoreError};
+use crate::store::{Broken, Facts, Store, StoreError, io_error};
 
 const CURRENT: &str = "CURRENT";
 /// Where a rebuild writes its sorted runs (see `bulk`).
@@ -115,10 +115,6 @@ pub struct Projections {
 struct Generation {
     number: u64,
     store: Arc<Store>,
-}
-
-fn io_error(what: &str, path: &Path, e: &std::io::Error) -> StoreError {
-    StoreError::Sled(format!("{what} {}: {e}", path.display()))
 }
 
 impl Projections {

@@ -357,13 +357,9 @@ impl Writer {
     /// Finishes a rebuild's load and swaps its generation in, once it has reached `swap_at`
     /// (or the log has gone past it, `past`). Its breaks are reported then.
     fn finish_rebuild(&mut self, past: bool) -> Result<(), StoreError> {
-        let Some((_, load)) = &self.rebuild else {
-            return Ok(());
-        };
-        if load.checkpoint() < self.swap_at && !past {
-            return Ok(());
-        }
-        let Some((next, load)) = self.rebuild.take() else {
+        let due =
+            |(_, load): &(NextGeneration, BulkLoad)| past || load.checkpoint() >= self.swap_at;
+        let Some((next, load)) = self.rebuild.take_if(|r| due(r)) else {
             return Ok(());
         };
         let checkpoint = load.checkpoint();

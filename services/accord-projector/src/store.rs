@@ -47,8 +47,13 @@ pub enum StoreError {
     OtherLayout { found: String },
 }
 
-fn sled_error(e: &sled::Error) -> StoreError {
+pub(crate) fn sled_error(e: &sled::Error) -> StoreError {
     StoreError::Sled(e.to_string())
+}
+
+/// A file operation of the projections that failed: `what` (creating, reading, ...) `path`.
+pub(crate) fn io_error(what: &str, path: &Path, e: &std::io::Error) -> StoreError {
+    StoreError::Sled(format!("{what} {}: {e}", path.display()))
 }
 
 /// Where and why a partnership's chain broke; its projection stopped at `last_good`.
