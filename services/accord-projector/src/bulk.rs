@@ -17,19 +17,15 @@
 //! and a scratch directory that are removed at the next start (see `projections`), so the load
 //! need not be resumable.
 
-use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use accord_domain::{CommitId, PartnershipId};
 use accord_log::{Position, StoredCommit};
 use itertools::Itertools;
 
-use crate::store::{
-    BreakFound, Meta, Store, StoreError, append, chunk_key, commit_id, fold, io_error, sled_error,
-};
+use crate::store::{Folding, Meta, Store, StoreError, io_error, sled_error};
 
 /// The load of a rebuild's generation, in progress.
 #[derive(Debug)]
@@ -37,16 +33,11 @@ pub(crate) struct BulkLoad {
     store: Arc<Store>,
     /// Bytes of facts held in memory before they are written to a run.
     budget: usize,
-    metas: HashMap<PartnershipId, Meta>,
-    /// Per partnership, the facts gathered since the last run: (key, entry).
-    buffer: HashMap<PartnershipId, (Vec<u8>, Vec<u8>)>,
-    buffered: usize,
+    /// The metas, and the facts gathered since the last run.
+    folding: Folding,
     /// Where the runs go: a directory removed when the load is dropped.
     scratch: PathBuf,
     runs: Vec<PathBuf>,
-    checkpoint: Position,
-    last: Option<CommitId>,
-    breaks: Vec<BreakFound>,
 }
 
 impl BulkLoad {
@@ -55,58 +46,32 @@ impl BulkLoad {
         Self {
             store,
             budget,
-            metas: HashMap::new(),
-            buffer: HashMap::new(),
-            buffered: 0,
+            folding: Folding::default(),
             scratch,
             runs: Vec::new(),
-            checkpoint: 0,
-            last: None,
-            breaks: Vec::new(),
         }
     }
 
     /// The position of the last commit taken.
     pub(crate) fn checkpoint(&self) -> Position {
-        self.checkpoint
+        self.folding.checkpoint
     }
 
     /// Verifies and takes the next commits, in log order; returns how many were folded in.
     pub(crate) fn add(&mut self, commits: &[StoredCommit]) -> Result<usize, StoreError> {
-        let mut folded = 0;
-        let mut last = None;
-        for stored in commits {
-            if stored.position <= self.checkpoint {
-                continue;
-            }
-            self.checkpoint = stored.position;
-            last = Some(stored);
-            let p = &stored.partnership_id;
-            let meta = self.metas.entry(p.clone()).or_default();
-            if fold(meta, stored, &mut self.breaks) {
-                let (_, entry) = self
-                    .buffer
-                    .entry(p.clone())
-                    .or_insert_with(|| (chunk_key(p, stored.position), Vec::new()));
-                let before = entry.len();
-                append(entry, stored);
-                self.buffered += entry.len() - before;
-                folded += 1;
-            }
-        }
-        if let Some(last) = last {
-            self.last = commit_id(last);
-        }
-        if self.buffered >= self.budget {
+        let before = self.folding.commits;
+        // The store is empty: every partnership starts here.
+        self.folding.fold(commits, |_| Ok(Meta::default()))?;
+        if self.folding.bytes >= self.budget {
             self.spill()?;
         }
-        Ok(folded)
+        Ok(self.folding.commits - before)
     }
 
-    /// The buffer's entries, sorted by key; the buffer is left empty.
-    fn drain_sorted(&mut self) -> Vec<(Vec<u8>, Vec<u8>)> {
-        self.buffered = 0;
-        let mut entries: Vec<_> = self.buffer.drain().map(|(_, e)| e).collect();
+    /// The facts gathered, sorted by key; they are left empty.
+    fn drain_sorted(&mut self) -> Vec<Entry> {
+        self.folding.bytes = 0;
+        let mut entries: Vec<_> = self.folding.entries.drain().map(|(_, e)| e).collect();
         entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         entries
     }
@@ -163,10 +128,10 @@ impl BulkLoad {
         }
         self.store.close_batch(
             sled::Batch::default(),
-            &self.metas,
-            &self.breaks,
-            self.checkpoint,
-            self.last,
+            &self.folding.metas,
+            &self.folding.breaks,
+            self.folding.checkpoint,
+            self.folding.last,
         )?;
         self.store.flush()
     }

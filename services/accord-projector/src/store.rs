@@ -167,7 +167,7 @@ fn verify(stored: &StoredCommit, head: Hash) -> Result<Hash, String> {
 /// Folds one commit (after the checkpoint) into its partnership's meta: true when its link
 /// verified and it belongs to the facts. A link that does not hold marks the partnership broken
 /// there and is added to `breaks`; every later commit of a broken partnership is refused.
-pub(crate) fn fold(meta: &mut Meta, stored: &StoredCommit, breaks: &mut Vec<BreakFound>) -> bool {
+fn fold(meta: &mut Meta, stored: &StoredCommit, breaks: &mut Vec<BreakFound>) -> bool {
     if meta.broken.is_some() {
         return false;
     }
@@ -195,17 +195,74 @@ pub(crate) fn fold(meta: &mut Meta, stored: &StoredCommit, breaks: &mut Vec<Brea
 }
 
 /// The key of a partnership's facts entry that starts at `position`.
-pub(crate) fn chunk_key(p: &PartnershipId, position: Position) -> Vec<u8> {
+fn chunk_key(p: &PartnershipId, position: Position) -> Vec<u8> {
     let mut k = commits_prefix(p);
     k.extend_from_slice(&position.to_be_bytes());
     k
 }
 
 /// Appends a commit to a facts entry.
-pub(crate) fn append(chunk: &mut Vec<u8>, stored: &StoredCommit) {
+fn append(chunk: &mut Vec<u8>, stored: &StoredCommit) {
     chunk.extend_from_slice(&stored.position.to_be_bytes());
     chunk.extend_from_slice(&(stored.bytes.len() as u32).to_be_bytes());
     chunk.extend_from_slice(&stored.bytes);
+}
+
+/// Commits folded in log order, as `Store::apply` and a rebuild's bulk load gather them: the
+/// metas of the partnerships seen and, per partnership, its facts entry (keyed by its first
+/// position).
+#[derive(Debug, Default)]
+pub(crate) struct Folding {
+    /// The position of the last commit taken.
+    pub(crate) checkpoint: Position,
+    /// The id of that commit.
+    pub(crate) last: Option<CommitId>,
+    pub(crate) metas: HashMap<PartnershipId, Meta>,
+    /// Per partnership: the key of its entry and the entry.
+    pub(crate) entries: HashMap<PartnershipId, (Vec<u8>, Vec<u8>)>,
+    pub(crate) breaks: Vec<BreakFound>,
+    /// Commits folded in (not skipped as already taken, not refused by a broken chain).
+    pub(crate) commits: usize,
+    /// Bytes of `entries`.
+    pub(crate) bytes: usize,
+}
+
+impl Folding {
+    /// Folds the commits after the checkpoint; `known` gives the meta of a partnership seen for
+    /// the first time.
+    pub(crate) fn fold(
+        &mut self,
+        commits: &[StoredCommit],
+        mut known: impl FnMut(&PartnershipId) -> Result<Meta, StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut last = None;
+        for stored in commits {
+            if stored.position <= self.checkpoint {
+                continue;
+            }
+            self.checkpoint = stored.position;
+            last = Some(stored);
+            let p = &stored.partnership_id;
+            let meta = match self.metas.entry(p.clone()) {
+                std::collections::hash_map::Entry::Occupied(m) => m.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => v.insert(known(p)?),
+            };
+            if fold(meta, stored, &mut self.breaks) {
+                let (_, entry) = self
+                    .entries
+                    .entry(p.clone())
+                    .or_insert_with(|| (chunk_key(p, stored.position), Vec::new()));
+                let before = entry.len();
+                append(entry, stored);
+                self.bytes += entry.len() - before;
+                self.commits += 1;
+            }
+        }
+        if let Some(last) = last {
+            self.last = commit_id(last);
+        }
+        Ok(())
+    }
 }
 
 impl Store {
@@ -319,48 +376,28 @@ impl Store {
     /// partnership's projection there (it and every later commit of that partnership are left
     /// out); the checkpoint still moves past it.
     pub fn apply(&self, commits: &[StoredCommit]) -> Result<Applied, StoreError> {
-        let mut checkpoint = self.checkpoint()?;
-        let mut last = None;
-        let mut metas: HashMap<PartnershipId, Meta> = HashMap::new();
-        // Per partnership: the key of its entry (the batch's first position) and the entry.
-        let mut chunks: HashMap<PartnershipId, (Vec<u8>, Vec<u8>)> = HashMap::new();
-        let mut applied = Applied::default();
-        for stored in commits {
-            if stored.position <= checkpoint {
-                continue;
-            }
-            checkpoint = stored.position;
-            last = Some(stored);
-            let p = &stored.partnership_id;
-            if !metas.contains_key(p) {
-                let meta = self.meta(p)?.unwrap_or_default();
-                metas.insert(p.clone(), meta);
-            }
-            let Some(meta) = metas.get_mut(p) else {
-                continue;
-            };
-            if fold(meta, stored, &mut applied.breaks) {
-                let (_, chunk) = chunks
-                    .entry(p.clone())
-                    .or_insert_with(|| (chunk_key(p, stored.position), Vec::new()));
-                append(chunk, stored);
-                applied.commits += 1;
-            }
-        }
+        let mut folding = Folding {
+            checkpoint: self.checkpoint()?,
+            ..Folding::default()
+        };
+        folding.fold(commits, |p| Ok(self.meta(p)?.unwrap_or_default()))?;
         let mut batch = sled::Batch::default();
-        for (k, chunk) in chunks.values() {
-            batch.insert(k.as_slice(), chunk.as_slice());
+        for (k, entry) in folding.entries.values() {
+            batch.insert(k.as_slice(), entry.as_slice());
         }
         self.close_batch(
             batch,
-            &metas,
-            &applied.breaks,
-            checkpoint,
-            last.and_then(commit_id),
+            &folding.metas,
+            &folding.breaks,
+            folding.checkpoint,
+            folding.last,
         )?;
-        applied.checkpoint = checkpoint;
-        applied.touched = chunks.into_keys().collect();
-        Ok(applied)
+        Ok(Applied {
+            checkpoint: folding.checkpoint,
+            commits: folding.commits,
+            touched: folding.entries.into_keys().collect(),
+            breaks: folding.breaks,
+        })
     }
 
     /// Completes `batch` with the metas, the breaks and the checkpoint (with the id of the
