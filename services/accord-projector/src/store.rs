@@ -376,11 +376,20 @@ impl Store {
     /// partnership's projection there (it and every later commit of that partnership are left
     /// out); the checkpoint still moves past it.
     pub fn apply(&self, commits: &[StoredCommit]) -> Result<Applied, StoreError> {
+        let checkpoint = self.checkpoint()?;
         let mut folding = Folding {
-            checkpoint: self.checkpoint()?,
+            checkpoint,
             ..Folding::default()
         };
         folding.fold(commits, |p| Ok(self.meta(p)?.unwrap_or_default()))?;
+        if folding.checkpoint == checkpoint {
+            // Nothing after the checkpoint (a replay after a restart): nothing changes, not even
+            // the id of the commit at the checkpoint.
+            return Ok(Applied {
+                checkpoint,
+                ..Applied::default()
+            });
+        }
         let mut batch = sled::Batch::default();
         for (k, entry) in folding.entries.values() {
             batch.insert(k.as_slice(), entry.as_slice());

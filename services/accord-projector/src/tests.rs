@@ -140,6 +140,22 @@ fn one_pass_folds_every_commit() {
     assert_eq!(view.len(), PARTNERSHIPS * (1 + Model::ALL.len()));
 }
 
+/// A replay of commits already applied (the subscription after a restart) leaves the store as
+/// it was, including the id of the commit at the checkpoint that `check_log` compares.
+#[test]
+fn a_replay_of_applied_commits_changes_nothing() {
+    let commits = log();
+    let store = Store::temporary().expect("store");
+    store.apply(&commits).expect("apply");
+    let fingerprint = store.checkpoint_commit().expect("read");
+    assert!(fingerprint.is_some());
+    let applied = store.apply(&commits[..5]).expect("apply");
+    assert_eq!(applied.checkpoint, COMMITS as u64);
+    assert_eq!(applied.commits, 0);
+    assert_eq!(store.checkpoint_commit().expect("read"), fingerprint);
+    assert_eq!(view(&store), one_pass());
+}
+
 /// A bulk load of `commits` in batches of `sizes`, writing a run whenever `budget` bytes are
 /// buffered.
 fn bulk_load(commits: &[StoredCommit], sizes: &[usize], budget: usize) -> Arc<Store> {
