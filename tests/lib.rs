@@ -3,6 +3,8 @@
 pub use nats_process as harness;
 
 #[cfg(test)]
+mod analytics;
+#[cfg(test)]
 mod cluster;
 #[cfg(test)]
 mod conformance;

@@ -64,7 +64,7 @@ fn orgs(field: &str, v: Vec<String>) -> Result<Vec<OrgId>> {
     v.into_iter().map(|s| org(field, s)).collect()
 }
 
-fn strs<T: ToString>(v: &[T]) -> Vec<String> {
+pub(crate) fn strs<T: ToString>(v: &[T]) -> Vec<String> {
     v.iter().map(ToString::to_string).collect()
 }
 
@@ -80,7 +80,7 @@ fn date(field: &str, s: String) -> Result<Date> {
     iso_date::parse(&s).map_err(|e| err(field, e))
 }
 
-fn period_pb(p: &Period) -> pb::Period {
+pub(crate) fn period_pb(p: &Period) -> pb::Period {
     pb::Period {
         start: iso_date::format(&p.start),
         end: iso_date::format(&p.end),

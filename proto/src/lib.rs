@@ -1,6 +1,7 @@
 //! The protobuf schema (`proto/accord/v1`), compiled at build time without a system `protoc`,
 //! and the explicit conversions between it and the domain types.
 
+pub mod analytics;
 pub mod convert;
 
 /// Generated protobuf types of package `accord.v1`.

@@ -13,10 +13,12 @@
 
 mod bulk;
 mod codec;
+pub mod feed;
 pub mod projections;
 pub mod run;
 pub mod store;
 
+pub use feed::{Feed, FeedError, FeedSettings};
 pub use projections::{NextGeneration, Projections, QueryError};
 pub use run::{Projector, ProjectorError, Report, Status};
 pub use store::{Applied, BreakFound, Broken, Facts, Meta, Store, StoreError};

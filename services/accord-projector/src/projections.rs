@@ -165,6 +165,11 @@ impl Projections {
         })
     }
 
+    /// The directory of the projections.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// The store queries read now.
     pub fn store(&self) -> Arc<Store> {
         self.generation().store
@@ -263,14 +268,22 @@ fn generation_of(path: &Path) -> Option<u64> {
         .ok()
 }
 
-/// Replaces `CURRENT` atomically: a crash leaves the old content or the new, never a mix.
 fn write_current(dir: &Path, number: u64) -> Result<(), StoreError> {
-    let tmp = dir.join("CURRENT.tmp");
+    write_atomically(&dir.join(CURRENT), &format!("{number}\n"))
+}
+
+/// Replaces a small file atomically (write, fsync, rename, fsync the directory): a crash leaves
+/// the old content or the new, never a mix.
+pub(crate) fn write_atomically(path: &Path, content: &str) -> Result<(), StoreError> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
     let mut f = fs::File::create(&tmp).map_err(|e| io_error("creating", &tmp, &e))?;
-    writeln!(f, "{number}").map_err(|e| io_error("writing", &tmp, &e))?;
+    f.write_all(content.as_bytes())
+        .map_err(|e| io_error("writing", &tmp, &e))?;
     f.sync_all().map_err(|e| io_error("syncing", &tmp, &e))?;
-    let current = dir.join(CURRENT);
-    fs::rename(&tmp, &current).map_err(|e| io_error("renaming", &current, &e))?;
+    fs::rename(&tmp, path).map_err(|e| io_error("renaming", path, &e))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
     fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| io_error("syncing", dir, &e))

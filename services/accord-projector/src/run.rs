@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::bulk::BulkLoad;
+use crate::feed::Changes;
 use crate::projections::{NextGeneration, Projections};
 use crate::store::{BreakFound, Store, StoreError};
 
@@ -56,6 +57,8 @@ pub struct Status {
     log_head: AtomicU64,
     rebuilding: AtomicBool,
     broken: Mutex<Vec<BreakFound>>,
+    /// The analytics feed's mark, when it runs.
+    published: Mutex<Option<Position>>,
 }
 
 /// A snapshot of [`Status`].
@@ -70,6 +73,9 @@ pub struct Report {
     pub rebuilding: bool,
     /// Partnerships whose projection stopped at a broken link.
     pub broken: Vec<BreakFound>,
+    /// With the analytics feed: the checkpoint up to which every change is published.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub analytics_published: Option<Position>,
 }
 
 impl Status {
@@ -80,6 +86,7 @@ impl Status {
             log_head: AtomicU64::new(checkpoint),
             rebuilding: AtomicBool::new(rebuilding),
             broken: Mutex::new(broken),
+            published: Mutex::new(None),
         }
     }
 
@@ -96,7 +103,19 @@ impl Status {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .clone(),
+            analytics_published: *self
+                .published
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
         }
+    }
+
+    pub(crate) fn set_published(&self, checkpoint: Position) {
+        *self
+            .published
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(checkpoint);
+        metrics::gauge!("accord_analytics_published_checkpoint").set(checkpoint as f64);
     }
 
     /// Waits until the checkpoint reaches `position` and no rebuild is pending.
@@ -129,6 +148,8 @@ pub struct Projector {
     status: Arc<Status>,
     target: Arc<Store>,
     next: Option<NextGeneration>,
+    /// What the analytics feed is told, once one asked (see [`Projector::changes`]).
+    changes: Option<Arc<Changes>>,
 }
 
 impl Projector {
@@ -156,11 +177,22 @@ impl Projector {
             status,
             target,
             next,
+            changes: None,
         })
     }
 
     pub fn status(&self) -> Arc<Status> {
         self.status.clone()
+    }
+
+    pub fn projections(&self) -> &Projections {
+        &self.projections
+    }
+
+    /// The changes each batch makes to the projections queries read, for the analytics feed;
+    /// the projector keeps them only once this was called.
+    pub fn changes(&mut self) -> Arc<Changes> {
+        self.changes.get_or_insert_default().clone()
     }
 
     /// Checks that the store was built from this log: the commit at its checkpoint has the id of
@@ -211,6 +243,7 @@ impl Projector {
             }),
             swap_at,
             status: self.status.clone(),
+            changes: self.changes,
         };
         let writer = std::thread::Builder::new()
             .name("accord-projector".into())
@@ -307,6 +340,7 @@ struct Writer {
     /// A rebuild swaps its generation in once its checkpoint reaches this.
     swap_at: Position,
     status: Arc<Status>,
+    changes: Option<Arc<Changes>>,
 }
 
 impl Writer {
@@ -347,6 +381,9 @@ impl Writer {
                 broken.extend(applied.breaks.iter().cloned());
                 metrics::gauge!("accord_projector_broken_chains").set(broken.len() as f64);
             }
+            if let Some(changes) = &self.changes {
+                changes.applied(&applied.touched, applied.checkpoint);
+            }
             self.status.checkpoint.send_replace(applied.checkpoint);
             self.status.set_head(applied.checkpoint);
         }
@@ -374,6 +411,9 @@ impl Writer {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = broken;
         self.status.rebuilding.store(false, Ordering::Release);
+        if let Some(changes) = &self.changes {
+            changes.swapped(checkpoint);
+        }
         tracing::info!(
             checkpoint,
             "rebuild caught up; the new projections are in use"

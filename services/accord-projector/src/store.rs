@@ -78,6 +78,9 @@ pub struct Meta {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Facts {
     pub meta: Meta,
+    /// The position of the last commit read (0 when there is none); the meta, read just before,
+    /// may lag behind it if a batch landed in between.
+    pub position: Position,
     pub events: Vec<Event>,
 }
 
@@ -443,6 +446,7 @@ impl Store {
             message,
         };
         let mut events = Vec::new();
+        let mut position = 0;
         for entry in self.db.scan_prefix(commits_prefix(p)) {
             let (_, chunk) = entry.map_err(|e| sled_error(&e))?;
             let mut rest: &[u8] = &chunk;
@@ -450,6 +454,9 @@ impl Store {
                 if rest.len() < 12 {
                     return Err(corrupt("a commit entry is cut short".into()));
                 }
+                position = rest
+                    .first_chunk()
+                    .map_or(position, |p| u64::from_be_bytes(*p));
                 let len = u32::from_be_bytes([rest[8], rest[9], rest[10], rest[11]]) as usize;
                 let bytes = rest
                     .get(12..12 + len)
@@ -461,7 +468,11 @@ impl Store {
                 rest = &rest[12 + len..];
             }
         }
-        Ok(Some(Facts { meta, events }))
+        Ok(Some(Facts {
+            meta,
+            position,
+            events,
+        }))
     }
 
     /// Writes everything applied so far to disk.

@@ -42,6 +42,13 @@ pub(crate) struct Args {
     /// one once caught up; queries keep answering from the current one meanwhile.
     #[arg(long)]
     rebuild: bool,
+    /// With --nats: updates of each read model the analytics feed keeps per partnership on
+    /// stream ACCORD_ANALYTICS (see docs/analytics.md).
+    #[arg(long, default_value_t = 10, env = "ACCORD_ANALYTICS_KEEP")]
+    analytics_keep: i64,
+    /// With --nats: do not publish the analytics feed.
+    #[arg(long)]
+    no_analytics: bool,
 }
 
 /// Which process this is.
@@ -106,9 +113,35 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
         let dir = args.data_dir.join("projections");
         let projections = accord_projector::Projections::open(&dir)
             .with_context(|| format!("opening the read models in {}", dir.display()))?;
-        let projector =
+        let mut projector =
             accord_projector::Projector::new(log.clone(), projections.clone(), args.rebuild)?;
         projector.check_log().await?;
+        let settings = Arc::new(ModelSettings::default());
+        if let Some(client) = nats.as_ref().filter(|_| !args.no_analytics) {
+            let feed_settings = accord_projector::FeedSettings {
+                keep_per_subject: args.analytics_keep,
+                replicas: args.replicas,
+            };
+            let feed = accord_projector::Feed::open(
+                client.clone(),
+                &feed_settings,
+                &mut projector,
+                settings.clone(),
+            )
+            .await?;
+            spawn_part(
+                &mut tasks,
+                &shutdown,
+                "analytics feed",
+                feed.run(shutdown.clone()),
+            );
+            println!(
+                "{name}: analytics feed on stream {} ({}<model>.<partnership_id>), {} per subject",
+                accord_projector::feed::STREAM,
+                accord_projector::feed::SUBJECT_PREFIX,
+                args.analytics_keep
+            );
+        }
         let status = projector.status();
         let stop = shutdown.clone();
         spawn_part(&mut tasks, &shutdown, "projector", projector.run(stop));
@@ -121,7 +154,7 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
         Some(QueryState {
             projections,
             status,
-            settings: Arc::new(ModelSettings::default()),
+            settings,
             tokens: tokens.clone(),
         })
     };

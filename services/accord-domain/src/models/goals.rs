@@ -21,8 +21,11 @@ use crate::values::{Amount, Period};
 /// Share of the elapsed period a goal must have reached to be `on_track`.
 pub const ON_TRACK_FACTOR: f64 = 0.9;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum GoalStatus {
     NotAgreed,
     Achieved,

@@ -157,3 +157,28 @@ pub fn evaluate_resumed(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use strum::VariantArray;
+
+    /// The names `Into<&'static str>` gives (the analytics feed, exports, the retro report) are
+    /// those of the JSON API.
+    fn same_names<T: VariantArray + serde::Serialize + Into<&'static str> + Copy>() {
+        for v in T::VARIANTS {
+            let json = serde_json::to_value(v).unwrap();
+            let name: &'static str = (*v).into();
+            assert_eq!(json.as_str(), Some(name));
+        }
+    }
+
+    #[test]
+    fn enumeration_names_are_the_json_names() {
+        same_names::<super::trust::Rule>();
+        same_names::<super::trust::Band>();
+        same_names::<super::asymmetry::Indicator>();
+        same_names::<super::goals::GoalStatus>();
+        same_names::<super::flags::Rule>();
+        same_names::<super::flags::Severity>();
+    }
+}

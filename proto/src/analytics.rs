@@ -1,0 +1,242 @@
+//! The read models as the analytics feed publishes them (`accord/v1/analytics.proto`): one
+//! message per model, its enumerations as the snake_case names the JSON API uses.
+
+use accord_domain::PartnershipId;
+use accord_domain::models::{
+    ReadModel, asymmetry as asy, flags as fl, goals as go, summary as su, throughput as th,
+    trust as tr,
+};
+use prost::Message;
+
+use crate::convert::{period_pb, strs, timestamp};
+use crate::pb;
+
+/// A read model as one analytics message: the name of its protobuf schema (the message's full
+/// name, carried in the `Accord-Schema` header) and its encoded bytes.
+pub fn encode(partnership_id: &PartnershipId, model: &ReadModel) -> (&'static str, Vec<u8>) {
+    let p = partnership_id.to_string();
+    match model {
+        ReadModel::Trust(m) => ("accord.v1.TrustTimeline", trust(p, m).encode_to_vec()),
+        ReadModel::Throughput(m) => ("accord.v1.Throughput", throughput(p, m).encode_to_vec()),
+        ReadModel::Asymmetry(m) => ("accord.v1.Asymmetry", asymmetry(p, m).encode_to_vec()),
+        ReadModel::Goals(m) => ("accord.v1.Goals", goals(p, m).encode_to_vec()),
+        ReadModel::Flags(m) => ("accord.v1.Flags", flags(p, m).encode_to_vec()),
+        ReadModel::Summary(m) => ("accord.v1.Summary", summary(p, m).encode_to_vec()),
+    }
+}
+
+fn name<T: Into<&'static str>>(v: T) -> String {
+    let s: &'static str = v.into();
+    s.to_owned()
+}
+
+pub fn trust(partnership_id: String, m: &tr::TrustTimeline) -> pb::TrustTimeline {
+    pb::TrustTimeline {
+        partnership_id,
+        as_of: Some(timestamp(m.as_of)),
+        orgs: m
+            .orgs
+            .iter()
+            .map(|o| pb::OrgTrust {
+                org: o.org.to_string(),
+                r: o.r,
+                s: o.s,
+                score: o.score,
+                band: name(o.band),
+                points: o
+                    .points
+                    .iter()
+                    .map(|p| pb::TrustPoint {
+                        at: Some(timestamp(p.at)),
+                        event_id: p.event_id.to_string(),
+                        rule_id: name(p.rule_id),
+                        score_before: p.score_before,
+                        score_after: p.score_after,
+                        delta: p.delta,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+fn flow(f: &th::Flow) -> pb::Flow {
+    pb::Flow {
+        period: f.period.clone(),
+        throughput: f.throughput,
+        wip: f.wip,
+        due: f.due,
+        ppc: f.ppc,
+        focus: f.focus,
+    }
+}
+
+pub fn throughput(partnership_id: String, m: &th::Throughput) -> pb::Throughput {
+    pb::Throughput {
+        partnership_id,
+        as_of: Some(timestamp(m.as_of)),
+        owners: m
+            .owners
+            .iter()
+            .map(|o| pb::OwnerThroughput {
+                owner_org: o.owner_org.to_string(),
+                weeks: o.weeks.iter().map(flow).collect(),
+                quarters: o.quarters.iter().map(flow).collect(),
+                open_items: o
+                    .open_items
+                    .iter()
+                    .map(|i| pb::OpenItem {
+                        deliverable_id: i.deliverable_id.to_string(),
+                        age_days: i.age_days,
+                        started: i.started,
+                    })
+                    .collect(),
+                cycle_time_p50: o.cycle_time_p50,
+                cycle_time_p85: o.cycle_time_p85,
+                on_time_original: o.on_time_original,
+                on_time_latest: o.on_time_latest,
+                slips: o.slips,
+                slip_days: o.slip_days,
+                evidence: strs(&o.evidence),
+            })
+            .collect(),
+    }
+}
+
+pub fn asymmetry(partnership_id: String, m: &asy::Asymmetry) -> pb::Asymmetry {
+    pb::Asymmetry {
+        partnership_id,
+        as_of: Some(timestamp(m.as_of)),
+        pairs: m
+            .pairs
+            .iter()
+            .map(|p| pb::PairAsymmetry {
+                a: p.a.to_string(),
+                b: p.b.to_string(),
+                shares: p
+                    .shares
+                    .iter()
+                    .map(|s| pb::Share {
+                        indicator: name(s.indicator),
+                        count: s.count,
+                        of: s.of,
+                        share: s.share,
+                        sufficient: s.sufficient,
+                        evidence: strs(&s.evidence),
+                    })
+                    .collect(),
+                lean: p.lean,
+                balance_index: p.balance_index,
+                economic: Some(pb::Economic {
+                    d_a: p.economic.d_a,
+                    d_b: p.economic.d_b,
+                    dependence_asymmetry: p.economic.da,
+                    joint_dependence: p.economic.jd,
+                    da_over_jd: p.economic.da_over_jd,
+                    hhi_a: p.economic.hhi_a,
+                    evidence: strs(&p.economic.evidence),
+                }),
+            })
+            .collect(),
+    }
+}
+
+fn coverage(c: &go::Coverage) -> pb::Coverage {
+    pb::Coverage {
+        qualitative: c.qualitative,
+        marketing: c.marketing,
+        sales: c.sales,
+        complete: c.complete,
+    }
+}
+
+pub fn goals(partnership_id: String, m: &go::Goals) -> pb::Goals {
+    pb::Goals {
+        partnership_id,
+        as_of: Some(timestamp(m.as_of)),
+        goals: m
+            .goals
+            .iter()
+            .map(|g| pb::GoalAttainment {
+                goal_id: g.goal_id.to_string(),
+                kind: g.kind.as_str().to_owned(),
+                metric: g.metric.as_str().to_owned(),
+                target: g.target.to_string(),
+                period: Some(period_pb(&g.period)),
+                actual: g.actual.to_string(),
+                attainment: g.attainment,
+                elapsed: g.elapsed,
+                status: name(g.status),
+                agreed_by: strs(&g.agreed_by),
+                evidence: strs(&g.evidence),
+            })
+            .collect(),
+        coverage: Some(coverage(&m.coverage)),
+    }
+}
+
+fn flag(f: &fl::Flag) -> pb::Flag {
+    pb::Flag {
+        rule_id: name(f.rule_id),
+        flag: f.flag.to_owned(),
+        subject: f.subject.clone(),
+        severity: name(f.severity),
+        reason: f.reason.clone(),
+        evidence: strs(&f.evidence),
+    }
+}
+
+pub fn flags(partnership_id: String, m: &fl::Flags) -> pb::Flags {
+    pb::Flags {
+        partnership_id,
+        as_of: Some(timestamp(m.as_of)),
+        open: m.open.iter().map(flag).collect(),
+        history: m
+            .history
+            .iter()
+            .map(|c| pb::FlagChange {
+                at: Some(timestamp(c.at)),
+                rule_id: name(c.rule_id),
+                subject: c.subject.clone(),
+                now: c.now.as_ref().map(flag),
+            })
+            .collect(),
+    }
+}
+
+pub fn summary(partnership_id: String, m: &su::Summary) -> pb::Summary {
+    pb::Summary {
+        partnership_id,
+        as_of: Some(timestamp(m.as_of)),
+        status: m.status.map(|s| s.as_str().to_owned()),
+        trust: m
+            .trust
+            .iter()
+            .map(|t| pb::TrustBand {
+                org: t.org.to_string(),
+                score: t.score,
+                band: name(t.band),
+            })
+            .collect(),
+        balance: m
+            .balance
+            .iter()
+            .map(|b| pb::Balance {
+                a: b.a.to_string(),
+                b: b.b.to_string(),
+                balance_index: b.balance_index,
+                lean: b.lean,
+            })
+            .collect(),
+        open_flags: m.open_flags.iter().map(flag).collect(),
+        goal_coverage: Some(coverage(&m.goal_coverage)),
+        goals: Some(pb::GoalCounts {
+            not_agreed: m.goals.not_agreed,
+            achieved: m.goals.achieved,
+            on_track: m.goals.on_track,
+            behind: m.goals.behind,
+            missed: m.goals.missed,
+            dropped: m.goals.dropped,
+        }),
+    }
+}

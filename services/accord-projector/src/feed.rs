@@ -1,0 +1,400 @@
+//! The analytics feed: after each batch, every read model of every partnership the batch
+//! changed, as a protobuf message (`accord/v1/analytics.proto`) on the JetStream stream
+//! `ACCORD_ANALYTICS`, subject `accord.analytics.<model>.<partnership_id>`.
+//!
+//! Each update is the read model as of the partnership's last commit (evaluated at that commit's
+//! `recorded_at`, so it is a function of the log alone) and is published once per position:
+//! - the message id `<model>.<partnership_id>.<position>` makes the server drop a repeat within
+//!   its duplicate window;
+//! - the feed keeps, beside the projections, the checkpoint up to which every change is
+//!   published (`analytics.published`); a restart publishes only what changed after it;
+//! - what changed after it may have been published before a crash: those partnerships are
+//!   checked against the last message of each subject, whose `Accord-Position` says where it
+//!   stands, so even a repeat after the duplicate window is not published again.
+//!
+//! A rebuild does not publish again: the positions it folds are at or before the mark. The
+//! stream keeps the latest `keep_per_subject` updates of each subject, so a consumer starting
+//! with the policy "last per subject" gets the current state of every partnership, then the
+//! updates as they come.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use accord_domain::PartnershipId;
+use accord_domain::models::{Model, ModelSettings};
+use accord_log::Position;
+use accord_log::jetstream::HEADER_SCHEMA;
+use async_nats::HeaderMap;
+use async_nats::jetstream::{self, message::PublishMessage, stream};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use time::format_description::well_known::Rfc3339;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::projections::Projections;
+use crate::run::{Projector, Status};
+use crate::store::{StoreError, io_error};
+
+/// The stream the feed publishes to.
+pub const STREAM: &str = "ACCORD_ANALYTICS";
+/// Subjects are `accord.analytics.<model>.<partnership_id>`.
+pub const SUBJECT_PREFIX: &str = "accord.analytics.";
+/// The log position of the partnership's last commit the update reflects.
+pub const HEADER_POSITION: &str = "Accord-Position";
+/// The instant the read model was evaluated at (RFC 3339): that commit's `recorded_at`.
+pub const HEADER_AS_OF: &str = "Accord-As-Of";
+pub const HEADER_PARTNERSHIP: &str = "Accord-Partnership";
+pub const HEADER_MODEL: &str = "Accord-Model";
+
+/// Where the feed keeps its mark, beside the generations.
+const MARK_FILE: &str = "analytics.published";
+/// Partnerships evaluated in one blocking task.
+const EVALUATE_CHUNK: usize = 256;
+/// Longest wait before trying again after NATS failed.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    #[error("analytics stream {STREAM}: {0}")]
+    Stream(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The feed's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedSettings {
+    /// Updates kept per subject (per model and partnership); at least 1.
+    pub keep_per_subject: i64,
+    /// Stream replicas (1 on one server, 3 in a cluster).
+    pub replicas: usize,
+}
+
+impl Default for FeedSettings {
+    fn default() -> Self {
+        Self {
+            keep_per_subject: 10,
+            replicas: 1,
+        }
+    }
+}
+
+impl FeedSettings {
+    pub fn config(&self) -> stream::Config {
+        stream::Config {
+            name: STREAM.into(),
+            subjects: vec![format!("{SUBJECT_PREFIX}>")],
+            storage: stream::StorageType::File,
+            discard: stream::DiscardPolicy::Old,
+            max_messages_per_subject: self.keep_per_subject,
+            num_replicas: self.replicas,
+            duplicate_window: Duration::from_secs(2 * 60),
+            ..Default::default()
+        }
+    }
+}
+
+/// What the projector's writer hands to the feed: the partnerships changed by the batches
+/// applied since the feed last looked, and the checkpoint they reach.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pending: Mutex<Pending>,
+    notify: Notify,
+}
+
+#[derive(Debug, Default)]
+struct Pending {
+    touched: HashSet<PartnershipId>,
+    /// Every change up to here is in `touched` (or was taken before).
+    checkpoint: Position,
+    /// The generation was replaced: look at every partnership again.
+    rescan: bool,
+}
+
+impl Changes {
+    /// A batch applied to the generation queries read, reaching `checkpoint`.
+    pub(crate) fn applied(&self, touched: &[PartnershipId], checkpoint: Position) {
+        let mut p = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        p.touched.extend(touched.iter().cloned());
+        p.checkpoint = p.checkpoint.max(checkpoint);
+        drop(p);
+        self.notify.notify_one();
+    }
+
+    /// A rebuilt generation, at `checkpoint`, replaced the one queries read.
+    pub(crate) fn swapped(&self, checkpoint: Position) {
+        let mut p = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        p.rescan = true;
+        p.checkpoint = p.checkpoint.max(checkpoint);
+        drop(p);
+        self.notify.notify_one();
+    }
+
+    fn take(&self) -> Pending {
+        std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Puts back what could not be published.
+    fn restore(&self, mut back: Pending) {
+        let mut p = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        back.touched.extend(p.touched.drain());
+        p.touched = back.touched;
+        p.checkpoint = p.checkpoint.max(back.checkpoint);
+        p.rescan |= back.rescan;
+    }
+}
+
+/// One update ready to publish.
+struct Update {
+    subject: String,
+    /// `<model>.<partnership_id>.<position>`: the server drops a repeat.
+    message_id: String,
+    headers: HeaderMap,
+    payload: Vec<u8>,
+    position: Position,
+}
+
+/// Publishes the read models the projector changes.
+#[derive(Debug)]
+pub struct Feed {
+    js: jetstream::Context,
+    stream: stream::Stream,
+    projections: Projections,
+    settings: Arc<ModelSettings>,
+    changes: Arc<Changes>,
+    status: Arc<Status>,
+    mark: PathBuf,
+}
+
+impl Feed {
+    /// Provisions `ACCORD_ANALYTICS` (creating it, or updating how many updates it keeps per
+    /// subject to `settings`), reads the feed's mark, and takes the changes of `projector`,
+    /// whose read models it publishes.
+    pub async fn open(
+        client: async_nats::Client,
+        settings: &FeedSettings,
+        projector: &mut Projector,
+        models: Arc<ModelSettings>,
+    ) -> Result<Self, FeedError> {
+        if settings.keep_per_subject < 1 {
+            return Err(FeedError::Stream(format!(
+                "updates kept per subject must be at least 1, not {}",
+                settings.keep_per_subject
+            )));
+        }
+        let js = jetstream::new(client);
+        let want = settings.config();
+        let stream = match js.get_stream(STREAM).await {
+            Ok(mut s) => {
+                let have = s.info().await.map_err(|e| stream_error(&e))?.config.clone();
+                if have.max_messages_per_subject != want.max_messages_per_subject
+                    || have.subjects != want.subjects
+                {
+                    tracing::info!(
+                        keep_per_subject = settings.keep_per_subject,
+                        "updating the analytics stream's settings"
+                    );
+                    let config = stream::Config {
+                        max_messages_per_subject: want.max_messages_per_subject,
+                        subjects: want.subjects.clone(),
+                        ..have
+                    };
+                    js.update_stream(config)
+                        .await
+                        .map_err(|e| stream_error(&e))?;
+                }
+                s
+            }
+            Err(_) => js
+                .get_or_create_stream(want)
+                .await
+                .map_err(|e| stream_error(&e))?,
+        };
+        let projections = projector.projections().clone();
+        let mark = projections.dir().join(MARK_FILE);
+        let status = projector.status();
+        status.set_published(read_mark(&mark)?);
+        Ok(Self {
+            js,
+            stream,
+            projections,
+            settings: models,
+            changes: projector.changes(),
+            status,
+            mark,
+        })
+    }
+
+    /// Publishes until `shutdown`: first what changed since the mark, then each batch.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), FeedError> {
+        let mut pending = Pending {
+            rescan: true,
+            ..Pending::default()
+        };
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            if pending.rescan || !pending.touched.is_empty() {
+                match self.publish(&pending).await {
+                    Ok(()) => backoff = Duration::from_millis(100),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "analytics feed: publishing failed; retrying");
+                        self.changes.restore(pending);
+                        tokio::select! {
+                            () = shutdown.cancelled() => return Ok(()),
+                            () = tokio::time::sleep(backoff) => {}
+                        }
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                        pending = self.changes.take();
+                        continue;
+                    }
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                () = self.changes.notify.notified() => {}
+            }
+            pending = self.changes.take();
+        }
+    }
+
+    /// Publishes the updates of `pending` and moves the mark to its checkpoint.
+    async fn publish(&self, pending: &Pending) -> Result<(), FeedError> {
+        let mark = self.status.report().analytics_published.unwrap_or(0);
+        let store = self.projections.store();
+        let (ids, checkpoint, check_last) = if pending.rescan {
+            // Everything after the mark; some of it may have gone out before a crash.
+            let checkpoint = store.checkpoint()?.max(pending.checkpoint);
+            let mut ids = Vec::new();
+            for p in store.partnerships()? {
+                if store.meta(&p)?.is_some_and(|m| m.revision > mark) {
+                    ids.push(p);
+                }
+            }
+            (ids, checkpoint, true)
+        } else {
+            let ids = pending.touched.iter().cloned().collect::<Vec<_>>();
+            (ids, pending.checkpoint, false)
+        };
+        for chunk in ids.chunks(EVALUATE_CHUNK) {
+            let projections = self.projections.clone();
+            let settings = self.settings.clone();
+            let chunk = chunk.to_vec();
+            let updates =
+                tokio::task::spawn_blocking(move || updates(&projections, &settings, &chunk))
+                    .await
+                    .map_err(|e| FeedError::Stream(e.to_string()))??;
+            self.send(updates, check_last).await?;
+        }
+        if checkpoint > mark {
+            write_mark(&self.mark, checkpoint)?;
+            self.status.set_published(checkpoint);
+        }
+        Ok(())
+    }
+
+    /// Publishes `updates`, awaiting every acknowledgement; with `check_last`, skips those whose
+    /// subject already holds this position or a later one.
+    async fn send(&self, updates: Vec<Update>, check_last: bool) -> Result<(), FeedError> {
+        let mut acks = FuturesUnordered::new();
+        for u in updates {
+            if check_last && self.last_position(&u.subject).await? >= Some(u.position) {
+                continue;
+            }
+            let publish = PublishMessage::build()
+                .payload(u.payload.into())
+                .headers(u.headers)
+                .message_id(u.message_id);
+            let ack = self
+                .js
+                .send_publish(u.subject, publish)
+                .await
+                .map_err(|e| stream_error(&e))?;
+            acks.push(ack.into_future());
+        }
+        while let Some(ack) = acks.next().await {
+            let ack = ack.map_err(|e| stream_error(&e))?;
+            if ack.duplicate {
+                metrics::counter!("accord_analytics_duplicates_total").increment(1);
+            } else {
+                metrics::counter!("accord_analytics_published_total").increment(1);
+            }
+        }
+        Ok(())
+    }
+
+    /// The position of the last update on `subject`, if any.
+    async fn last_position(&self, subject: &str) -> Result<Option<Position>, FeedError> {
+        match self.stream.get_last_raw_message_by_subject(subject).await {
+            Ok(m) => Ok(m
+                .headers
+                .get(HEADER_POSITION)
+                .and_then(|v| v.as_str().parse().ok())),
+            Err(e) if e.kind() == stream::LastRawMessageErrorKind::NoMessageFound => Ok(None),
+            Err(e) => Err(stream_error(&e)),
+        }
+    }
+}
+
+/// The updates of `ids`: each read model as of the partnership's last commit. A partnership
+/// whose chain broke has none (its read models stop answering).
+fn updates(
+    projections: &Projections,
+    settings: &ModelSettings,
+    ids: &[PartnershipId],
+) -> Result<Vec<Update>, FeedError> {
+    let mut out = Vec::with_capacity(ids.len() * Model::ALL.len());
+    for p in ids {
+        let Some(facts) = projections.facts(p)? else {
+            continue;
+        };
+        let Some(as_of) = facts.events.iter().map(|e| e.recorded_at).max() else {
+            continue;
+        };
+        if facts.meta.broken.is_some() {
+            continue;
+        }
+        let at = as_of.format(&Rfc3339).unwrap_or_default();
+        for model in Model::ALL {
+            let Ok(answer) = projections.evaluate(p, &facts, model, as_of, settings) else {
+                continue;
+            };
+            let (schema, payload) = accord_proto::analytics::encode(p, &answer);
+            let mut headers = HeaderMap::new();
+            headers.insert(HEADER_SCHEMA, schema);
+            headers.insert(HEADER_POSITION, facts.position.to_string());
+            headers.insert(HEADER_AS_OF, at.as_str());
+            headers.insert(HEADER_PARTNERSHIP, p.as_str());
+            headers.insert(HEADER_MODEL, model.as_str());
+            out.push(Update {
+                subject: format!("{SUBJECT_PREFIX}{}.{p}", model.as_str()),
+                message_id: format!("{}.{p}.{}", model.as_str(), facts.position),
+                headers,
+                payload,
+                position: facts.position,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn stream_error(e: &dyn std::fmt::Display) -> FeedError {
+    FeedError::Stream(e.to_string())
+}
+
+fn read_mark(path: &std::path::Path) -> Result<Position, StoreError> {
+    match std::fs::read_to_string(path) {
+        Ok(s) => s.trim().parse().map_err(|_| StoreError::Corrupt {
+            key: path.display().to_string(),
+            message: format!("{s:?} is not a position"),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(io_error("reading", path, &e)),
+    }
+}
+
+fn write_mark(path: &std::path::Path, checkpoint: Position) -> Result<(), StoreError> {
+    crate::projections::write_atomically(path, &format!("{checkpoint}\n"))
+}
