@@ -11,6 +11,8 @@ mod conformance;
 #[cfg(test)]
 mod e2e;
 #[cfg(test)]
+mod exports;
+#[cfg(test)]
 mod golden;
 #[cfg(test)]
 mod hygiene;

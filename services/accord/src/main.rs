@@ -3,6 +3,7 @@
 mod bench;
 mod client;
 mod demo;
+mod export;
 mod show;
 mod synthetic;
 mod telemetry;
@@ -58,6 +59,9 @@ enum Cmd {
     /// Show a read model of a partnership: trust, throughput, asymmetry, goals, flags or
     /// summary, now or as the ledger knew it at --as-of.
     Show(show::ShowArgs),
+    /// Export the events or one read model of every partnership as one table: CSV, JSON lines
+    /// or Parquet, for pandas, DuckDB or a spreadsheet.
+    Export(export::ExportArgs),
     /// Write a large deterministic synthetic history (JSONL, for `accord import`) for
     /// benchmarks and load tests.
     Gen(synthetic::Args),
@@ -101,6 +105,7 @@ fn main() -> ExitCode {
             Cmd::History(args) => client::history(args).await,
             Cmd::Verify(args) => client::verify(args).await,
             Cmd::Show(args) => show::show(args).await,
+            Cmd::Export(args) => export::export(args).await,
             Cmd::Gen(args) => synthetic::run(&args).map(|()| ExitCode::SUCCESS),
             Cmd::Token(TokenCmd::New(args)) => token::new(args).map(|()| ExitCode::SUCCESS),
             Cmd::Bench(args) => bench::run(args).await.map(|()| ExitCode::SUCCESS),
