@@ -365,7 +365,7 @@ fn parse_event(item: Value) -> Result<EventInput, (String, String)> {
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct AsOf {
-    as_of: Option<String>,
+    pub(crate) as_of: Option<String>,
 }
 
 pub(crate) fn as_of(q: &AsOf) -> Result<Option<OffsetDateTime>, ApiError> {

@@ -6,14 +6,17 @@ use std::sync::Arc;
 
 use accord_domain::PartnershipId;
 use accord_domain::models::{Model, ModelSettings, ReadModel};
-use accord_projector::{Projections, QueryError, Status};
+use accord_domain::values::iso_date;
+use accord_projector::{Facts, Projections, QueryError, Status};
+use accord_report::{Retro, RetroError};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use serde::Deserialize;
 use serde_json::json;
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
 use crate::auth::{Caller, Tokens};
 use crate::{ApiError, AsOf, Metrics, as_of, caller, partnership};
@@ -37,19 +40,14 @@ impl From<QueryError> for ApiError {
     }
 }
 
-/// One read model of a partnership at `as_of` (now when `None`), for a caller allowed to read
-/// it. HTTP and the NATS service both answer with this.
-pub async fn query(
+/// A partnership's facts, for a caller allowed to read them.
+async fn readable_facts(
     state: &QueryState,
     caller: Caller<'_>,
     id: &str,
-    model: Model,
-    as_of: Option<OffsetDateTime>,
-) -> Result<ReadModel, ApiError> {
+) -> Result<(PartnershipId, Facts), ApiError> {
     let p: PartnershipId = partnership(id)?;
-    let as_of = as_of.unwrap_or_else(OffsetDateTime::now_utc);
     let projections = state.projections.clone();
-    let settings = state.settings.clone();
     let facts = {
         let p = p.clone();
         tokio::task::spawn_blocking(move || projections.facts(&p))
@@ -65,11 +63,95 @@ pub async fn query(
             "{p} is not a partnership of your org"
         )));
     }
+    Ok((p, facts))
+}
+
+/// One read model of a partnership at `as_of` (now when `None`), for a caller allowed to read
+/// it. HTTP and the NATS service both answer with this.
+pub async fn query(
+    state: &QueryState,
+    caller: Caller<'_>,
+    id: &str,
+    model: Model,
+    as_of: Option<OffsetDateTime>,
+) -> Result<ReadModel, ApiError> {
+    let as_of = as_of.unwrap_or_else(OffsetDateTime::now_utc);
+    let (p, facts) = readable_facts(state, caller, id).await?;
     let projections = state.projections.clone();
+    let settings = state.settings.clone();
     tokio::task::spawn_blocking(move || projections.evaluate(&p, &facts, model, as_of, &settings))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(ApiError::from)
+}
+
+/// `GET /v1/partnerships/{id}/retro?as_of=&from=&to=`: the query string of the retrospective.
+#[derive(Debug, Deserialize)]
+struct RetroQuery {
+    as_of: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn date(field: &str, s: Option<&str>) -> Result<Option<Date>, ApiError> {
+    s.map(|s| {
+        iso_date::parse(s).map_err(|message| ApiError::BadRequest {
+            field: field.into(),
+            message,
+        })
+    })
+    .transpose()
+}
+
+/// The retrospective report of a partnership: one self-contained HTML page.
+async fn retro(
+    State(state): State<QueryState>,
+    Path(id): Path<String>,
+    Query(q): Query<RetroQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = caller(state.tokens.as_deref(), &headers)?;
+    let as_of = as_of(&AsOf {
+        as_of: q.as_of.clone(),
+    })?
+    .unwrap_or_else(OffsetDateTime::now_utc);
+    let (from, to) = (
+        date("from", q.from.as_deref())?,
+        date("to", q.to.as_deref())?,
+    );
+    let (p, facts) = readable_facts(&state, caller, &id).await?;
+    if let Some(broken) = &facts.meta.broken {
+        return Err(QueryError::ChainBroken {
+            partnership_id: p,
+            broken: broken.clone(),
+        }
+        .into());
+    }
+    let settings = state.settings.clone();
+    let page = tokio::task::spawn_blocking(move || {
+        accord_report::render(&Retro {
+            partnership_id: &p,
+            events: &facts.events,
+            as_of,
+            from,
+            to,
+            settings: &settings,
+            revision: Some(facts.position),
+        })
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(|e| match e {
+        RetroError::Window { .. } => ApiError::BadRequest {
+            field: "from".into(),
+            message: e.to_string(),
+        },
+        RetroError::NothingKnown { .. } => ApiError::BadRequest {
+            field: "as_of".into(),
+            message: e.to_string(),
+        },
+    })?;
+    Ok(Html(page).into_response())
 }
 
 /// The query routes, one per model.
@@ -89,6 +171,7 @@ pub fn routes(state: QueryState) -> Router {
                 ),
             )
         })
+        .route("/v1/partnerships/{id}/retro", get(retro))
         .with_state(state)
 }
 

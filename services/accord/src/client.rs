@@ -2,7 +2,7 @@
 //! HTTP. Exit codes: 0 ok, 1 failure (conflict, broken chain, server unreachable), 2 bad input.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -101,18 +101,70 @@ pub(crate) async fn get_json(
     client: &reqwest::Client,
     path: &str,
 ) -> Result<Result<Value, ExitCode>> {
+    Ok(get_text(server, client, path)
+        .await?
+        .map(|text| serde_json::from_str(&text).unwrap_or(Value::String(text))))
+}
+
+/// GETs an answer as text (a page); an error answer is explained and becomes the exit code.
+pub(crate) async fn get_text(
+    server: &Server,
+    client: &reqwest::Client,
+    path: &str,
+) -> Result<Result<String, ExitCode>> {
     let response = client
         .get(format!("{}{path}", server.server))
         .send()
         .await
         .with_context(|| format!("cannot reach {}", server.server))?;
-    let (status, body) = answer(response).await?;
+    let status = response.status();
+    let text = response.text().await?;
     if status == StatusCode::OK {
-        Ok(Ok(body))
+        Ok(Ok(text))
     } else {
-        explain(status, &body);
+        explain(
+            status,
+            &serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        );
         Ok(Err(exit_for(status)))
     }
+}
+
+/// A file being written for `out`: a temporary file beside it, which [`finish_out`] renames into
+/// place once complete (and which is removed if it never is). Exit code 2 when `out` does not
+/// name a file in an existing directory.
+pub(crate) fn start_out(out: &Path) -> Result<Result<tempfile::NamedTempFile, ExitCode>> {
+    let dir = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() || out.is_dir() {
+        eprintln!(
+            "error: --out {} must name a file in an existing directory",
+            out.display()
+        );
+        return Ok(Err(ExitCode::from(2)));
+    }
+    Ok(Ok(tempfile::Builder::new()
+        .prefix(".accord-")
+        .tempfile_in(dir)
+        .with_context(|| {
+            format!("creating a file in {}", dir.display())
+        })?))
+}
+
+/// Renames a complete file into place as an ordinary file (a temporary one is private).
+pub(crate) fn finish_out(file: tempfile::NamedTempFile, out: &Path) -> Result<()> {
+    file.as_file().sync_all()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
+    file.persist(out)
+        .with_context(|| format!("writing {}", out.display()))?;
+    Ok(())
 }
 
 async fn answer(response: reqwest::Response) -> Result<(StatusCode, Value)> {

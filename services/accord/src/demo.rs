@@ -135,7 +135,7 @@ fn story() -> Vec<Step> {
     ]
 }
 
-pub(crate) async fn run(data_dir: Option<PathBuf>) -> Result<()> {
+pub(crate) async fn run(data_dir: Option<PathBuf>, reports: &Path) -> Result<()> {
     let temp;
     let dir = match data_dir {
         Some(dir) => dir,
@@ -253,7 +253,8 @@ pub(crate) async fn run(data_dir: Option<PathBuf>) -> Result<()> {
         Verification::Broken(b) => anyhow::bail!("{b}"),
     }
     let samples = samples(&ledger, &*log).await?;
-    summaries(log, &dir, &p, &samples).await
+    let projections = summaries(log, &dir, &p, &samples).await?;
+    write_reports(&projections, &samples, reports)
 }
 
 /// Loads the sample partnerships through the ledger, shows each at a glance, and gives their ids.
@@ -323,13 +324,13 @@ async fn samples(ledger: &Ledger, log: &dyn EventLog) -> Result<Vec<PartnershipI
 }
 
 /// Runs the projector over the store until it has caught up, then prints each partnership's
-/// summary as of its last recorded event.
+/// summary as of its last recorded event; gives the projections.
 async fn summaries(
     log: Arc<dyn EventLog>,
     dir: &Path,
     worked: &PartnershipId,
     samples: &[PartnershipId],
-) -> Result<()> {
+) -> Result<Projections> {
     let projections = Projections::open(&dir.join("projections"))?;
     let projector = Projector::new(log.clone(), projections.clone(), false)?;
     let status = projector.status();
@@ -346,15 +347,7 @@ async fn summaries(
     );
     let settings = ModelSettings::default();
     for p in std::iter::once(worked).chain(samples) {
-        let facts = projections
-            .facts(p)?
-            .context("the projector knows every partnership")?;
-        let as_of = facts
-            .events
-            .iter()
-            .map(|e| e.recorded_at)
-            .max()
-            .context("a partnership has events")?;
+        let (facts, as_of) = facts_at_last(&projections, p)?;
         let mut summary =
             serde_json::to_value(facts.evaluate(p, Model::Summary, as_of, &settings)?)?;
         summary["partnership_id"] = json!(p);
@@ -363,8 +356,50 @@ async fn summaries(
             crate::show::render(Model::Summary, &summary).trim_end()
         );
     }
+    Ok(projections)
+}
+
+/// A partnership's facts, and the instant of its last recorded event.
+fn facts_at_last(
+    projections: &Projections,
+    p: &PartnershipId,
+) -> Result<(accord_projector::Facts, time::OffsetDateTime)> {
+    let facts = projections
+        .facts(p)?
+        .context("the projector knows every partnership")?;
+    let as_of = facts
+        .events
+        .iter()
+        .map(|e| e.recorded_at)
+        .max()
+        .context("a partnership has events")?;
+    Ok((facts, as_of))
+}
+
+/// Writes the retrospective report of each sample partnership into `dir` and prints the paths.
+fn write_reports(projections: &Projections, samples: &[PartnershipId], dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let settings = ModelSettings::default();
     println!(
-        "\nnext: `accord up` serves this ledger over HTTP; `accord import examples/<file>.jsonl` loads a sample into it; `accord show summary <id>` shows it"
+        "\nthe retrospective of each sample partnership, one HTML page each (open in a browser):"
+    );
+    for p in samples {
+        let (facts, as_of) = facts_at_last(projections, p)?;
+        let page = accord_report::render(&accord_report::Retro {
+            partnership_id: p,
+            events: &facts.events,
+            as_of,
+            from: None,
+            to: None,
+            settings: &settings,
+            revision: Some(facts.position),
+        })?;
+        let path = dir.join(format!("{p}.html"));
+        std::fs::write(&path, page).with_context(|| format!("writing {}", path.display()))?;
+        println!("  {}", path.display());
+    }
+    println!(
+        "\nnext: `accord up` serves this ledger over HTTP; `accord import examples/<file>.jsonl` loads a sample into it; `accord show summary <id>` shows it; `accord retro <id> --out report.html` writes its retrospective"
     );
     Ok(())
 }

@@ -14,12 +14,12 @@
 //!   state of each flag still open;
 //! - `summary`: one row per partnership.
 //!
-//! The file is written beside `--out` and renamed into place at the end, so a failed export
-//! leaves no half file.
+//! The file is written beside `--out` and renamed into place at the end (`client::start_out`),
+//! so a failed export leaves no half file.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -33,7 +33,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::client::{Server, get_json};
+use crate::client::{Server, finish_out, get_json, start_out};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ExportArgs {
@@ -619,12 +619,12 @@ impl Sink {
     fn finish(self) -> Result<()> {
         match self {
             Sink::Csv(w) => {
-                (*w).into_inner()
-                    .map_err(|e| anyhow::anyhow!("{}", e.error()))?
-                    .into_inner()?
-                    .sync_all()?;
+                let out = (*w)
+                    .into_inner()
+                    .map_err(|e| anyhow::anyhow!("{}", e.error()))?;
+                drop(out.into_inner()?);
             }
-            Sink::Jsonl(w, _) => w.into_inner()?.sync_all()?,
+            Sink::Jsonl(w, _) => drop(w.into_inner()?),
             Sink::Parquet(mut p) => {
                 p.row_group()?;
                 p.writer.close()?;
@@ -754,23 +754,10 @@ pub(crate) async fn export(args: ExportArgs) -> Result<ExitCode> {
         args.partnerships.clone()
     };
 
-    let dir = match args.out.parent() {
-        Some(d) if d.as_os_str().is_empty() => Path::new("."),
-        Some(d) => d,
-        None => Path::new("."),
+    let tmp = match start_out(&args.out)? {
+        Ok(tmp) => tmp,
+        Err(code) => return Ok(code),
     };
-    if !dir.is_dir() || args.out.is_dir() {
-        eprintln!(
-            "error: --out {} must name a file in an existing directory",
-            args.out.display()
-        );
-        return Ok(ExitCode::from(2));
-    }
-    // Written beside the destination and renamed into place at the end; removed on an error.
-    let tmp = tempfile::Builder::new()
-        .prefix(".accord-export-")
-        .tempfile_in(dir)
-        .with_context(|| format!("creating a file in {}", dir.display()))?;
     let mut sink = Sink::new(args.format, tmp.reopen()?, args.model.columns())?;
     let mut rows = 0;
     for p in &partnerships {
@@ -787,15 +774,7 @@ pub(crate) async fn export(args: ExportArgs) -> Result<ExitCode> {
         sink.write(batch)?;
     }
     sink.finish()?;
-    // A temporary file is private; the export is an ordinary file.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    }
-    tmp.persist(&args.out)
-        .with_context(|| format!("writing {}", args.out.display()))?;
+    finish_out(tmp, &args.out)?;
     println!(
         "exported {} of {} partnership(s) as of {}: {rows} row(s) to {}",
         args.model.name(),

@@ -4,6 +4,7 @@ mod bench;
 mod client;
 mod demo;
 mod export;
+mod retro;
 mod show;
 mod synthetic;
 mod telemetry;
@@ -34,11 +35,15 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Cmd {
     /// Record the worked example of the domain contract (docs/domain.md) into a fresh embedded
-    /// ledger and show its audit history and hash chain. Needs no server.
+    /// ledger and show its audit history and hash chain, then the sample partnerships, their
+    /// summaries and one retrospective report each. Needs no server.
     Demo {
         /// Where to keep the store (default: a new temporary directory, removed at the end).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Where to write the retrospective reports (created if missing).
+        #[arg(long, default_value = "accord-reports")]
+        reports: PathBuf,
     },
     /// Run the ledger, the projector and their HTTP API in one process (embedded store unless
     /// --nats is given).
@@ -62,6 +67,9 @@ enum Cmd {
     /// Export the events or one read model of every partnership as one table: CSV, JSON lines
     /// or Parquet, for pandas, DuckDB or a spreadsheet.
     Export(export::ExportArgs),
+    /// Write the retrospective report of a partnership: one self-contained HTML page with its
+    /// story, trust, throughput, balance of effort, goals and red flags.
+    Retro(retro::RetroArgs),
     /// Write a large deterministic synthetic history (JSONL, for `accord import`) for
     /// benchmarks and load tests.
     Gen(synthetic::Args),
@@ -90,7 +98,9 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Cmd::Demo { data_dir } => demo::run(data_dir).await.map(|()| ExitCode::SUCCESS),
+            Cmd::Demo { data_dir, reports } => demo::run(data_dir, &reports)
+                .await
+                .map(|()| ExitCode::SUCCESS),
             Cmd::Up(args) => up::run(args, up::Role::All)
                 .await
                 .map(|()| ExitCode::SUCCESS),
@@ -106,6 +116,7 @@ fn main() -> ExitCode {
             Cmd::Verify(args) => client::verify(args).await,
             Cmd::Show(args) => show::show(args).await,
             Cmd::Export(args) => export::export(args).await,
+            Cmd::Retro(args) => retro::retro(args).await,
             Cmd::Gen(args) => synthetic::run(&args).map(|()| ExitCode::SUCCESS),
             Cmd::Token(TokenCmd::New(args)) => token::new(args).map(|()| ExitCode::SUCCESS),
             Cmd::Bench(args) => bench::run(args).await.map(|()| ExitCode::SUCCESS),

@@ -134,7 +134,7 @@ pub fn asymmetry(
 }
 
 /// The indicators of events already in effect (see [`known_at`]), evaluated at `as_of`.
-pub(crate) fn asymmetry_of(
+pub fn asymmetry_of(
     effective: &[Event],
     as_of: OffsetDateTime,
     settings: &AsymmetrySettings,

@@ -1,0 +1,882 @@
+//! The retrospective report: one self-contained HTML page (no script, no network, no external
+//! font) telling a partnership's story for a team holding a retrospective.
+//!
+//! What the page shows:
+//! - what to discuss, drawn from the open red flags;
+//! - the story, quarter by quarter, with who acted;
+//! - trust per org, with the points that moved it and why;
+//! - throughput and WIP per quarter;
+//! - the balance of effort over time, with its indicators;
+//! - goal attainment;
+//! - the red-flag timeline, with evidence.
+//!
+//! Like the read models it draws on, the report is a pure function of (events, `as_of`, window,
+//! settings): it never reads the clock, so the same inputs give the same bytes.
+//!
+//! Time runs two ways on the page. The report shows what the ledger knew at `as_of` (events
+//! recorded by then, retractions and corrections applied). Its charts lay that knowledge out in
+//! business time (`occurred_at`) over the window. The balance of effort at the end of each quarter
+//! is the asymmetry model evaluated at that instant over the same known events.
+
+mod charts;
+mod discuss;
+mod story;
+
+use std::collections::BTreeMap;
+
+use accord_domain::event::{Event, Payload};
+use accord_domain::models::asymmetry::{Asymmetry, PairAsymmetry, asymmetry_of};
+use accord_domain::models::flags::{self, Flag, Flags, Severity};
+use accord_domain::models::goals::{self, GoalStatus, Goals};
+use accord_domain::models::summary::{self, Summary};
+use accord_domain::models::throughput::{self, Throughput};
+use accord_domain::models::trust::{self, TrustPoint, TrustTimeline};
+use accord_domain::models::{ModelSettings, known_at};
+use accord_domain::{EventId, PartnershipId};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use time::format_description::well_known::Rfc3339;
+use time::{Date, Duration, OffsetDateTime};
+
+use crate::charts::{
+    CRITICAL, GOOD, Group, HBar, Line, MUTED, Point, Reference, Span, TimeAxis, WARN, next_quarter,
+    quarter_label, quarter_start, series,
+};
+
+/// What a report is made of.
+#[derive(Debug, Clone, Copy)]
+pub struct Retro<'a> {
+    pub partnership_id: &'a PartnershipId,
+    /// Everything recorded for the partnership, in log order.
+    pub events: &'a [Event],
+    /// What the ledger knew then.
+    pub as_of: OffsetDateTime,
+    /// The window of business time shown: from the first event, to `as_of`, unless given.
+    pub from: Option<Date>,
+    pub to: Option<Date>,
+    pub settings: &'a ModelSettings,
+    /// The partnership's revision, for the footer.
+    pub revision: Option<u64>,
+}
+
+/// Why there is no report.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RetroError {
+    #[error("from ({from}) must not be after to ({to})")]
+    Window { from: Date, to: Date },
+    #[error("{partnership_id} has no event the ledger knew at {as_of}")]
+    NothingKnown {
+        partnership_id: PartnershipId,
+        as_of: String,
+    },
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+fn day(t: OffsetDateTime) -> String {
+    t.date().to_string()
+}
+
+/// Everything the page is drawn from.
+struct Page<'a> {
+    retro: &'a Retro<'a>,
+    known: Vec<Event>,
+    by_id: BTreeMap<EventId, &'a Event>,
+    axis: TimeAxis,
+    from: Date,
+    to: Date,
+    trust: TrustTimeline,
+    throughput: Throughput,
+    goals: Goals,
+    flags: Flags,
+    summary: Summary,
+}
+
+/// The report as one HTML page.
+pub fn render(retro: &Retro<'_>) -> Result<String, RetroError> {
+    let known = known_at(retro.events, retro.as_of);
+    let Some(first) = known.iter().map(|e| e.occurred_at).min() else {
+        return Err(RetroError::NothingKnown {
+            partnership_id: retro.partnership_id.clone(),
+            as_of: rfc3339(retro.as_of),
+        });
+    };
+    let from = retro.from.unwrap_or(first.date());
+    let to = retro.to.unwrap_or(retro.as_of.date());
+    if from > to {
+        return Err(RetroError::Window { from, to });
+    }
+    let axis = TimeAxis::new(
+        from.midnight().assume_utc(),
+        to.midnight().assume_utc() + Duration::DAY,
+    );
+    let (events, as_of, settings) = (retro.events, retro.as_of, retro.settings);
+    let page = Page {
+        retro,
+        by_id: retro.events.iter().map(|e| (e.event_id, e)).collect(),
+        axis,
+        from,
+        to,
+        trust: trust::trust(events, as_of, &settings.trust),
+        throughput: throughput::throughput(events, as_of, &settings.throughput),
+        goals: goals::goals(events, as_of),
+        flags: flags::flags(events, as_of, settings),
+        summary: summary::summary(events, as_of, settings),
+        known,
+    };
+    Ok(page.html().into_string())
+}
+
+const CSS: &str = r#"
+:root { color-scheme: light; --ink: #1d2733; --muted: #5f6b7a; --line: #d8dee6; --soft: #f4f6f9; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: var(--ink); background: #fff; }
+main { max-width: 960px; margin: 0 auto; padding: 32px 24px 64px; }
+h1 { font-size: 28px; margin: 0 0 4px; }
+h2 { font-size: 20px; margin: 40px 0 8px; padding-bottom: 4px; border-bottom: 2px solid var(--ink); }
+h3 { font-size: 16px; margin: 20px 0 6px; }
+p.meta, p.lead, .muted { color: var(--muted); }
+p.vision { font-size: 17px; font-style: italic; margin: 8px 0 0; }
+table { width: 100%; border-collapse: collapse; margin: 8px 0; font-size: 14px; }
+th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
+th { background: var(--soft); font-weight: 600; }
+table.story td:first-child { white-space: nowrap; width: 7.5em; }
+table.story td:nth-child(2) { width: 9em; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(200px, 1fr)); gap: 12px; margin: 16px 0; }
+.card { border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; background: var(--soft); }
+.card .k { font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
+.card .v { font-size: 18px; font-weight: 600; }
+.badge { display: inline-block; padding: 0 8px; border-radius: 10px; font-size: 12px; font-weight: 600; color: #fff; white-space: nowrap; }
+.badge.critical { background: #c62828; } .badge.warn { background: #b07d00; } .badge.cleared { background: #5f6b7a; }
+.badge.healthy { background: #2e7d32; } .badge.watch { background: #b07d00; } .badge.at_risk { background: #c62828; } .badge.insufficient_evidence { background: #5f6b7a; }
+ol.discuss li { margin: 8px 0; }
+ol.discuss .q { font-weight: 600; }
+svg.chart { display: block; width: 100%; height: auto; margin: 8px 0; font-size: 11px; }
+svg .axis { stroke: #5f6b7a; stroke-width: 1; }
+svg .grid { stroke: #e6eaf0; stroke-width: 1; }
+svg .tick { fill: #5f6b7a; }
+svg .reference { stroke: #5f6b7a; stroke-dasharray: 4 3; stroke-width: 1; }
+svg .reference-label { fill: #5f6b7a; }
+svg .track { fill: #eef1f5; }
+svg .marker { stroke: #1d2733; stroke-width: 2; }
+svg .label, svg .value { fill: #1d2733; font-size: 12px; }
+svg .row-label { fill: #1d2733; font-size: 12px; paint-order: stroke; stroke: #fff; stroke-width: 3px; }
+.legend { display: flex; flex-wrap: wrap; gap: 16px; font-size: 13px; color: var(--muted); }
+.legend i { display: inline-block; width: 12px; height: 12px; border-radius: 2px; margin-right: 6px; vertical-align: -1px; }
+.evidence { font-size: 13px; color: var(--muted); margin: 2px 0 0 0; padding-left: 18px; }
+.other { font-size: 13px; color: var(--muted); }
+footer { margin-top: 48px; font-size: 12px; color: var(--muted); border-top: 1px solid var(--line); padding-top: 8px; }
+@media print {
+  main { max-width: none; padding: 0; }
+  h2 { break-after: avoid; }
+  section, svg.chart, table, .cards { break-inside: avoid; }
+  a { color: inherit; text-decoration: none; }
+}
+"#;
+
+fn badge(class: &str, text: &str) -> Markup {
+    html! { span class=(format!("badge {class}")) { (text.replace('_', " ")) } }
+}
+
+fn severity_colour(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => CRITICAL,
+        Severity::Warn => WARN,
+    }
+}
+
+fn severity_name(s: Severity) -> &'static str {
+    s.into()
+}
+
+fn percent(v: Option<f64>) -> String {
+    v.map_or_else(|| "–".to_owned(), |v| format!("{:.0}%", v * 100.0))
+}
+
+impl Page<'_> {
+    fn html(&self) -> Markup {
+        let title = format!("Retrospective: {}", self.parties_title());
+        html! {
+            (DOCTYPE)
+            html lang="en" {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    title { (title) }
+                    style { (PreEscaped(CSS)) }
+                }
+                body {
+                    main {
+                        (self.header(&title))
+                        (self.discuss())
+                        (self.glance())
+                        (self.story())
+                        (self.trust_section())
+                        (self.throughput_section())
+                        (self.asymmetry_section())
+                        (self.goals_section())
+                        (self.flags_section())
+                        (self.footer())
+                    }
+                }
+            }
+        }
+    }
+
+    fn proposal(&self) -> Option<&accord_domain::event::PartnershipProposed> {
+        self.known.iter().find_map(|e| match &e.payload {
+            Payload::PartnershipProposed(p) => Some(p),
+            _ => None,
+        })
+    }
+
+    fn parties_title(&self) -> String {
+        match self.proposal() {
+            Some(p) => p
+                .parties
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(" & "),
+            None => self.retro.partnership_id.to_string(),
+        }
+    }
+
+    fn header(&self, title: &str) -> Markup {
+        let status = self.summary.status.map_or("proposed", |s| s.as_str());
+        html! {
+            header {
+                h1 { (title) }
+                p.meta {
+                    (self.retro.partnership_id.as_str()) " · " (status)
+                    " · from " (self.from) " to " (self.to)
+                    " · as the ledger knew it at " (rfc3339(self.retro.as_of))
+                }
+                @if let Some(p) = self.proposal() {
+                    p.vision { "\u{201c}" (p.vision) "\u{201d}" }
+                    p.meta {
+                        @for (i, party) in p.parties.iter().enumerate() {
+                            @if i > 0 { " · " }
+                            (party.name) " (" (party.org.as_str()) ", " (party.kind.as_str().replace('_', " ")) ")"
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The open flags as questions for the room, the critical ones first.
+    fn discuss(&self) -> Markup {
+        let mut open: Vec<&Flag> = self.flags.open.iter().collect();
+        open.sort_by_key(|f| (std::cmp::Reverse(f.severity), f.rule_id));
+        html! {
+            section #discuss {
+                h2 { "What to discuss" }
+                @if open.is_empty() {
+                    p { "No red flag is open. Worth asking what keeps it that way, and what the next quarter should prove." }
+                } @else {
+                    ol.discuss {
+                        @for f in &open {
+                            li {
+                                (badge(severity_name(f.severity), severity_name(f.severity)))
+                                " "
+                                span.q { (discuss::question(f)) }
+                                br;
+                                span.muted { (f.rule_id.name()) ": " (f.reason) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn glance(&self) -> Markup {
+        let s = &self.summary;
+        let g = &s.goals;
+        html! {
+            section #glance {
+                h2 { "At a glance" }
+                div.cards {
+                    div.card {
+                        div.k { "status" }
+                        div.v { (s.status.map_or("proposed", |s| s.as_str())) }
+                    }
+                    @for t in &s.trust {
+                        div.card {
+                            div.k { "trust in " (t.org.as_str()) }
+                            div.v { (format!("{:.2}", t.score)) " " (badge(t.band.into(), <&str>::from(t.band))) }
+                        }
+                    }
+                    @for b in &s.balance {
+                        div.card {
+                            div.k { "balance " (b.a.as_str()) " · " (b.b.as_str()) }
+                            div.v { (b.balance_index.map_or_else(|| "not enough events".to_owned(), |v| format!("{v:.2}"))) }
+                        }
+                    }
+                    div.card {
+                        div.k { "goals" }
+                        div.v { (g.achieved) " achieved · " (g.on_track) " on track · " (g.behind) " behind · " (g.missed) " missed" }
+                    }
+                    div.card {
+                        div.k { "open red flags" }
+                        div.v {
+                            (s.open_flags.len())
+                            @let critical = s.open_flags.iter().filter(|f| f.severity == Severity::Critical).count();
+                            @if critical > 0 { " (" (critical) " critical)" }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn in_window(&self, t: OffsetDateTime) -> bool {
+        t.date() >= self.from && t.date() <= self.to
+    }
+
+    /// Key events per quarter, with who acted; the rest counted by kind.
+    fn story(&self) -> Markup {
+        let mut shown: Vec<&Event> = self
+            .known
+            .iter()
+            .filter(|e| self.in_window(e.occurred_at))
+            .collect();
+        shown.sort_by_key(|e| e.occurred_at);
+        let mut quarters: BTreeMap<Date, Vec<&Event>> = BTreeMap::new();
+        for e in shown {
+            quarters
+                .entry(quarter_start(e.occurred_at.date()))
+                .or_default()
+                .push(e);
+        }
+        html! {
+            section #story {
+                h2 { "The story" }
+                p.lead { "What happened, in business time, with who acted. Meeting requests, scheduling, figures and tags are counted under each quarter." }
+                @for (q, events) in &quarters {
+                    h3 { (quarter_label(*q)) }
+                    table.story {
+                        thead { tr { th { "date" } th { "who" } th { "what happened" } } }
+                        tbody {
+                            @for e in events.iter().filter(|e| story::is_key(e)) {
+                                tr id=(format!("e-{}", e.event_id)) {
+                                    td { (day(e.occurred_at)) }
+                                    td {
+                                        (e.actor.org.as_str())
+                                        @if let Some(person) = &e.actor.person { br; span.muted { (person) } }
+                                    }
+                                    td {
+                                        (story::describe(e))
+                                        @if let Some(note) = &e.note { br; span.muted { (note) } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    @let others = other_counts(events);
+                    @if !others.is_empty() {
+                        p.other { "Also: " (others) "." }
+                    }
+                }
+            }
+        }
+    }
+
+    fn event_line(&self, id: &EventId) -> Markup {
+        match self.by_id.get(id) {
+            Some(e) => html! {
+                (day(e.occurred_at)) " · " (e.actor.org.as_str()) " · " (story::describe(e))
+            },
+            None => html! { "event " (id.to_string()) },
+        }
+    }
+
+    fn trust_section(&self) -> Markup {
+        let settings = &self.retro.settings.trust;
+        let lines: Vec<Line> = self
+            .trust
+            .orgs
+            .iter()
+            .enumerate()
+            .map(|(i, o)| {
+                let mut points = Vec::new();
+                if let Some(p) = o.points.first() {
+                    points.push(Point {
+                        at: p.at,
+                        value: p.score_before,
+                        dot: None,
+                        title: String::new(),
+                    });
+                }
+                points.extend(o.points.iter().map(|p| Point {
+                    at: p.at,
+                    value: p.score_after,
+                    dot: Some(if p.delta >= 0.0 { GOOD } else { CRITICAL }),
+                    title: format!(
+                        "{} {:+.2} on {}: {}",
+                        <&str>::from(p.rule_id),
+                        p.delta,
+                        day(p.at),
+                        discuss::trust_rule(p.rule_id)
+                    ),
+                }));
+                points.push(Point {
+                    at: self.retro.as_of.min(self.axis.to),
+                    value: o.score,
+                    dot: None,
+                    title: String::new(),
+                });
+                Line {
+                    name: format!("trust in {}", o.org),
+                    colour: series(i),
+                    points,
+                }
+            })
+            .collect();
+        let mut moves: Vec<(usize, &TrustPoint)> = self
+            .trust
+            .orgs
+            .iter()
+            .enumerate()
+            .flat_map(|(i, o)| o.points.iter().map(move |p| (i, p)))
+            .filter(|(_, p)| self.in_window(p.at))
+            .collect();
+        moves.sort_by(|a, b| b.1.delta.abs().total_cmp(&a.1.delta.abs()));
+        moves.truncate(10);
+        moves.sort_by_key(|(_, p)| p.at);
+        html! {
+            section #trust {
+                h2 { "Trust" }
+                p.lead {
+                    "How trustworthy each org has shown itself to the other side: a score from 0 to 1 built from evidence that fades with a half-life of "
+                    (settings.half_life_days) " days. Each dot is an event that moved it: green up, red down."
+                }
+                (charts::lines(&self.axis, "Trust per org over time", (0.0, 1.0), &[
+                    Reference { value: settings.healthy_at, label: "healthy".into() },
+                    Reference { value: settings.watch_at, label: "watch".into() },
+                ], &lines))
+                div.legend {
+                    @for (i, o) in self.trust.orgs.iter().enumerate() {
+                        span { i style=(format!("background:{}", series(i))) {} (o.org.as_str()) ": " (format!("{:.2}", o.score)) " " (badge(o.band.into(), <&str>::from(o.band))) }
+                    }
+                }
+                h3 { "What moved it most" }
+                @if moves.is_empty() {
+                    p.muted { "No trust-relevant event in the window." }
+                } @else {
+                    table {
+                        thead { tr { th { "date" } th { "about" } th { "rule" } th.num { "change" } th { "why" } } }
+                        tbody {
+                            @for (i, p) in &moves {
+                                tr {
+                                    td { (day(p.at)) }
+                                    td { (self.trust.orgs[*i].org.as_str()) }
+                                    td { (<&str>::from(p.rule_id)) }
+                                    td.num { (format!("{:+.2}", p.delta)) }
+                                    td { (discuss::trust_rule(p.rule_id)) br; span.muted { (self.event_line(&p.event_id)) } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn throughput_section(&self) -> Markup {
+        let (from_q, to_q) = (quarter_label(self.from), quarter_label(self.to));
+        let in_window = |period: &str| period >= from_q.as_str() && period <= to_q.as_str();
+        html! {
+            section #throughput {
+                h2 { "Deliverables: throughput and work in progress" }
+                p.lead { "Per owner and quarter: deliverables completed (throughput), open at the quarter's end (WIP), and the share of those due that were done on time (PPC)." }
+                @if self.throughput.owners.is_empty() {
+                    p.muted { "No deliverable committed yet." }
+                }
+                @for (i, o) in self.throughput.owners.iter().enumerate() {
+                    @let quarters: Vec<_> = o.quarters.iter().filter(|q| in_window(&q.period)).collect();
+                    h3 { "Owned by " (o.owner_org.as_str()) }
+                    @if quarters.is_empty() {
+                        p.muted { "No quarter in the window." }
+                    } @else {
+                        (charts::bars(&format!("Throughput and WIP of {} per quarter", o.owner_org), &quarters.iter().map(|q| Group {
+                            label: q.period.clone(),
+                            bars: vec![
+                                (f64::from(q.throughput), series(i), format!("{}: {} completed", q.period, q.throughput)),
+                                (f64::from(q.wip), MUTED, format!("{}: {} in progress", q.period, q.wip)),
+                            ],
+                        }).collect::<Vec<_>>()))
+                        div.legend {
+                            span { i style=(format!("background:{}", series(i))) {} "throughput" }
+                            span { i style=(format!("background:{MUTED}")) {} "WIP at the quarter's end" }
+                        }
+                        table {
+                            thead { tr { th { "quarter" } th.num { "throughput" } th.num { "WIP" } th.num { "due" } th.num { "PPC" } th.num { "top-priority open" } } }
+                            tbody {
+                                @for q in quarters.iter().filter(|q| q.throughput + q.wip + q.due.unwrap_or(0) > 0) {
+                                    tr {
+                                        td { (q.period) }
+                                        td.num { (q.throughput) }
+                                        td.num { (q.wip) }
+                                        td.num { (q.due.map_or_else(|| "–".to_owned(), |d| d.to_string())) }
+                                        td.num { (percent(q.ppc)) }
+                                        td.num { (q.focus.map_or_else(|| "–".to_owned(), |d| d.to_string())) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    p.muted {
+                        "Cycle time p50 " (o.cycle_time_p50.map_or_else(|| "–".to_owned(), |d| format!("{d} days")))
+                        ", p85 " (o.cycle_time_p85.map_or_else(|| "–".to_owned(), |d| format!("{d} days")))
+                        " · on time against the original date " (percent(o.on_time_original))
+                        ", against the latest " (percent(o.on_time_latest))
+                        " · " (o.slips) " slip(s), " (o.slip_days) " day(s) in all"
+                    }
+                }
+            }
+        }
+    }
+
+    /// The asymmetry model at the end of each quarter of the window, and at `as_of`.
+    fn asymmetry_over_time(&self) -> Vec<(OffsetDateTime, Asymmetry)> {
+        let settings = &self.retro.settings.asymmetry;
+        let end = self.retro.as_of.min(self.axis.to);
+        let mut instants = Vec::new();
+        let mut q = next_quarter(self.from);
+        while q.midnight().assume_utc() < end {
+            instants.push(q.midnight().assume_utc());
+            q = next_quarter(q);
+        }
+        instants.push(end);
+        instants
+            .into_iter()
+            .map(|t| (t, asymmetry_of(&self.known, t, settings)))
+            .collect()
+    }
+
+    fn asymmetry_section(&self) -> Markup {
+        let over_time = self.asymmetry_over_time();
+        let Some((_, now)) = over_time.last() else {
+            return html! {};
+        };
+        let pairs: Vec<_> = now.pairs.iter().filter(|p| p.a < p.b).collect();
+        let lines: Vec<Line> = pairs
+            .iter()
+            .enumerate()
+            .map(|(i, pair)| Line {
+                name: format!("balance of {} and {}", pair.a, pair.b),
+                colour: series(i),
+                points: over_time
+                    .iter()
+                    .filter_map(|(t, a)| {
+                        let p = a.pairs.iter().find(|p| p.a == pair.a && p.b == pair.b)?;
+                        let bi = p.balance_index?;
+                        Some(Point {
+                            at: *t,
+                            value: bi,
+                            dot: Some(series(i)),
+                            title: format!(
+                                "{}: balance {bi:.2}, lean {:+.2} ({} {})",
+                                day(*t),
+                                p.lean.unwrap_or(0.0),
+                                if p.lean.unwrap_or(0.0) > 0.0 {
+                                    &p.a
+                                } else {
+                                    &p.b
+                                },
+                                "carries more"
+                            ),
+                        })
+                    })
+                    .collect(),
+            })
+            .collect();
+        let window = self.retro.settings.asymmetry.window_days;
+        html! {
+            section #asymmetry {
+                h2 { "Balance of effort" }
+                p.lead {
+                    "Who initiates, chases, travels, carries the work and decides, over the " (window) " days before each quarter's end. "
+                    "The balance index is 1 when the effort is shared evenly and 0 when one side carries it all; below 0.6 is a red flag (R10)."
+                }
+                @if lines.iter().all(|l| l.points.is_empty()) {
+                    p.muted { "Not enough events yet for a balance index (each indicator needs " (self.retro.settings.asymmetry.min_events) ")." }
+                } @else {
+                    (charts::lines(&self.axis, "Balance index over time", (0.0, 1.0), &[Reference { value: 0.6, label: "R10 threshold".into() }], &lines))
+                    div.legend {
+                        @for l in &lines { span { i style=(format!("background:{}", l.colour)) {} (l.name) } }
+                    }
+                }
+                @for (at, pair) in pairs.iter().filter_map(|p| latest_with_events(&over_time, p)) {
+                    h3 { (pair.a.as_str()) " and " (pair.b.as_str()) ", the " (window) " days to " (day(at)) }
+                    table {
+                        thead { tr { th { "indicator" } th.num { "borne by " (pair.a.as_str()) } th.num { "events" } th { "" } } }
+                        tbody {
+                            @for s in &pair.shares {
+                                tr {
+                                    td { (<&str>::from(s.indicator).replace('_', " ")) }
+                                    td.num { (percent(s.share)) }
+                                    td.num { (s.count) " of " (s.of) }
+                                    td.muted { @if !s.sufficient { "too few events to count" } }
+                                }
+                            }
+                        }
+                    }
+                    @if let Some(r) = pair.economic.da_over_jd {
+                        p.muted {
+                            "Economic dependence: " (pair.a.as_str()) " " (percent(pair.economic.d_a)) ", "
+                            (pair.b.as_str()) " " (percent(pair.economic.d_b)) "; DA/JD " (format!("{r:+.2}"))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn goals_section(&self) -> Markup {
+        let c = &self.goals.coverage;
+        let bars: Vec<HBar> = self
+            .goals
+            .goals
+            .iter()
+            .map(|g| {
+                let status: &str = g.status.into();
+                HBar {
+                    label: format!("{} ({})", g.goal_id, g.metric.as_str().replace('_', " ")),
+                    value: g.attainment,
+                    marker: matches!(g.status, GoalStatus::OnTrack | GoalStatus::Behind)
+                        .then_some(g.elapsed),
+                    colour: match g.status {
+                        GoalStatus::Achieved | GoalStatus::OnTrack => GOOD,
+                        GoalStatus::Behind => WARN,
+                        GoalStatus::Missed => CRITICAL,
+                        GoalStatus::NotAgreed | GoalStatus::Dropped => MUTED,
+                    },
+                    note: format!(
+                        "{:.0}% · {}",
+                        g.attainment * 100.0,
+                        status.replace('_', " ")
+                    ),
+                }
+            })
+            .collect();
+        html! {
+            section #goals {
+                h2 { "Goals" }
+                p.lead {
+                    "Attainment is the actual over the target; the black mark is how far through its period the goal is. "
+                    "Kinds covered by an agreed goal: "
+                    (if c.qualitative { "qualitative ✓" } else { "qualitative ✗" }) ", "
+                    (if c.marketing { "marketing ✓" } else { "marketing ✗" }) ", "
+                    (if c.sales { "sales ✓" } else { "sales ✗" }) "."
+                }
+                @if bars.is_empty() {
+                    p.muted { "No goal proposed yet." }
+                } @else {
+                    (charts::hbars("Goal attainment", 1.5, 1.0, &bars))
+                    table {
+                        thead { tr { th { "goal" } th { "kind" } th.num { "target" } th.num { "actual" } th { "period" } th { "status" } th { "agreed by" } } }
+                        tbody {
+                            @for g in &self.goals.goals {
+                                tr {
+                                    td { (g.goal_id.as_str()) }
+                                    td { (g.kind.as_str()) }
+                                    td.num { (g.target.to_string()) }
+                                    td.num { (g.actual.to_string()) }
+                                    td { (g.period.start) " – " (g.period.end) }
+                                    td { (<&str>::from(g.status).replace('_', " ")) }
+                                    td { (g.agreed_by.iter().map(|o| o.as_str()).collect::<Vec<_>>().join(", ")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn flags_section(&self) -> Markup {
+        let episodes = flag_episodes(&self.flags, self.retro.as_of);
+        let rows: Vec<(String, Vec<Span>)> = episodes
+            .iter()
+            .map(|f| {
+                // A change of reason or evidence does not break the bar; a change of severity does.
+                let mut spans: Vec<Span> = Vec::new();
+                for s in f
+                    .stretches
+                    .iter()
+                    .filter(|s| s.to >= self.axis.from && s.from <= self.axis.to)
+                {
+                    let colour = severity_colour(s.flag.severity);
+                    let title = format!(
+                        "{} {} until {}: {}",
+                        severity_name(s.flag.severity),
+                        f.name(),
+                        day(s.to),
+                        s.flag.reason
+                    );
+                    match spans.last_mut() {
+                        Some(last) if last.colour == colour && last.to == s.from => {
+                            last.to = s.to;
+                            last.title = title;
+                        }
+                        _ => spans.push(Span {
+                            from: s.from,
+                            to: s.to,
+                            colour,
+                            title,
+                        }),
+                    }
+                }
+                (f.name(), spans)
+            })
+            .collect();
+        html! {
+            section #flags {
+                h2 { "Red flags" }
+                p.lead { "When each warning sign was raised and cleared, with the events that raised it." }
+                @if episodes.is_empty() {
+                    p.muted { "No red flag was ever raised." }
+                } @else {
+                    (charts::timeline(&self.axis, "Red-flag timeline", &rows))
+                    div.legend {
+                        span { i style=(format!("background:{WARN}")) {} "warn" }
+                        span { i style=(format!("background:{CRITICAL}")) {} "critical" }
+                    }
+                    @for f in &episodes {
+                        @let last = f.stretches.last();
+                        h3 {
+                            (f.name()) " "
+                            @match (f.open, last) {
+                                (true, Some(s)) => { (badge(severity_name(s.flag.severity), &format!("open, {}", severity_name(s.flag.severity)))) }
+                                _ => { (badge("cleared", "cleared")) }
+                            }
+                        }
+                        @if let Some(s) = last {
+                            p { (s.flag.reason) }
+                            p.muted {
+                                "raised " (day(f.stretches[0].from))
+                                @if !f.open { ", cleared " (day(s.to)) }
+                                " · " (discuss::flag_rule(s.flag.rule_id))
+                            }
+                            @if !s.flag.evidence.is_empty() {
+                                ul.evidence {
+                                    @for id in &s.flag.evidence { li { (self.event_line(id)) } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn footer(&self) -> Markup {
+        html! {
+            footer {
+                "Made by accord from the " (self.known.len()) " events in effect"
+                @if let Some(r) = self.retro.revision { " (revision " (r) ")" }
+                " as the ledger knew them at " (rfc3339(self.retro.as_of))
+                ". The same ledger, time and settings give the same page."
+            }
+        }
+    }
+}
+
+/// The pair at the latest instant whose window holds any of its effort events.
+fn latest_with_events<'a>(
+    over_time: &'a [(OffsetDateTime, Asymmetry)],
+    pair: &PairAsymmetry,
+) -> Option<(OffsetDateTime, &'a PairAsymmetry)> {
+    over_time.iter().rev().find_map(|(t, a)| {
+        a.pairs
+            .iter()
+            .find(|p| p.a == pair.a && p.b == pair.b && p.shares.iter().any(|s| s.of > 0))
+            .map(|p| (*t, p))
+    })
+}
+
+/// "3 meeting requests, 2 indicators" for the events not in the story's main line.
+fn other_counts(events: &[&Event]) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for e in events.iter().filter(|e| !story::is_key(e)) {
+        *counts.entry(e.event_type().as_str()).or_default() += 1;
+    }
+    counts
+        .iter()
+        .map(|(t, n)| format!("{n} × {}", t.replace('_', " ")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A stretch of time a flag stood as `flag`.
+struct Stretch<'a> {
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    flag: &'a Flag,
+}
+
+/// One flag (rule and subject) over the history: the stretches it stood, and whether it is open.
+struct Episode<'a> {
+    rule: &'static str,
+    subject: Option<&'a str>,
+    stretches: Vec<Stretch<'a>>,
+    open: bool,
+}
+
+impl Episode<'_> {
+    fn name(&self) -> String {
+        match self.subject {
+            Some(s) => format!("{} {} ({s})", self.rule, self.rule_name()),
+            None => format!("{} {}", self.rule, self.rule_name()),
+        }
+    }
+
+    fn rule_name(&self) -> &'static str {
+        self.stretches.first().map_or("", |s| s.flag.flag)
+    }
+}
+
+/// The flags' history as episodes, in the order they were first raised.
+fn flag_episodes(flags: &Flags, as_of: OffsetDateTime) -> Vec<Episode<'_>> {
+    let mut episodes: Vec<Episode<'_>> = Vec::new();
+    for change in &flags.history {
+        let rule: &'static str = change.rule_id.into();
+        let subject = change.subject.as_deref();
+        let i = match episodes
+            .iter()
+            .position(|e| e.rule == rule && e.subject == subject)
+        {
+            Some(i) => i,
+            None => {
+                episodes.push(Episode {
+                    rule,
+                    subject,
+                    stretches: Vec::new(),
+                    open: false,
+                });
+                episodes.len() - 1
+            }
+        };
+        let episode = &mut episodes[i];
+        if episode.open {
+            if let Some(last) = episode.stretches.last_mut() {
+                last.to = change.at;
+            }
+        }
+        episode.open = change.now.is_some();
+        if let Some(flag) = &change.now {
+            episode.stretches.push(Stretch {
+                from: change.at,
+                to: as_of,
+                flag,
+            });
+        }
+    }
+    episodes.retain(|e| !e.stretches.is_empty());
+    episodes
+}

@@ -1,0 +1,62 @@
+//! `accord retro ID [--from D] [--to D] [--as-of T] --out report.html`: the retrospective report
+//! of a partnership (see `accord_report`), as the server serves it on
+//! `GET /v1/partnerships/{id}/retro`, written to one self-contained HTML file.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::client::{Server, finish_out, get_text, start_out};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct RetroArgs {
+    /// The partnership.
+    id: String,
+    /// The first day of business time shown (YYYY-MM-DD; default: the first event's).
+    #[arg(long)]
+    from: Option<String>,
+    /// The last day shown (YYYY-MM-DD; default: the day of --as-of).
+    #[arg(long)]
+    to: Option<String>,
+    /// What the ledger knew at this RFC 3339 time (default: now).
+    #[arg(long)]
+    as_of: Option<String>,
+    /// The HTML file to write (replaced if it exists).
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    server: Server,
+}
+
+pub(crate) async fn retro(args: RetroArgs) -> Result<ExitCode> {
+    let query: Vec<String> = [
+        ("from", &args.from),
+        ("to", &args.to),
+        ("as_of", &args.as_of),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", v.replace('+', "%2B"))))
+    .collect();
+    let mut path = format!("/v1/partnerships/{}/retro", args.id);
+    if !query.is_empty() {
+        path = format!("{path}?{}", query.join("&"));
+    }
+    let file = match start_out(&args.out)? {
+        Ok(file) => file,
+        Err(code) => return Ok(code),
+    };
+    let page = match get_text(&args.server, &args.server.client()?, &path).await? {
+        Ok(page) => page,
+        Err(code) => return Ok(code),
+    };
+    file.as_file().write_all(page.as_bytes())?;
+    finish_out(file, &args.out)?;
+    println!(
+        "wrote the retrospective of {} to {}",
+        args.id,
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
