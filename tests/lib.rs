@@ -21,4 +21,6 @@ mod jetstream;
 #[cfg(test)]
 mod projector;
 #[cfg(test)]
+mod retro;
+#[cfg(test)]
 mod tamper;

@@ -1,0 +1,200 @@
+//! The retrospective report end to end: `accord retro` writes the page the server serves, the
+//! same bytes for the same inputs, with nothing fetched from anywhere. Headless Chromium
+//! (Debian's, driven by Playwright from Python) renders it without a console error. The page and
+//! its screenshot show what they must: a chart in each section, drawn in the charts' colours, and
+//! every open red flag listed and put up for discussion. It prints to PDF. Bad arguments exit 2
+//! and leave no file.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::analytics::python;
+use crate::e2e::{Accord, accord, http};
+use crate::harness::workspace_root;
+
+const AS_OF: &str = "2030-01-01T00:00:00Z";
+
+async fn get_text(url: &str) -> (u16, String) {
+    let resp = http().get(url).send().await.expect("send");
+    (resp.status().as_u16(), resp.text().await.expect("text"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retro_page_renders_in_chromium_and_shows_the_story() {
+    let dir = tempfile::tempdir().expect("dir");
+    let a = Accord::up(&[]);
+    for file in [
+        "examples/acme-stmary-unwilling-partner.jsonl",
+        "examples/jointworks-riverside-bundled-coe.jsonl",
+    ] {
+        let file = workspace_root().join(file);
+        let (code, out, err) =
+            accord(&["import", file.to_str().expect("utf-8"), "--server", &a.url]);
+        assert_eq!(code, 0, "{out}{err}");
+    }
+
+    for p in ["acme-stmary-rpm", "jointworks-riverside"] {
+        let out = dir.path().join(format!("{p}.html"));
+        let (code, stdout, err) = accord(&[
+            "retro",
+            p,
+            "--as-of",
+            AS_OF,
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--server",
+            &a.url,
+        ]);
+        assert_eq!(code, 0, "{stdout}{err}");
+        let page = std::fs::read_to_string(&out).expect("the page");
+
+        // The same page as the server's, byte for byte, every time.
+        let url = format!("{}/v1/partnerships/{p}/retro?as_of={AS_OF}", a.url);
+        let (status, served) = get_text(&url).await;
+        assert_eq!(status, 200);
+        assert_eq!(served, page);
+        assert_eq!(get_text(&url).await.1, page, "deterministic");
+
+        // Self-contained: no script, no stylesheet or font to fetch, no address but SVG's
+        // namespace.
+        for banned in ["<script", "<link", "@import", "url(", "<img", "<iframe"] {
+            assert!(!page.contains(banned), "{p}: {banned}");
+        }
+        let addresses = page.matches("http://").count() + page.matches("https://").count();
+        assert_eq!(
+            addresses,
+            page.matches("http://www.w3.org/2000/svg").count(),
+            "{p}: only the SVG namespace"
+        );
+
+        // Headless Chromium renders it with no error, fetches nothing, and prints it.
+        let screenshot = dir.path().join(format!("{p}.png"));
+        let pdf = dir.path().join(format!("{p}.pdf"));
+        let output = Command::new(python())
+            .arg(workspace_root().join("tests/python/render_retro.py"))
+            .arg(format!("file://{}", out.display()))
+            .arg(&screenshot)
+            .arg(&pdf)
+            .output()
+            .expect("run the browser");
+        assert!(
+            output.status.success(),
+            "the browser renders {p}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let r: Value = serde_json::from_slice(&output.stdout).expect("JSON from the browser");
+        assert_eq!(r["console_errors"], serde_json::json!([]), "{p}");
+        assert_eq!(r["page_errors"], serde_json::json!([]), "{p}");
+        assert_eq!(r["requests"], serde_json::json!([]), "{p}: fetches nothing");
+        assert!(
+            r["pdf_pages"].as_u64() >= Some(2),
+            "{p}: prints: {}",
+            r["pdf_pages"]
+        );
+        let shown = &r["shown"];
+        assert_eq!(shown["fits"], true, "{p}: nothing wider than the window");
+        for section in ["trust", "throughput", "asymmetry", "goals", "flags"] {
+            assert!(
+                shown["sections"][section].as_u64() >= Some(1),
+                "{p}: a chart in #{section}: {}",
+                shown["sections"]
+            );
+        }
+        assert!(shown["chart_elements"].as_u64() >= Some(20), "{p}: {shown}");
+
+        // The screenshot shows the charts: each org's trust line in its colour, the flags'
+        // bars in theirs.
+        let charts = &r["screenshot"]["charts"];
+        for colour in ["series0", "series1"] {
+            assert!(
+                charts["trust"][colour].as_u64() > Some(100),
+                "{p}: trust lines in {colour}: {charts}"
+            );
+        }
+        assert!(
+            charts["flags"]["warn"].as_u64() > Some(100),
+            "{p}: {charts}"
+        );
+        assert!(
+            r["screenshot"]["height"].as_u64() > Some(2000),
+            "{p}: the whole page"
+        );
+
+        // Every open flag is listed and put up for discussion; a critical one shows in red.
+        let flags: Value = http()
+            .get(format!("{}/v1/partnerships/{p}/flags?as_of={AS_OF}", a.url))
+            .send()
+            .await
+            .expect("send")
+            .json()
+            .await
+            .expect("json");
+        let open = flags["open"].as_array().expect("open flags");
+        assert!(!open.is_empty(), "{p} has open flags");
+        let listed: Vec<&str> = shown["flags"]
+            .as_array()
+            .expect("flags")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        let discussed = shown["discuss"].as_array().expect("discuss");
+        assert_eq!(discussed.len(), open.len(), "{p}: one item per open flag");
+        for f in open {
+            let name = f["flag"].as_str().expect("name");
+            let rule = f["rule_id"].as_str().expect("rule");
+            assert!(
+                listed
+                    .iter()
+                    .any(|l| l.starts_with(&format!("{rule} {name}")) && l.contains("open")),
+                "{p}: {rule} {name} listed as open in {listed:?}"
+            );
+            let reason = f["reason"].as_str().expect("reason");
+            assert!(
+                discussed
+                    .iter()
+                    .any(|d| d.as_str().is_some_and(|d| d.contains(reason))),
+                "{p}: {reason} up for discussion"
+            );
+            if f["severity"] == "critical" {
+                assert!(
+                    charts["flags"]["critical"].as_u64() > Some(100),
+                    "{p}: {charts}"
+                );
+            }
+        }
+    }
+
+    // Bad arguments: a clear message, exit 2, no file.
+    let bad = dir.path().join("bad.html");
+    for (args, says) in [
+        (
+            vec![
+                "acme-stmary-rpm",
+                "--from",
+                "2026-01-01",
+                "--to",
+                "2025-01-01",
+            ],
+            "from",
+        ),
+        (vec!["acme-stmary-rpm", "--from", "yesterday"], "from"),
+        (vec!["acme-stmary-rpm", "--as-of", "soon"], "as_of"),
+        (vec!["nobody-here"], "nobody-here"),
+        (vec!["Not A Slug"], "partnership"),
+    ] {
+        let mut all = vec![
+            "retro",
+            "--out",
+            bad.to_str().expect("utf-8"),
+            "--server",
+            &a.url,
+        ];
+        all.extend(args);
+        let (code, out, err) = accord(&all);
+        assert_eq!(code, 2, "{all:?}: {out}{err}");
+        assert!(err.contains(says), "{all:?} says {says}: {err}");
+        assert!(!bad.exists(), "{all:?} leaves no file");
+    }
+    a.stop();
+}
