@@ -14,32 +14,27 @@ use async_nats::jetstream::{self, consumer};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use crate::e2e::{Accord, accord, http};
+use crate::e2e::{Accord, get_json, http, import_examples, program, revision};
 use crate::harness::{NatsServer, ServerVersion, workspace_root};
 
 /// Longest wait for the feed, the consumer or a message.
 const WAIT: Duration = Duration::from_secs(60);
 /// Examples imported: three partnerships.
 const EXAMPLES: [&str; 3] = [
-    "examples/acme-stmary-unwilling-partner.jsonl",
-    "examples/medai-lakeside-fomo-copycat.jsonl",
-    "examples/tinyrx-megahealth-over-reliance.jsonl",
+    "acme-stmary-unwilling-partner.jsonl",
+    "medai-lakeside-fomo-copycat.jsonl",
+    "tinyrx-megahealth-over-reliance.jsonl",
 ];
 const MODELS: usize = 6;
 
 /// The Python the test command installs the examples' requirements into: `$ACCORD_PYTHON`, or
 /// `.tools/py/bin/python` in the workspace.
 pub(crate) fn python() -> PathBuf {
-    let bin = std::env::var_os("ACCORD_PYTHON").map_or_else(
-        || workspace_root().join(".tools/py/bin/python"),
-        PathBuf::from,
-    );
-    assert!(
-        bin.exists(),
-        "{} is missing: scripts/test installs examples/analytics/requirements.txt there (or set ACCORD_PYTHON)",
-        bin.display()
-    );
-    bin
+    program(
+        "ACCORD_PYTHON",
+        ".tools/py/bin/python",
+        "scripts/test installs examples/analytics/requirements.txt there",
+    )
 }
 
 /// Generates the Python classes of `proto/` into `out` with protoc (grpcio-tools), as
@@ -119,14 +114,7 @@ fn instant(v: &Value) -> time::OffsetDateTime {
 }
 
 async fn health(a: &Accord) -> Value {
-    http()
-        .get(format!("{}/healthz", a.url))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json")
+    get_json(a, "/healthz").await
 }
 
 /// Waits until the feed has published every change up to the log's head; gives the head.
@@ -146,21 +134,19 @@ async fn published(a: &Accord) -> u64 {
     }
 }
 
-/// A partnership's last revision, from its audit history.
-async fn revision(a: &Accord, p: &str) -> u64 {
-    let h: Value = http()
-        .get(a.events_url(p))
-        .send()
+/// How many updates per subject the stream keeps.
+async fn kept_per_subject(url: &str) -> i64 {
+    let client = async_nats::connect(url).await.expect("connect");
+    let mut stream = jetstream::new(client)
+        .get_stream("ACCORD_ANALYTICS")
         .await
-        .expect("send")
-        .json()
+        .expect("stream");
+    stream
+        .info()
         .await
-        .expect("json");
-    h["events"]
-        .as_array()
-        .and_then(|e| e.last())
-        .and_then(|e| e["revision"].as_u64())
-        .expect("a revision")
+        .expect("info")
+        .config
+        .max_messages_per_subject
 }
 
 /// Every message the stream holds: (subject, Accord-Position), and its last sequence.
@@ -208,12 +194,7 @@ async fn python_follows_the_feed_and_nothing_is_published_twice() {
     ];
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let a = Accord::up(&args);
-    for file in EXAMPLES {
-        let file = workspace_root().join(file);
-        let (code, out, err) =
-            accord(&["import", file.to_str().expect("utf-8"), "--server", &a.url]);
-        assert_eq!(code, 0, "{out}{err}");
-    }
+    import_examples(&a, &EXAMPLES);
     published(&a).await;
 
     // The consumer gets the current state of every partnership: each model once, at the
@@ -252,17 +233,7 @@ async fn python_follows_the_feed_and_nothing_is_published_twice() {
             .as_str()
             .expect("as_of")
             .to_owned();
-        let query: Value = http()
-            .get(format!(
-                "{}/v1/partnerships/{p}/summary?as_of={as_of}",
-                a.url
-            ))
-            .send()
-            .await
-            .expect("send")
-            .json()
-            .await
-            .expect("json");
+        let query = get_json(&a, &format!("/v1/partnerships/{p}/summary?as_of={as_of}")).await;
         let fed = &seen[&(p.clone(), "summary".to_owned())]["data"];
         let rules = |flags: &Value| -> Vec<String> {
             flags
@@ -334,10 +305,16 @@ async fn python_follows_the_feed_and_nothing_is_published_twice() {
         "keeps 3: {per_subject:?}"
     );
 
-    // A restart, a crash that lost the feed's mark, and a rebuild publish nothing again.
+    // A restart (which also keeps fewer updates per subject now), a crash that lost the feed's
+    // mark, and a rebuild publish nothing again.
     a.stop();
-    let a = Accord::up(&args);
+    let keep_two: Vec<&str> = args
+        .iter()
+        .map(|a| if *a == "3" { "2" } else { *a })
+        .collect();
+    let a = Accord::up(&keep_two);
     assert_eq!(published(&a).await, head);
+    assert_eq!(kept_per_subject(&server.url()).await, 2);
     a.kill();
     std::fs::remove_file(data_dir.join("projections/analytics.published")).expect("remove mark");
     let a = Accord::up(&args);

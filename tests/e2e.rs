@@ -16,19 +16,25 @@ use crate::harness::{NatsServer, ServerVersion, workspace_root};
 /// How long `accord up` may take to say where it listens.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The binary under test: `$ACCORD_BIN`, or the workspace's debug build (the test command
-/// builds it first).
-pub(crate) fn accord_bin() -> PathBuf {
-    let bin = std::env::var_os("ACCORD_BIN").map_or_else(
-        || workspace_root().join("target/debug/accord"),
-        PathBuf::from,
-    );
+/// A program the tests run: `$env`, or `default` in the workspace; `missing` says how to get it.
+pub(crate) fn program(env: &str, default: &str, missing: &str) -> PathBuf {
+    let bin = std::env::var_os(env).map_or_else(|| workspace_root().join(default), PathBuf::from);
     assert!(
         bin.exists(),
-        "{} is missing: run `cargo build -p accord` (scripts/test does) or set ACCORD_BIN",
+        "{} is missing: {missing} (or set {env})",
         bin.display()
     );
     bin
+}
+
+/// The binary under test: `$ACCORD_BIN`, or the workspace's debug build (the test command
+/// builds it first).
+pub(crate) fn accord_bin() -> PathBuf {
+    program(
+        "ACCORD_BIN",
+        "target/debug/accord",
+        "run `cargo build -p accord` (scripts/test does)",
+    )
 }
 
 /// A running `accord up`.
@@ -128,6 +134,16 @@ impl Drop for Accord {
     }
 }
 
+/// Imports files of `examples/` into `a` with `accord import`.
+pub(crate) fn import_examples(a: &Accord, files: &[&str]) {
+    for file in files {
+        let file = workspace_root().join("examples").join(file);
+        let (code, out, err) =
+            accord(&["import", file.to_str().expect("utf-8"), "--server", &a.url]);
+        assert_eq!(code, 0, "{out}{err}");
+    }
+}
+
 pub(crate) fn http() -> reqwest::Client {
     reqwest::Client::new()
 }
@@ -174,9 +190,10 @@ pub(crate) async fn post_raw(
     (status, body)
 }
 
-async fn history(a: &Accord, p: &str) -> Value {
+/// The JSON answer of a GET of `path` (with its query string) on `a`.
+pub(crate) async fn get_json(a: &Accord, path: &str) -> Value {
     http()
-        .get(a.events_url(p))
+        .get(format!("{}{path}", a.url))
         .send()
         .await
         .expect("send")
@@ -185,7 +202,12 @@ async fn history(a: &Accord, p: &str) -> Value {
         .expect("json")
 }
 
-async fn revision(a: &Accord, p: &str) -> u64 {
+async fn history(a: &Accord, p: &str) -> Value {
+    get_json(a, &format!("/v1/partnerships/{p}/events")).await
+}
+
+/// A partnership's last revision, from its audit history.
+pub(crate) async fn revision(a: &Accord, p: &str) -> u64 {
     let h = history(a, p).await;
     h["events"]
         .as_array()

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::analytics::python;
-use crate::e2e::{Accord, accord, http};
+use crate::e2e::{Accord, accord, get_json, import_examples};
 use crate::harness::workspace_root;
 
 const TABLES: [&str; 7] = [
@@ -105,31 +105,18 @@ fn read_jsonl(path: &Path) -> (Vec<String>, Vec<Vec<Cell>>) {
     (header, rows)
 }
 
-async fn get(a: &Accord, path: &str) -> Value {
-    http()
-        .get(format!("{}{path}", a.url))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exports_round_trip_in_csv_jsonl_and_parquet() {
     let dir = tempfile::tempdir().expect("dir");
     let a = Accord::up(&[]);
-    for file in [
-        "examples/jointworks-riverside-bundled-coe.jsonl",
-        "examples/tinyrx-megahealth-over-reliance.jsonl",
-    ] {
-        let file = workspace_root().join(file);
-        let (code, out, err) =
-            accord(&["import", file.to_str().expect("utf-8"), "--server", &a.url]);
-        assert_eq!(code, 0, "{out}{err}");
-    }
-    let partnerships: Vec<String> = get(&a, "/v1/partnerships").await["partnerships"]
+    import_examples(
+        &a,
+        &[
+            "jointworks-riverside-bundled-coe.jsonl",
+            "tinyrx-megahealth-over-reliance.jsonl",
+        ],
+    );
+    let partnerships: Vec<String> = get_json(&a, "/v1/partnerships").await["partnerships"]
         .as_array()
         .expect("list")
         .iter()
@@ -244,7 +231,7 @@ async fn exports_round_trip_in_csv_jsonl_and_parquet() {
     assert_eq!(types["position"], "BIGINT");
     let mut events = 0;
     for p in &partnerships {
-        let history = get(&a, &format!("/v1/partnerships/{p}/events")).await;
+        let history = get_json(&a, &format!("/v1/partnerships/{p}/events")).await;
         let history = history["events"].as_array().expect("events");
         events += history.len();
         let last = history.last().expect("an event");
@@ -290,14 +277,14 @@ async fn exports_round_trip_in_csv_jsonl_and_parquet() {
     assert_eq!(tables["summary"].2.len(), partnerships.len());
     let mut points = 0;
     for (i, p) in partnerships.iter().enumerate() {
-        let summary = get(&a, &format!("/v1/partnerships/{p}/summary?as_of={AS_OF}")).await;
+        let summary = get_json(&a, &format!("/v1/partnerships/{p}/summary?as_of={AS_OF}")).await;
         let open = summary["open_flags"].as_array().expect("open flags").len();
         assert_eq!(
             column("summary", "partnership_id")[i],
             Cell::Text(p.clone())
         );
         assert_eq!(column("summary", "open_flags")[i], Cell::Num(open as f64));
-        let trust = get(&a, &format!("/v1/partnerships/{p}/trust?as_of={AS_OF}")).await;
+        let trust = get_json(&a, &format!("/v1/partnerships/{p}/trust?as_of={AS_OF}")).await;
         points += trust["orgs"]
             .as_array()
             .expect("orgs")

@@ -10,7 +10,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::analytics::python;
-use crate::e2e::{Accord, accord, http};
+use crate::e2e::{Accord, accord, get_json, http, import_examples};
 use crate::harness::workspace_root;
 
 const AS_OF: &str = "2030-01-01T00:00:00Z";
@@ -24,15 +24,13 @@ async fn get_text(url: &str) -> (u16, String) {
 async fn the_retro_page_renders_in_chromium_and_shows_the_story() {
     let dir = tempfile::tempdir().expect("dir");
     let a = Accord::up(&[]);
-    for file in [
-        "examples/acme-stmary-unwilling-partner.jsonl",
-        "examples/jointworks-riverside-bundled-coe.jsonl",
-    ] {
-        let file = workspace_root().join(file);
-        let (code, out, err) =
-            accord(&["import", file.to_str().expect("utf-8"), "--server", &a.url]);
-        assert_eq!(code, 0, "{out}{err}");
-    }
+    import_examples(
+        &a,
+        &[
+            "acme-stmary-unwilling-partner.jsonl",
+            "jointworks-riverside-bundled-coe.jsonl",
+        ],
+    );
 
     for p in ["acme-stmary-rpm", "jointworks-riverside"] {
         let out = dir.path().join(format!("{p}.html"));
@@ -122,14 +120,7 @@ async fn the_retro_page_renders_in_chromium_and_shows_the_story() {
         );
 
         // Every open flag is listed and put up for discussion; a critical one shows in red.
-        let flags: Value = http()
-            .get(format!("{}/v1/partnerships/{p}/flags?as_of={AS_OF}", a.url))
-            .send()
-            .await
-            .expect("send")
-            .json()
-            .await
-            .expect("json");
+        let flags = get_json(&a, &format!("/v1/partnerships/{p}/flags?as_of={AS_OF}")).await;
         let open = flags["open"].as_array().expect("open flags");
         assert!(!open.is_empty(), "{p} has open flags");
         let listed: Vec<&str> = shown["flags"]
@@ -163,6 +154,38 @@ async fn the_retro_page_renders_in_chromium_and_shows_the_story() {
                 );
             }
         }
+    }
+
+    // A window shows its quarters only.
+    let narrow = dir.path().join("narrow.html");
+    let (code, out, err) = accord(&[
+        "retro",
+        "acme-stmary-rpm",
+        "--from",
+        "2025-04-01",
+        "--to",
+        "2025-09-30",
+        "--as-of",
+        AS_OF,
+        "--out",
+        narrow.to_str().expect("utf-8"),
+        "--server",
+        &a.url,
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let page = std::fs::read_to_string(&narrow).expect("the page");
+    assert!(page.contains("from 2025-04-01 to 2025-09-30"));
+    for (quarter, shown) in [
+        ("2025-Q1", false),
+        ("2025-Q2", true),
+        ("2025-Q3", true),
+        ("2025-Q4", false),
+    ] {
+        assert_eq!(
+            page.contains(&format!("<h3>{quarter}</h3>")),
+            shown,
+            "{quarter}"
+        );
     }
 
     // Bad arguments: a clear message, exit 2, no file.

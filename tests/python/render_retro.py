@@ -20,8 +20,8 @@ import sys
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
-# Without these, Chromium reaches for Google's services at start, which this closed network
-# refuses (see docs/operations.md).
+# Headless, as root in a container, and without reaching for Google's services at start (a
+# closed network refuses them, many at a time).
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -69,6 +69,31 @@ impl TimeAxis {
         self.left + f * (WIDTH - self.left - RIGHT)
     }
 
+    /// The part of a line within the window: what came before starts it at the window's left
+    /// edge, without a dot; what comes after is left out.
+    fn clip(&self, line: &Line) -> Line {
+        let before = line.points.iter().rfind(|p| p.at < self.from);
+        let start = before.map(|p| Point {
+            at: self.from,
+            value: p.value,
+            dot: None,
+            title: String::new(),
+        });
+        Line {
+            name: line.name.clone(),
+            colour: line.colour,
+            points: start
+                .into_iter()
+                .chain(
+                    line.points
+                        .iter()
+                        .filter(|p| p.at >= self.from && p.at <= self.to)
+                        .cloned(),
+                )
+                .collect(),
+        }
+    }
+
     /// A tick at the start of each quarter in the window (every other one past twelve).
     fn ticks(&self) -> Vec<(f64, String)> {
         let mut starts = Vec::new();
@@ -187,7 +212,7 @@ pub(crate) fn lines(
                 line class="reference" x1=(LEFT) x2=(WIDTH - RIGHT) y1=(fmt(v.y(r.value))) y2=(fmt(v.y(r.value))) {}
                 text class="reference-label" x=(WIDTH - RIGHT - 4.0) y=(fmt(v.y(r.value) - 4.0)) text-anchor="end" { (r.label) }
             }
-            @for l in lines {
+            @for l in lines.iter().map(|l| axis.clip(l)) {
                 @let path = l.points.iter()
                     .map(|p| format!("{},{}", fmt(axis.x(p.at)), fmt(v.y(p.value))))
                     .collect::<Vec<_>>()
@@ -331,4 +356,58 @@ pub(crate) fn timeline(axis: &TimeAxis, label: &str, rows: &[(String, Vec<Span>)
             }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::{date, datetime};
+
+    use super::*;
+
+    #[test]
+    fn quarters_start_and_follow() {
+        assert_eq!(quarter_start(date!(2026 - 05 - 17)), date!(2026 - 04 - 01));
+        assert_eq!(next_quarter(date!(2026 - 05 - 17)), date!(2026 - 07 - 01));
+        assert_eq!(next_quarter(date!(2026 - 12 - 31)), date!(2027 - 01 - 01));
+        assert_eq!(quarter_label(date!(2026 - 12 - 31)), "2026-Q4");
+    }
+
+    #[test]
+    fn a_line_is_clipped_to_the_window() {
+        let axis = TimeAxis::new(
+            datetime!(2026-01-01 0:00 UTC),
+            datetime!(2026-07-01 0:00 UTC),
+        );
+        let point = |at, value| Point {
+            at,
+            value,
+            dot: Some(GOOD),
+            title: String::new(),
+        };
+        let line = Line {
+            name: "l".into(),
+            colour: series(0),
+            points: vec![
+                point(datetime!(2025-06-01 0:00 UTC), 0.2),
+                point(datetime!(2025-12-01 0:00 UTC), 0.3),
+                point(datetime!(2026-03-01 0:00 UTC), 0.4),
+                point(datetime!(2026-08-01 0:00 UTC), 0.5),
+            ],
+        };
+        let clipped = axis.clip(&line);
+        let kept: Vec<(OffsetDateTime, f64, bool)> = clipped
+            .points
+            .iter()
+            .map(|p| (p.at, p.value, p.dot.is_some()))
+            .collect();
+        assert_eq!(
+            kept,
+            vec![
+                (axis.from, 0.3, false),
+                (datetime!(2026-03-01 0:00 UTC), 0.4, true),
+            ]
+        );
+        assert_eq!(axis.x(axis.from), LEFT);
+        assert_eq!(axis.x(datetime!(2030-01-01 0:00 UTC)), WIDTH - RIGHT);
+    }
 }

@@ -880,3 +880,155 @@ fn flag_episodes(flags: &Flags, as_of: OffsetDateTime) -> Vec<Episode<'_>> {
     episodes.retain(|e| !e.stretches.is_empty());
     episodes
 }
+
+#[cfg(test)]
+mod tests {
+    use accord_domain::models::flags::{FlagChange, Rule};
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn flag(severity: Severity, reason: &str) -> Flag {
+        Flag {
+            rule_id: Rule::R1,
+            flag: Rule::R1.name(),
+            subject: Some("a>b".into()),
+            severity,
+            reason: reason.into(),
+            evidence: Vec::new(),
+        }
+    }
+
+    fn change(at: OffsetDateTime, now: Option<Flag>) -> FlagChange {
+        FlagChange {
+            at,
+            rule_id: Rule::R1,
+            subject: Some("a>b".into()),
+            now,
+        }
+    }
+
+    fn proposal() -> Vec<Event> {
+        vec![
+            serde_json::from_value(serde_json::json!({
+                "event_id": "01990000-0000-7000-8000-000000000001",
+                "partnership_id": "acme-stmary",
+                "schema_version": 1,
+                "occurred_at": "2026-01-05T09:00:00Z",
+                "recorded_at": "2026-01-05T09:01:00Z",
+                "actor": {"org": "acme"},
+                "type": "partnership_proposed",
+                "data": {"parties": [
+                    {"org": "acme", "name": "Acme <Health>", "kind": "vendor"},
+                    {"org": "stmary", "name": "St Mary's", "kind": "health_system"}],
+                  "vision": "fewer readmissions"},
+            }))
+            .expect("an event"),
+        ]
+    }
+
+    fn retro<'a>(
+        p: &'a PartnershipId,
+        events: &'a [Event],
+        as_of: OffsetDateTime,
+        settings: &'a ModelSettings,
+    ) -> Retro<'a> {
+        Retro {
+            partnership_id: p,
+            events,
+            as_of,
+            from: None,
+            to: None,
+            settings,
+            revision: Some(1),
+        }
+    }
+
+    #[test]
+    fn a_page_escapes_what_people_typed_and_is_the_same_every_time() {
+        let (p, events, settings) = (
+            PartnershipId::parse("acme-stmary").expect("id"),
+            proposal(),
+            ModelSettings::default(),
+        );
+        let r = retro(&p, &events, datetime!(2026-02-01 0:00 UTC), &settings);
+        let page = render(&r).expect("a page");
+        assert!(page.starts_with("<!DOCTYPE html>"));
+        assert!(
+            page.contains("Acme &lt;Health&gt; &amp; St Mary"),
+            "escaped"
+        );
+        assert!(!page.contains("<Health>"));
+        assert_eq!(render(&r).expect("a page"), page);
+    }
+
+    #[test]
+    fn a_window_backwards_or_nothing_known_is_refused() {
+        let (p, events, settings) = (
+            PartnershipId::parse("acme-stmary").expect("id"),
+            proposal(),
+            ModelSettings::default(),
+        );
+        let mut r = retro(&p, &events, datetime!(2026-02-01 0:00 UTC), &settings);
+        r.from = Some(time::macros::date!(2026 - 03 - 01));
+        r.to = Some(time::macros::date!(2026 - 02 - 01));
+        assert!(matches!(render(&r), Err(RetroError::Window { .. })));
+        let before = retro(&p, &events, datetime!(2026-01-05 9:00 UTC), &settings);
+        assert!(matches!(
+            render(&before),
+            Err(RetroError::NothingKnown { .. })
+        ));
+    }
+
+    /// Raised, made critical, cleared, raised again: one episode of three stretches, open
+    /// until `as_of`.
+    #[test]
+    fn a_flags_history_makes_one_episode_per_flag() {
+        let as_of = datetime!(2026-06-01 0:00 UTC);
+        let flags = Flags {
+            as_of,
+            open: vec![flag(Severity::Warn, "again")],
+            history: vec![
+                change(
+                    datetime!(2026-01-01 0:00 UTC),
+                    Some(flag(Severity::Warn, "one")),
+                ),
+                change(
+                    datetime!(2026-02-01 0:00 UTC),
+                    Some(flag(Severity::Critical, "two")),
+                ),
+                change(datetime!(2026-03-01 0:00 UTC), None),
+                change(
+                    datetime!(2026-04-01 0:00 UTC),
+                    Some(flag(Severity::Warn, "again")),
+                ),
+            ],
+        };
+        let episodes = flag_episodes(&flags, as_of);
+        assert_eq!(episodes.len(), 1);
+        let e = &episodes[0];
+        assert!(e.open);
+        assert_eq!(e.name(), "R1 unwilling_partner (a>b)");
+        let stretches: Vec<(OffsetDateTime, OffsetDateTime, &str)> = e
+            .stretches
+            .iter()
+            .map(|s| (s.from, s.to, s.flag.reason.as_str()))
+            .collect();
+        assert_eq!(
+            stretches,
+            vec![
+                (
+                    datetime!(2026-01-01 0:00 UTC),
+                    datetime!(2026-02-01 0:00 UTC),
+                    "one"
+                ),
+                (
+                    datetime!(2026-02-01 0:00 UTC),
+                    datetime!(2026-03-01 0:00 UTC),
+                    "two"
+                ),
+                (datetime!(2026-04-01 0:00 UTC), as_of, "again"),
+            ]
+        );
+    }
+}
