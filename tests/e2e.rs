@@ -741,7 +741,9 @@ async fn the_examples_import_and_verify() {
 /// The README's first command: the demo runs with no server and shows the samples.
 #[test]
 fn the_demo_runs_without_a_server() {
-    let (code, out, err) = accord(&["demo"]);
+    let dir = tempfile::tempdir().expect("dir");
+    let reports = dir.path().join("reports");
+    let (code, out, err) = accord(&["demo", "--reports", reports.to_str().expect("utf-8")]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         out.contains("hash chain of acme-stmary: 5 commits, every link holds"),
@@ -782,6 +784,9 @@ fn the_demo_runs_without_a_server() {
         out.contains("R14 fomo: proposed because a competitor did it"),
         "{out}"
     );
+    // Last, a retrospective per sample partnership (tests/retro.rs renders them).
+    let written = std::fs::read_dir(&reports).expect("the reports").count();
+    assert_eq!(written, 5, "{out}");
 }
 
 /// Programs on NATS append through `accord.ledger.append` with the same JSON and answers.

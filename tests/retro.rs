@@ -5,19 +5,105 @@
 //! every open red flag listed and put up for discussion. It prints to PDF. Bad arguments exit 2
 //! and leave no file.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::analytics::python;
 use crate::e2e::{Accord, accord, get_json, http, import_examples};
 use crate::harness::workspace_root;
 
 const AS_OF: &str = "2030-01-01T00:00:00Z";
+/// The partnerships of `examples/`.
+const SAMPLES: [&str; 5] = [
+    "acme-stmary-rpm",
+    "jointworks-riverside",
+    "frontdoor-metro-carefirst",
+    "medai-lakeside",
+    "tinyrx-megahealth",
+];
 
 async fn get_text(url: &str) -> (u16, String) {
     let resp = http().get(url).send().await.expect("send");
     (resp.status().as_u16(), resp.text().await.expect("text"))
+}
+
+/// Renders pages in headless Chromium; gives what it saw of each (see
+/// tests/python/render_retro.py), once checked that it logged no error, fetched nothing, laid
+/// each page out within the window and printed it.
+fn in_chromium(dir: &Path, pages: &[&Path]) -> Vec<Value> {
+    let output = Command::new(python())
+        .arg(workspace_root().join("tests/python/render_retro.py"))
+        .arg(dir)
+        .args(pages)
+        .output()
+        .expect("run the browser");
+    assert!(
+        output.status.success(),
+        "the browser renders {pages:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&output.stdout).expect("JSON from the browser");
+    pages
+        .iter()
+        .map(|page| {
+            let r = seen[page.to_str().expect("utf-8")].clone();
+            let p = page.display();
+            assert_eq!(r["console_errors"], json!([]), "{p}");
+            assert_eq!(r["page_errors"], json!([]), "{p}");
+            assert_eq!(r["requests"], json!([]), "{p}: fetches nothing");
+            assert!(
+                r["pdf_pages"].as_u64() >= Some(2),
+                "{p}: prints: {}",
+                r["pdf_pages"]
+            );
+            assert_eq!(
+                r["shown"]["fits"], true,
+                "{p}: nothing wider than the window"
+            );
+            r
+        })
+        .collect()
+}
+
+/// `accord demo` writes a report per sample partnership; each renders, with its trust chart and
+/// its red-flag timeline drawn and something to discuss.
+#[test]
+fn every_report_of_the_demo_renders() {
+    let dir = tempfile::tempdir().expect("dir");
+    let reports = dir.path().join("reports");
+    let (code, out, err) = accord(&["demo", "--reports", reports.to_str().expect("utf-8")]);
+    assert_eq!(code, 0, "{out}{err}");
+    let pages: Vec<PathBuf> = SAMPLES
+        .iter()
+        .map(|p| reports.join(format!("{p}.html")))
+        .collect();
+    for page in &pages {
+        assert!(
+            out.contains(&page.display().to_string()),
+            "{} printed",
+            page.display()
+        );
+    }
+    let pages: Vec<&Path> = pages.iter().map(PathBuf::as_path).collect();
+    for (p, r) in SAMPLES.iter().zip(in_chromium(dir.path(), &pages)) {
+        let shown = &r["shown"];
+        assert_eq!(shown["sections"]["trust"], 1, "{p}: {shown}");
+        assert_eq!(shown["sections"]["flags"], 1, "{p}: {shown}");
+        assert!(
+            shown["sections"]["throughput"].as_u64() >= Some(1),
+            "{p}: {shown}"
+        );
+        assert!(
+            !shown["discuss"].as_array().expect("discuss").is_empty(),
+            "{p}"
+        );
+        assert!(
+            r["screenshot"]["charts"]["flags"]["warn"].as_u64() > Some(100),
+            "{p}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,31 +153,9 @@ async fn the_retro_page_renders_in_chromium_and_shows_the_story() {
         );
 
         // Headless Chromium renders it with no error, fetches nothing, and prints it.
-        let screenshot = dir.path().join(format!("{p}.png"));
-        let pdf = dir.path().join(format!("{p}.pdf"));
-        let output = Command::new(python())
-            .arg(workspace_root().join("tests/python/render_retro.py"))
-            .arg(format!("file://{}", out.display()))
-            .arg(&screenshot)
-            .arg(&pdf)
-            .output()
-            .expect("run the browser");
-        assert!(
-            output.status.success(),
-            "the browser renders {p}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let r: Value = serde_json::from_slice(&output.stdout).expect("JSON from the browser");
-        assert_eq!(r["console_errors"], serde_json::json!([]), "{p}");
-        assert_eq!(r["page_errors"], serde_json::json!([]), "{p}");
-        assert_eq!(r["requests"], serde_json::json!([]), "{p}: fetches nothing");
-        assert!(
-            r["pdf_pages"].as_u64() >= Some(2),
-            "{p}: prints: {}",
-            r["pdf_pages"]
-        );
+        let rendered = in_chromium(dir.path(), &[&out]);
+        let r = &rendered[0];
         let shown = &r["shown"];
-        assert_eq!(shown["fits"], true, "{p}: nothing wider than the window");
         for section in ["trust", "throughput", "asymmetry", "goals", "flags"] {
             assert!(
                 shown["sections"][section].as_u64() >= Some(1),

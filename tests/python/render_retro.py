@@ -1,20 +1,22 @@
 """Renders a retrospective report in headless Chromium (Debian's, driven by Playwright), for
 tests/retro.rs.
 
-Usage: render_retro.py PAGE_URL SCREENSHOT_PNG PDF
+Usage: render_retro.py OUT_DIR PAGE.html...
 
-Prints one JSON object:
+Prints one JSON object, per page:
 - what the browser reported: console errors, page errors, and every request besides the
   page's own;
 - what the page shows: its SVG charts per section, the names of the red flags listed, and the
   items of "What to discuss";
 - what the screenshot shows: its size, and how many pixels have each of the colours the charts
   draw with, in all and within the first chart of each section.
-It also writes the full-page screenshot and the printed PDF, and says how many pages the PDF has.
+It also writes each page's full-page screenshot and printed PDF into OUT_DIR, and says how many
+pages the PDF has.
 """
 
 import json
 import os
+import pathlib
 import sys
 
 from PIL import Image
@@ -52,43 +54,41 @@ def colour_counts(image):
     return counts
 
 
-def main(url, screenshot, pdf):
+def render(browser, path, out_dir):
+    url = pathlib.Path(path).resolve().as_uri()
+    stem = pathlib.Path(path).stem
+    screenshot = os.path.join(out_dir, f"{stem}.png")
+    pdf = os.path.join(out_dir, f"{stem}.pdf")
     console_errors, page_errors, requests = [], [], []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=os.environ.get("ACCORD_CHROMIUM", "/usr/bin/chromium"),
-            args=ARGS,
-            headless=True,
-        )
-        page = browser.new_page(viewport={"width": 1000, "height": 1400})
-        page.on(
-            "console",
-            lambda m: console_errors.append(m.text) if m.type == "error" else None,
-        )
-        page.on("pageerror", lambda e: page_errors.append(str(e)))
-        page.on("request", lambda r: requests.append(r.url) if r.url != url else None)
-        page.goto(url, wait_until="load")
-        shown = page.evaluate(
-            """() => ({
-                title: document.title,
-                sections: Object.fromEntries([...document.querySelectorAll('main > section')]
-                    .map(s => [s.id, s.querySelectorAll('svg.chart').length])),
-                chart_elements: document.querySelectorAll(
-                    'svg.chart polyline, svg.chart rect, svg.chart circle').length,
-                flags: [...document.querySelectorAll('#flags h3')].map(h => h.textContent),
-                discuss: [...document.querySelectorAll('#discuss li')].map(li => li.textContent),
-                fits: document.documentElement.scrollWidth <= window.innerWidth,
-                boxes: Object.fromEntries([...document.querySelectorAll('main > section')]
-                    .filter(s => s.querySelector('svg.chart'))
-                    .map(s => {
-                        const r = s.querySelector('svg.chart').getBoundingClientRect();
-                        return [s.id, [r.left, r.top + window.scrollY, r.right, r.bottom + window.scrollY]];
-                    })),
-            })"""
-        )
-        page.screenshot(path=screenshot, full_page=True)
-        page.pdf(path=pdf, format="A4", print_background=True)
-        browser.close()
+    page = browser.new_page(viewport={"width": 1000, "height": 1400})
+    page.on(
+        "console",
+        lambda m: console_errors.append(m.text) if m.type == "error" else None,
+    )
+    page.on("pageerror", lambda e: page_errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url) if r.url != url else None)
+    page.goto(url, wait_until="load")
+    shown = page.evaluate(
+        """() => ({
+            title: document.title,
+            sections: Object.fromEntries([...document.querySelectorAll('main > section')]
+                .map(s => [s.id, s.querySelectorAll('svg.chart').length])),
+            chart_elements: document.querySelectorAll(
+                'svg.chart polyline, svg.chart rect, svg.chart circle').length,
+            flags: [...document.querySelectorAll('#flags h3')].map(h => h.textContent),
+            discuss: [...document.querySelectorAll('#discuss li')].map(li => li.textContent),
+            fits: document.documentElement.scrollWidth <= window.innerWidth,
+            boxes: Object.fromEntries([...document.querySelectorAll('main > section')]
+                .filter(s => s.querySelector('svg.chart'))
+                .map(s => {
+                    const r = s.querySelector('svg.chart').getBoundingClientRect();
+                    return [s.id, [r.left, r.top + window.scrollY, r.right, r.bottom + window.scrollY]];
+                })),
+        })"""
+    )
+    page.screenshot(path=screenshot, full_page=True)
+    page.pdf(path=pdf, format="A4", print_background=True)
+    page.close()
     image = Image.open(screenshot).convert("RGB")
     charts = {
         section: colour_counts(image.crop(tuple(round(v) for v in box)))
@@ -96,24 +96,32 @@ def main(url, screenshot, pdf):
     }
     with open(pdf, "rb") as f:
         data = f.read()
-    pdf_pages = data.count(b"/Type /Page") - data.count(b"/Type /Pages")
-    json.dump(
-        {
-            "console_errors": console_errors,
-            "page_errors": page_errors,
-            "requests": requests,
-            "shown": shown,
-            "screenshot": {
-                "width": image.size[0],
-                "height": image.size[1],
-                "colours": colour_counts(image),
-                "charts": charts,
-            },
-            "pdf_pages": pdf_pages,
+    return {
+        "console_errors": console_errors,
+        "page_errors": page_errors,
+        "requests": requests,
+        "shown": shown,
+        "screenshot": {
+            "width": image.size[0],
+            "height": image.size[1],
+            "colours": colour_counts(image),
+            "charts": charts,
         },
-        sys.stdout,
-    )
+        "pdf_pages": data.count(b"/Type /Page") - data.count(b"/Type /Pages"),
+    }
+
+
+def main(out_dir, pages):
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=os.environ.get("ACCORD_CHROMIUM", "/usr/bin/chromium"),
+            args=ARGS,
+            headless=True,
+        )
+        results = {path: render(browser, path, out_dir) for path in pages}
+        browser.close()
+    json.dump(results, sys.stdout)
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(sys.argv[1], sys.argv[2:])
