@@ -113,6 +113,32 @@ async fn headers_describe_the_commit(version: ServerVersion) {
     assert_eq!(header("Nats-Msg-Id"), Some(id));
 }
 
+/// Reading partnerships leaves no consumer behind on the server: an export or `verify` reads
+/// thousands, and ordered consumers would linger for 30 s each.
+async fn reads_leave_no_consumer(version: ServerVersion) {
+    let server = NatsServer::start(version).expect("server");
+    let client = async_nats::connect(server.url()).await.expect("connect");
+    let log = JetStreamLog::open(client.clone(), &StreamSettings::default())
+        .await
+        .expect("open");
+    let p = pid("acme-stmary");
+    log.append(request(&p, 1, Expected::NoStream))
+        .await
+        .expect("append");
+    log.append(request(&p, 2, Expected::Any))
+        .await
+        .expect("append");
+    for _ in 0..20 {
+        assert_eq!(log.read_partnership(&p, 0).await.expect("read").len(), 2);
+    }
+    let mut stream = jetstream::new(client)
+        .get_stream(STREAM)
+        .await
+        .expect("stream");
+    let info = stream.info().await.expect("info");
+    assert_eq!(info.state.consumer_count, 0);
+}
+
 /// What the servers answer to a publish retried after it landed (same `Nats-Msg-Id`, same
 /// expected subject sequence), which is why the backend looks up the commit id on a conflict:
 /// 2.9 answers with a duplicate ack, 2.15 checks the sequence first (error 10071).
@@ -176,6 +202,11 @@ macro_rules! per_version {
             #[tokio::test]
             async fn servers_differ_on_a_retried_publish() {
                 super::servers_differ_on_a_retried_publish($version).await;
+            }
+
+            #[tokio::test]
+            async fn reads_leave_no_consumer() {
+                super::reads_leave_no_consumer($version).await;
             }
 
             #[tokio::test]

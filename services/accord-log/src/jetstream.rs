@@ -48,6 +48,9 @@ const EVENT_TYPES: HeaderName = HeaderName::from_static(HEADER_EVENT_TYPES);
 const COMMIT_ID: HeaderName = HeaderName::from_static(HEADER_COMMIT_ID);
 const SCHEMA: HeaderName = HeaderName::from_static(HEADER_SCHEMA);
 
+/// How long the server keeps the consumer of a partnership's read once its reader is gone.
+const READER_IDLE: Duration = Duration::from_secs(10);
+
 /// How often an `Expected::Any` append re-reads the head after another writer moved it.
 const ANY_ATTEMPTS: usize = 8;
 
@@ -263,23 +266,7 @@ impl JetStreamLog {
             .map_err(|e| unavailable(&e))?;
         let messages = consumer.messages().await.map_err(|e| unavailable(&e))?;
         Ok(messages
-            .map(|m| {
-                let m = m.map_err(|e| unavailable(&e))?;
-                let info = m.info().map_err(|e| unavailable(&*e))?;
-                let (seq, pending) = (info.stream_sequence, info.pending);
-                let p = m
-                    .subject
-                    .strip_prefix(SUBJECT_PREFIX)
-                    .and_then(|s| PartnershipId::parse(s).ok())
-                    .ok_or_else(|| LogError::Corrupt {
-                        position: seq,
-                        message: format!("subject {} names no partnership", m.subject),
-                    })?;
-                Ok(Delivered {
-                    commit: to_stored(&p, seq, m.payload.clone()),
-                    pending,
-                })
-            })
+            .map(|m| delivered(&m.map_err(|e| unavailable(&e))?))
             .boxed())
     }
 }
@@ -288,6 +275,24 @@ impl JetStreamLog {
 struct Delivered {
     commit: StoredCommit,
     pending: u64,
+}
+
+/// A commit as a consumer delivers it, with how many more it has pending.
+fn delivered(m: &jetstream::Message) -> Result<Delivered, LogError> {
+    let info = m.info().map_err(|e| unavailable(&*e))?;
+    let (seq, pending) = (info.stream_sequence, info.pending);
+    let p = m
+        .subject
+        .strip_prefix(SUBJECT_PREFIX)
+        .and_then(|s| PartnershipId::parse(s).ok())
+        .ok_or_else(|| LogError::Corrupt {
+            position: seq,
+            message: format!("subject {} names no partnership", m.subject),
+        })?;
+    Ok(Delivered {
+        commit: to_stored(&p, seq, m.payload.clone()),
+        pending,
+    })
 }
 
 #[async_trait]
@@ -351,13 +356,39 @@ impl EventLog for JetStreamLog {
         if last.sequence <= after {
             return Ok(Vec::new());
         }
-        up_to(
-            self.ordered(Self::subject(partnership), after, false)
-                .await?,
-            last.sequence,
-        )
-        .try_collect()
-        .await
+        // A plain pull consumer, deleted once read: an ordered one would stay on the server for
+        // its 30-second idle time, and a reader of many partnerships (an export, `verify`) would
+        // pile up thousands of them.
+        let consumer = self
+            .stream
+            .create_consumer(consumer::pull::Config {
+                filter_subject: Self::subject(partnership),
+                deliver_policy: consumer::DeliverPolicy::ByStartSequence {
+                    start_sequence: after + 1,
+                },
+                ack_policy: consumer::AckPolicy::None,
+                inactive_threshold: READER_IDLE,
+                memory_storage: true,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let read = async {
+            let messages = consumer
+                .messages()
+                .await
+                .map_err(|e| unavailable(&e))?
+                .map(|m| delivered(&m.map_err(|e| unavailable(&e))?))
+                .boxed();
+            up_to(messages, last.sequence).try_collect().await
+        }
+        .await;
+        // Best effort: one that cannot be deleted now goes after READER_IDLE.
+        let _ = self
+            .stream
+            .delete_consumer(&consumer.cached_info().name)
+            .await;
+        read
     }
 
     async fn read_all(&self, after: Position) -> Result<CommitStream, LogError> {
