@@ -112,6 +112,9 @@ pub fn render(retro: &Retro<'_>) -> Result<String, RetroError> {
         to.midnight().assume_utc() + Duration::DAY,
     );
     let (events, as_of, settings) = (retro.events, retro.as_of, retro.settings);
+    // The red flags are evaluated once: the flags resume from what the summary made.
+    let (summary, so_far) = summary::summary_resumed(events, as_of, settings, None);
+    let (flags, _) = flags::flags_resumed(events, as_of, settings, so_far.as_ref());
     let page = Page {
         retro,
         by_id: retro.events.iter().map(|e| (e.event_id, e)).collect(),
@@ -121,8 +124,8 @@ pub fn render(retro: &Retro<'_>) -> Result<String, RetroError> {
         trust: trust::trust(events, as_of, &settings.trust),
         throughput: throughput::throughput(events, as_of, &settings.throughput),
         goals: goals::goals(events, as_of),
-        flags: flags::flags(events, as_of, settings),
-        summary: summary::summary(events, as_of, settings),
+        flags,
+        summary,
         known,
     };
     Ok(page.html().into_string())
