@@ -105,7 +105,11 @@ impl TimeAxis {
             starts.push(q);
             q = next_quarter(q);
         }
-        let step = if starts.len() > 12 { 2 } else { 1 };
+        // Labels at least 72 px apart.
+        let plot = WIDTH - self.left - RIGHT;
+        let span_days = (self.to - self.from).whole_days().max(1) as f64;
+        let per_quarter = plot * 91.0 / span_days;
+        let step = (72.0 / per_quarter).ceil().max(1.0) as usize;
         starts
             .into_iter()
             .step_by(step)
@@ -155,6 +159,17 @@ fn value_ticks(axis: &ValueAxis, ticks: &[(f64, String)]) -> Markup {
             line class="grid" x1=(LEFT) x2=(WIDTH - RIGHT) y1=(fmt(axis.y(*v))) y2=(fmt(axis.y(*v))) {}
             text class="tick" x=(LEFT - 6.0) y=(fmt(axis.y(*v) + 4.0)) text-anchor="end" { (label) }
         }
+    }
+}
+
+/// `s`, cut to `max` characters with an ellipsis when longer.
+fn shortened(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let mut cut: String = s.chars().take(max - 1).collect();
+        cut.push('…');
+        cut
     }
 }
 
@@ -352,7 +367,7 @@ pub(crate) fn timeline(axis: &TimeAxis, label: &str, rows: &[(String, Vec<Span>)
                         title { (s.title) }
                     }
                 }
-                text class="row-label" x=(axis.left - 8.0) y=(fmt(y + 15.0)) text-anchor="end" { (name) }
+                text class="row-label" x=(axis.left - 8.0) y=(fmt(y + 15.0)) text-anchor="end" { (shortened(name, 50)) }
             }
         },
     )

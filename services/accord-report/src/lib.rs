@@ -146,6 +146,7 @@ th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line
 th { background: var(--soft); font-weight: 600; }
 table.story td:first-child { white-space: nowrap; width: 7.5em; }
 table.story td:nth-child(2) { width: 9em; }
+table.shares td.muted { color: #9aa5b1; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(200px, 1fr)); gap: 12px; margin: 16px 0; }
 .card { border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; background: var(--soft); }
@@ -165,7 +166,7 @@ svg .reference-label { fill: #5f6b7a; }
 svg .track { fill: #eef1f5; }
 svg .marker { stroke: #1d2733; stroke-width: 2; }
 svg .label, svg .value { fill: #1d2733; font-size: 12px; }
-svg .row-label { fill: #1d2733; font-size: 12px; paint-order: stroke; stroke: #fff; stroke-width: 3px; }
+svg .row-label { fill: #1d2733; font-size: 11px; paint-order: stroke; stroke: #fff; stroke-width: 3px; }
 .legend { display: flex; flex-wrap: wrap; gap: 16px; font-size: 13px; color: var(--muted); }
 .legend i { display: inline-block; width: 12px; height: 12px; border-radius: 2px; margin-right: 6px; vertical-align: -1px; }
 .evidence { font-size: 13px; color: var(--muted); margin: 2px 0 0 0; padding-left: 18px; }
@@ -614,19 +615,43 @@ impl Page<'_> {
                         @for l in &lines { span { i style=(format!("background:{}", l.colour)) {} (l.name) } }
                     }
                 }
-                @for (at, pair) in pairs.iter().filter_map(|p| latest_with_events(&over_time, p)) {
-                    h3 { (pair.a.as_str()) " and " (pair.b.as_str()) ", the " (window) " days to " (day(at)) }
-                    table {
-                        thead { tr { th { "indicator" } th.num { "borne by " (pair.a.as_str()) } th.num { "events" } th { "" } } }
-                        tbody {
-                            @for s in &pair.shares {
+                @for pair in &pairs {
+                    @let rows: Vec<(OffsetDateTime, &PairAsymmetry)> = over_time.iter()
+                        .filter_map(|(t, a)| a.pairs.iter()
+                            .find(|p| p.a == pair.a && p.b == pair.b && p.shares.iter().any(|s| s.of > 0))
+                            .map(|p| (*t, p)))
+                        .collect();
+                    h3 { "Shares borne by " (pair.a.as_str()) " (against " (pair.b.as_str()) ")" }
+                    @if rows.is_empty() {
+                        p.muted { "No effort event between them in the window." }
+                    } @else {
+                        table.shares {
+                            thead {
                                 tr {
-                                    td { (<&str>::from(s.indicator).replace('_', " ")) }
-                                    td.num { (percent(s.share)) }
-                                    td.num { (s.count) " of " (s.of) }
-                                    td.muted { @if !s.sufficient { "too few events to count" } }
+                                    th { "180 days to" }
+                                    @for s in &pair.shares { th.num { (<&str>::from(s.indicator).replace('_', " ")) } }
+                                    th.num { "balance" }
+                                    th.num { "lean" }
                                 }
                             }
+                            tbody {
+                                @for (t, p) in &rows {
+                                    tr {
+                                        td { (day(*t)) }
+                                        @for s in &p.shares {
+                                            td.num.muted[!s.sufficient] title=(format!("{} of {}", s.count, s.of)) {
+                                                (percent(s.share))
+                                            }
+                                        }
+                                        td.num { (p.balance_index.map_or_else(|| "–".to_owned(), |v| format!("{v:.2}"))) }
+                                        td.num { (p.lean.map_or_else(|| "–".to_owned(), |v| format!("{v:+.2}"))) }
+                                    }
+                                }
+                            }
+                        }
+                        p.muted {
+                            "Each share is the part borne by " (pair.a.as_str()) "; 50% is even. Grey: fewer than "
+                            (self.retro.settings.asymmetry.min_events) " events, left out of the balance."
                         }
                     }
                     @if let Some(r) = pair.economic.da_over_jd {
@@ -768,7 +793,7 @@ impl Page<'_> {
                             }
                             @if !s.flag.evidence.is_empty() {
                                 ul.evidence {
-                                    @for id in &s.flag.evidence { li { (self.event_line(id)) } }
+                                    @for id in unique(&s.flag.evidence) { li { (self.event_line(id)) } }
                                 }
                             }
                         }
@@ -790,17 +815,10 @@ impl Page<'_> {
     }
 }
 
-/// The pair at the latest instant whose window holds any of its effort events.
-fn latest_with_events<'a>(
-    over_time: &'a [(OffsetDateTime, Asymmetry)],
-    pair: &PairAsymmetry,
-) -> Option<(OffsetDateTime, &'a PairAsymmetry)> {
-    over_time.iter().rev().find_map(|(t, a)| {
-        a.pairs
-            .iter()
-            .find(|p| p.a == pair.a && p.b == pair.b && p.shares.iter().any(|s| s.of > 0))
-            .map(|p| (*t, p))
-    })
+/// Each id once, in their order (an event can be evidence twice, once per topic it decided).
+fn unique(ids: &[EventId]) -> Vec<&EventId> {
+    let mut seen = std::collections::BTreeSet::new();
+    ids.iter().filter(|id| seen.insert(*id)).collect()
 }
 
 /// "3 meeting requests, 2 indicators" for the events not in the story's main line.
