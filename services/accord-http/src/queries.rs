@@ -1,6 +1,7 @@
 //! The read models over HTTP: `GET /v1/partnerships/{id}/{trust|throughput|asymmetry|goals|flags|summary}?as_of=RFC3339`,
 //! answered from the projector's store. `as_of` defaults to now; with a past `as_of` the answer
-//! is what the ledger knew then.
+//! is what the ledger knew then. `GET /v1/partnerships/{id}/retro?as_of=&from=&to=` serves the
+//! retrospective report (`accord_report`) of the same facts.
 
 use std::sync::Arc;
 
@@ -120,13 +121,7 @@ async fn retro(
         date("to", q.to.as_deref())?,
     );
     let (p, facts) = readable_facts(&state, caller, &id).await?;
-    if let Some(broken) = &facts.meta.broken {
-        return Err(QueryError::ChainBroken {
-            partnership_id: p,
-            broken: broken.clone(),
-        }
-        .into());
-    }
+    facts.unbroken(&p)?;
     let settings = state.settings.clone();
     let page = tokio::task::spawn_blocking(move || {
         accord_report::render(&Retro {
@@ -154,7 +149,7 @@ async fn retro(
     Ok(Html(page).into_response())
 }
 
-/// The query routes, one per model.
+/// The query routes: one per model, and the retrospective.
 pub fn routes(state: QueryState) -> Router {
     Model::ALL
         .into_iter()

@@ -353,13 +353,11 @@ fn updates(
         let Some(as_of) = facts.events.iter().map(|e| e.recorded_at).max() else {
             continue;
         };
-        if facts.meta.broken.is_some() {
-            continue;
-        }
         let at = as_of.format(&Rfc3339).unwrap_or_default();
         for model in Model::ALL {
+            // Only a broken chain has no answer.
             let Ok(answer) = projections.evaluate(p, &facts, model, as_of, settings) else {
-                continue;
+                break;
             };
             let (schema, payload) = accord_proto::analytics::encode(p, &answer);
             let mut headers = HeaderMap::new();

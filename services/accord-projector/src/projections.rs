@@ -41,6 +41,17 @@ pub enum QueryError {
 }
 
 impl Facts {
+    /// Whether anything may be read from these facts: not when the partnership's chain broke.
+    pub fn unbroken(&self, partnership_id: &PartnershipId) -> Result<(), QueryError> {
+        match &self.meta.broken {
+            Some(broken) => Err(QueryError::ChainBroken {
+                partnership_id: partnership_id.clone(),
+                broken: broken.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// One read model of these facts at `as_of`; a partnership whose chain broke has none.
     pub fn evaluate(
         &self,
@@ -61,12 +72,7 @@ impl Facts {
         settings: &ModelSettings,
         so_far: Option<&FlagsSoFar>,
     ) -> Result<(ReadModel, Option<FlagsSoFar>), QueryError> {
-        if let Some(broken) = &self.meta.broken {
-            return Err(QueryError::ChainBroken {
-                partnership_id: partnership_id.clone(),
-                broken: broken.clone(),
-            });
-        }
+        self.unbroken(partnership_id)?;
         Ok(evaluate_resumed(
             model,
             &self.events,

@@ -44,7 +44,7 @@ pub(crate) struct Args {
     rebuild: bool,
     /// With --nats: updates of each read model the analytics feed keeps per partnership on
     /// stream ACCORD_ANALYTICS (see docs/analytics.md).
-    #[arg(long, default_value_t = 10, env = "ACCORD_ANALYTICS_KEEP")]
+    #[arg(long, default_value_t = 10, env = "ACCORD_ANALYTICS_KEEP", value_parser = clap::value_parser!(i64).range(1..))]
     analytics_keep: i64,
     /// With --nats: do not publish the analytics feed.
     #[arg(long)]
