@@ -193,6 +193,9 @@ async fn python_follows_the_feed_and_nothing_is_published_twice() {
         "3".to_owned(),
     ];
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, err) = crate::e2e::accord(&["up", "--analytics-keep", "0"]);
+    assert_eq!(code, 2, "keeping no update is refused: {err}");
+    assert!(err.contains("--analytics-keep"), "{err}");
     let a = Accord::up(&args);
     import_examples(&a, &EXAMPLES);
     published(&a).await;
