@@ -30,7 +30,7 @@ fn name<T: Into<&'static str>>(v: T) -> String {
     s.to_owned()
 }
 
-pub fn trust(partnership_id: String, m: &tr::TrustTimeline) -> pb::TrustTimeline {
+fn trust(partnership_id: String, m: &tr::TrustTimeline) -> pb::TrustTimeline {
     pb::TrustTimeline {
         partnership_id,
         as_of: Some(timestamp(m.as_of)),
@@ -71,7 +71,7 @@ fn flow(f: &th::Flow) -> pb::Flow {
     }
 }
 
-pub fn throughput(partnership_id: String, m: &th::Throughput) -> pb::Throughput {
+fn throughput(partnership_id: String, m: &th::Throughput) -> pb::Throughput {
     pb::Throughput {
         partnership_id,
         as_of: Some(timestamp(m.as_of)),
@@ -103,7 +103,7 @@ pub fn throughput(partnership_id: String, m: &th::Throughput) -> pb::Throughput 
     }
 }
 
-pub fn asymmetry(partnership_id: String, m: &asy::Asymmetry) -> pb::Asymmetry {
+fn asymmetry(partnership_id: String, m: &asy::Asymmetry) -> pb::Asymmetry {
     pb::Asymmetry {
         partnership_id,
         as_of: Some(timestamp(m.as_of)),
@@ -150,7 +150,7 @@ fn coverage(c: &go::Coverage) -> pb::Coverage {
     }
 }
 
-pub fn goals(partnership_id: String, m: &go::Goals) -> pb::Goals {
+fn goals(partnership_id: String, m: &go::Goals) -> pb::Goals {
     pb::Goals {
         partnership_id,
         as_of: Some(timestamp(m.as_of)),
@@ -186,7 +186,7 @@ fn flag(f: &fl::Flag) -> pb::Flag {
     }
 }
 
-pub fn flags(partnership_id: String, m: &fl::Flags) -> pb::Flags {
+fn flags(partnership_id: String, m: &fl::Flags) -> pb::Flags {
     pb::Flags {
         partnership_id,
         as_of: Some(timestamp(m.as_of)),
@@ -204,7 +204,7 @@ pub fn flags(partnership_id: String, m: &fl::Flags) -> pb::Flags {
     }
 }
 
-pub fn summary(partnership_id: String, m: &su::Summary) -> pb::Summary {
+fn summary(partnership_id: String, m: &su::Summary) -> pb::Summary {
     pb::Summary {
         partnership_id,
         as_of: Some(timestamp(m.as_of)),

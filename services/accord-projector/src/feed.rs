@@ -34,9 +34,9 @@ use time::format_description::well_known::Rfc3339;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::projections::Projections;
+use crate::projections::{Projections, read_number, write_atomically};
 use crate::run::{Projector, Status};
-use crate::store::{StoreError, io_error};
+use crate::store::StoreError;
 
 /// The stream the feed publishes to.
 pub const STREAM: &str = "ACCORD_ANALYTICS";
@@ -216,7 +216,7 @@ impl Feed {
         let projections = projector.projections().clone();
         let mark = projections.dir().join(MARK_FILE);
         let status = projector.status();
-        status.set_published(read_mark(&mark)?);
+        status.set_published(read_number(&mark, "a position")?.unwrap_or(0));
         Ok(Self {
             js,
             stream,
@@ -382,17 +382,6 @@ fn stream_error(e: &dyn std::fmt::Display) -> FeedError {
     FeedError::Stream(e.to_string())
 }
 
-fn read_mark(path: &std::path::Path) -> Result<Position, StoreError> {
-    match std::fs::read_to_string(path) {
-        Ok(s) => s.trim().parse().map_err(|_| StoreError::Corrupt {
-            key: path.display().to_string(),
-            message: format!("{s:?} is not a position"),
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
-        Err(e) => Err(io_error("reading", path, &e)),
-    }
-}
-
 fn write_mark(path: &std::path::Path, checkpoint: Position) -> Result<(), StoreError> {
-    crate::projections::write_atomically(path, &format!("{checkpoint}\n"))
+    write_atomically(path, &format!("{checkpoint}\n"))
 }

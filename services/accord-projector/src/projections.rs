@@ -128,17 +128,12 @@ impl Projections {
     /// any other generation a crash left behind.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         fs::create_dir_all(dir).map_err(|e| io_error("creating", dir, &e))?;
-        let current_file = dir.join(CURRENT);
-        let number = match fs::read_to_string(&current_file) {
-            Ok(s) => s.trim().parse::<u64>().map_err(|_| StoreError::Corrupt {
-                key: current_file.display().to_string(),
-                message: format!("{s:?} is not a generation number"),
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let number = match read_number(&dir.join(CURRENT), "a generation number")? {
+            Some(n) => n,
+            None => {
                 write_current(dir, 1)?;
                 1
             }
-            Err(e) => return Err(io_error("reading", &current_file, &e)),
         };
         for entry in fs::read_dir(dir).map_err(|e| io_error("listing", dir, &e))? {
             let path = entry.map_err(|e| io_error("listing", dir, &e))?.path();
@@ -272,6 +267,19 @@ fn generation_of(path: &Path) -> Option<u64> {
         .strip_prefix("gen-")?
         .parse()
         .ok()
+}
+
+/// The number a small file holds (`CURRENT`, the feed's mark), or `None` when there is no file;
+/// `what` says what it should be.
+pub(crate) fn read_number(path: &Path, what: &str) -> Result<Option<u64>, StoreError> {
+    match fs::read_to_string(path) {
+        Ok(s) => s.trim().parse().map(Some).map_err(|_| StoreError::Corrupt {
+            key: path.display().to_string(),
+            message: format!("{s:?} is not {what}"),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_error("reading", path, &e)),
+    }
 }
 
 fn write_current(dir: &Path, number: u64) -> Result<(), StoreError> {
