@@ -208,6 +208,11 @@ pub mod rfc3339 {
             .map_err(|_| format!("must be an RFC 3339 time like 2026-03-01T09:00:00Z, got {s:?}"))
     }
 
+    /// `t` as RFC 3339 (an instant that RFC 3339 cannot write, before year 0, gives "").
+    pub fn format(t: OffsetDateTime) -> String {
+        t.format(&Rfc3339).unwrap_or_default()
+    }
+
     pub fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
         time::serde::rfc3339::serialize(t, s)
     }

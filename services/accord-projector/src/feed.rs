@@ -24,13 +24,13 @@ use std::time::Duration;
 
 use accord_domain::PartnershipId;
 use accord_domain::models::{Model, ModelSettings};
+use accord_domain::values::rfc3339;
 use accord_log::Position;
 use accord_log::jetstream::HEADER_SCHEMA;
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, message::PublishMessage, stream};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use time::format_description::well_known::Rfc3339;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -353,7 +353,7 @@ fn updates(
         let Some(as_of) = facts.events.iter().map(|e| e.recorded_at).max() else {
             continue;
         };
-        let at = as_of.format(&Rfc3339).unwrap_or_default();
+        let at = rfc3339::format(as_of);
         for model in Model::ALL {
             // Only a broken chain has no answer.
             let Ok(answer) = projections.evaluate(p, &facts, model, as_of, settings) else {

@@ -32,9 +32,9 @@ use accord_domain::models::summary::{self, Summary};
 use accord_domain::models::throughput::{self, Throughput};
 use accord_domain::models::trust::{self, TrustPoint, TrustTimeline};
 use accord_domain::models::{ModelSettings, known_at};
+use accord_domain::values::rfc3339::format as rfc3339;
 use accord_domain::{EventId, PartnershipId};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
-use time::format_description::well_known::Rfc3339;
 use time::{Date, Duration, OffsetDateTime};
 
 use crate::charts::{
@@ -68,10 +68,6 @@ pub enum RetroError {
         partnership_id: PartnershipId,
         as_of: String,
     },
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
 }
 
 fn day(t: OffsetDateTime) -> String {

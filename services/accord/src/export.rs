@@ -24,6 +24,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use accord_domain::models::Model;
+use accord_domain::values::rfc3339;
 use anyhow::{Context, Result};
 use parquet::basic::Compression;
 use parquet::data_type::{BoolType, ByteArray, ByteArrayType, DoubleType, Int64Type};
@@ -31,7 +32,6 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::client::{Server, finish_out, get_json, start_out};
 
@@ -288,7 +288,7 @@ fn boolean(v: &Value) -> Cell {
 
 fn time(v: &Value) -> Cell {
     v.as_str()
-        .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
+        .and_then(|s| rfc3339::parse(s).ok())
         .map_or(Cell::Null, Cell::Time)
 }
 
@@ -526,10 +526,6 @@ fn summary(p: &str, v: &Value) -> Row {
 
 // ---- the three formats ------------------------------------------------------------------------
 
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
-}
-
 /// Where rows go: one of the three formats.
 enum Sink {
     Csv(Box<csv::Writer<BufWriter<File>>>),
@@ -581,7 +577,7 @@ impl Sink {
                         Cell::Int(i) => i.to_string(),
                         Cell::Float(f) => f.to_string(),
                         Cell::Bool(b) => b.to_string(),
-                        Cell::Time(t) => rfc3339(*t),
+                        Cell::Time(t) => rfc3339::format(*t),
                     }))?;
                 }
             }
@@ -597,7 +593,7 @@ impl Sink {
                                 Cell::Int(i) => i.into(),
                                 Cell::Float(f) => f.into(),
                                 Cell::Bool(b) => b.into(),
-                                Cell::Time(t) => Value::String(rfc3339(t)),
+                                Cell::Time(t) => Value::String(rfc3339::format(t)),
                             };
                             (c.name.to_owned(), v)
                         })
@@ -730,16 +726,16 @@ impl ParquetSink {
 
 pub(crate) async fn export(args: ExportArgs) -> Result<ExitCode> {
     let as_of = match &args.as_of {
-        Some(t) => match OffsetDateTime::parse(t, &Rfc3339) {
+        Some(t) => match rfc3339::parse(t) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("error: --as-of must be an RFC 3339 time (2026-03-01T00:00:00Z): {e}");
+                eprintln!("error: --as-of {e}");
                 return Ok(ExitCode::from(2));
             }
         },
         None => OffsetDateTime::now_utc(),
     };
-    let at = rfc3339(as_of).replace('+', "%2B");
+    let at = rfc3339::format(as_of).replace('+', "%2B");
     let client = args.server.client()?;
     let partnerships = if args.partnerships.is_empty() {
         let list = match get_json(&args.server, &client, "/v1/partnerships").await? {
@@ -779,7 +775,7 @@ pub(crate) async fn export(args: ExportArgs) -> Result<ExitCode> {
         "exported {} of {} partnership(s) as of {}: {rows} row(s) to {}",
         args.model.name(),
         partnerships.len(),
-        rfc3339(as_of),
+        rfc3339::format(as_of),
         args.out.display()
     );
     Ok(ExitCode::SUCCESS)
