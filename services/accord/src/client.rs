@@ -95,13 +95,17 @@ fn explain(status: StatusCode, body: &Value) {
     eprintln!("error: {}", reason(status, body));
 }
 
+/// The query string's pairs: those given.
+pub(crate) type QueryPairs<'a> = &'a [(&'a str, Option<&'a str>)];
+
 /// GETs a JSON answer; an error answer is explained and becomes the exit code.
 pub(crate) async fn get_json(
     server: &Server,
     client: &reqwest::Client,
     path: &str,
+    query: QueryPairs<'_>,
 ) -> Result<Result<Value, ExitCode>> {
-    Ok(get_text(server, client, path)
+    Ok(get_text(server, client, path, query)
         .await?
         .map(|text| serde_json::from_str(&text).unwrap_or(Value::String(text))))
 }
@@ -111,9 +115,15 @@ pub(crate) async fn get_text(
     server: &Server,
     client: &reqwest::Client,
     path: &str,
+    query: QueryPairs<'_>,
 ) -> Result<Result<String, ExitCode>> {
+    let given: Vec<(&str, &str)> = query
+        .iter()
+        .filter_map(|(k, v)| v.map(|v| (*k, v)))
+        .collect();
     let response = client
         .get(format!("{}{path}", server.server))
+        .query(&given)
         .send()
         .await
         .with_context(|| format!("cannot reach {}", server.server))?;
@@ -220,11 +230,9 @@ pub(crate) async fn record(args: RecordArgs) -> Result<ExitCode> {
 }
 
 pub(crate) async fn history(args: HistoryArgs) -> Result<ExitCode> {
-    let mut path = format!("/v1/partnerships/{}/events", args.id);
-    if let Some(t) = &args.as_of {
-        path = format!("{path}?as_of={}", t.replace('+', "%2B"));
-    }
-    let body = match get_json(&args.server, &args.server.client()?, &path).await? {
+    let path = format!("/v1/partnerships/{}/events", args.id);
+    let query = [("as_of", args.as_of.as_deref())];
+    let body = match get_json(&args.server, &args.server.client()?, &path, &query).await? {
         Ok(body) => body,
         Err(code) => return Ok(code),
     };
@@ -267,7 +275,7 @@ pub(crate) async fn verify(args: VerifyArgs) -> Result<ExitCode> {
     let ids: Vec<String> = match args.id {
         Some(id) => vec![id],
         None => {
-            let body = match get_json(&args.server, &client, "/v1/partnerships").await? {
+            let body = match get_json(&args.server, &client, "/v1/partnerships", &[]).await? {
                 Ok(body) => body,
                 Err(code) => return Ok(code),
             };
@@ -282,7 +290,7 @@ pub(crate) async fn verify(args: VerifyArgs) -> Result<ExitCode> {
     let mut broken = 0;
     for id in &ids {
         let path = format!("/v1/partnerships/{id}/verify");
-        let body = match get_json(&args.server, &client, &path).await? {
+        let body = match get_json(&args.server, &client, &path, &[]).await? {
             Ok(body) => body,
             Err(code) => return Ok(code),
         };

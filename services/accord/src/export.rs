@@ -735,10 +735,11 @@ pub(crate) async fn export(args: ExportArgs) -> Result<ExitCode> {
         },
         None => OffsetDateTime::now_utc(),
     };
-    let at = rfc3339::format(as_of).replace('+', "%2B");
+    let at = rfc3339::format(as_of);
+    let query = [("as_of", Some(at.as_str()))];
     let client = args.server.client()?;
     let partnerships = if args.partnerships.is_empty() {
-        let list = match get_json(&args.server, &client, "/v1/partnerships").await? {
+        let list = match get_json(&args.server, &client, "/v1/partnerships", &[]).await? {
             Ok(list) => list,
             Err(code) => return Ok(code),
         };
@@ -758,10 +759,10 @@ pub(crate) async fn export(args: ExportArgs) -> Result<ExitCode> {
     let mut rows = 0;
     for p in &partnerships {
         let path = match args.model {
-            What::Events => format!("/v1/partnerships/{p}/events?as_of={at}"),
-            What::Model(m) => format!("/v1/partnerships/{p}/{}?as_of={at}", m.as_str()),
+            What::Events => format!("/v1/partnerships/{p}/events"),
+            What::Model(m) => format!("/v1/partnerships/{p}/{}", m.as_str()),
         };
-        let answer = match get_json(&args.server, &client, &path).await? {
+        let answer = match get_json(&args.server, &client, &path, &query).await? {
             Ok(answer) => answer,
             Err(code) => return Ok(code),
         };

@@ -31,23 +31,17 @@ pub(crate) struct RetroArgs {
 }
 
 pub(crate) async fn retro(args: RetroArgs) -> Result<ExitCode> {
-    let query: Vec<String> = [
-        ("from", &args.from),
-        ("to", &args.to),
-        ("as_of", &args.as_of),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", v.replace('+', "%2B"))))
-    .collect();
-    let mut path = format!("/v1/partnerships/{}/retro", args.id);
-    if !query.is_empty() {
-        path = format!("{path}?{}", query.join("&"));
-    }
+    let path = format!("/v1/partnerships/{}/retro", args.id);
+    let query = [
+        ("from", args.from.as_deref()),
+        ("to", args.to.as_deref()),
+        ("as_of", args.as_of.as_deref()),
+    ];
     let file = match start_out(&args.out)? {
         Ok(file) => file,
         Err(code) => return Ok(code),
     };
-    let page = match get_text(&args.server, &args.server.client()?, &path).await? {
+    let page = match get_text(&args.server, &args.server.client()?, &path, &query).await? {
         Ok(page) => page,
         Err(code) => return Ok(code),
     };

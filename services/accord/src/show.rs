@@ -36,11 +36,9 @@ fn parse_model(s: &str) -> Result<Model, String> {
 }
 
 pub(crate) async fn show(args: ShowArgs) -> Result<ExitCode> {
-    let mut path = format!("/v1/partnerships/{}/{}", args.id, args.model.as_str());
-    if let Some(t) = &args.as_of {
-        path = format!("{path}?as_of={}", t.replace('+', "%2B"));
-    }
-    let body = match get_json(&args.server, &args.server.client()?, &path).await? {
+    let path = format!("/v1/partnerships/{}/{}", args.id, args.model.as_str());
+    let query = [("as_of", args.as_of.as_deref())];
+    let body = match get_json(&args.server, &args.server.client()?, &path, &query).await? {
         Ok(body) => body,
         Err(code) => return Ok(code),
     };
