@@ -78,7 +78,8 @@ fn day(t: OffsetDateTime) -> String {
 struct Page<'a> {
     retro: &'a Retro<'a>,
     known: Vec<Event>,
-    by_id: BTreeMap<EventId, &'a Event>,
+    /// Where each event in effect is in `known` (a corrected one reads as corrected).
+    by_id: BTreeMap<EventId, usize>,
     axis: TimeAxis,
     from: Date,
     to: Date,
@@ -113,7 +114,11 @@ pub fn render(retro: &Retro<'_>) -> Result<String, RetroError> {
     let (flags, _) = flags::flags_resumed(events, as_of, settings, so_far.as_ref());
     let page = Page {
         retro,
-        by_id: retro.events.iter().map(|e| (e.event_id, e)).collect(),
+        by_id: known
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.event_id, i))
+            .collect(),
         axis,
         from,
         to,
@@ -386,7 +391,7 @@ impl Page<'_> {
     }
 
     fn event_line(&self, id: &EventId) -> Markup {
-        match self.by_id.get(id) {
+        match self.by_id.get(id).map(|i| &self.known[*i]) {
             Some(e) => html! {
                 (day(e.occurred_at)) " · " (e.actor.org.as_str()) " · " (story::describe(e))
             },

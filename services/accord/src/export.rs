@@ -17,6 +17,7 @@
 //! The file is written beside `--out` and renamed into place at the end (`client::start_out`),
 //! so a failed export leaves no half file.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -455,20 +456,26 @@ fn goals(p: &str, v: &Value) -> Vec<Row> {
 
 fn flags(p: &str, v: &Value) -> Vec<Row> {
     let history = items(&v["history"]);
-    let key = |c: &Value| (c["rule_id"].clone(), c["subject"].clone());
-    let mut seen = Map::new();
+    // A flag is its rule and subject.
+    fn key(c: &Value) -> (Option<&str>, Option<&str>) {
+        (c["rule_id"].as_str(), c["subject"].as_str())
+    }
+    let last: BTreeMap<_, usize> = history
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (key(c), i))
+        .collect();
+    let mut standing = BTreeMap::new();
     let mut out = Vec::new();
     for (i, c) in history.iter().enumerate() {
-        let k = serde_json::to_string(&key(c)).unwrap_or_default();
-        let opened_before = seen.get(&k).is_some_and(|was| !was.is_null());
         let now = &c["now"];
-        let change = match (opened_before, now.is_null()) {
+        let was_open = standing.insert(key(c), !now.is_null()).unwrap_or(false);
+        let change = match (was_open, now.is_null()) {
             (_, true) => "cleared",
             (false, false) => "opened",
             (true, false) => "changed",
         };
-        seen.insert(k, now.clone());
-        let last_of_flag = !history[i + 1..].iter().any(|later| key(later) == key(c));
+        let last_of_flag = last[&key(c)] == i;
         out.push(vec![
             id(p),
             time(&v["as_of"]),
