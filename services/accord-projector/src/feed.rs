@@ -17,7 +17,7 @@
 //! with the policy "last per subject" gets the current state of every partnership, then the
 //! updates as they come.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -167,6 +167,9 @@ pub struct Feed {
     changes: Arc<Changes>,
     status: Arc<Status>,
     mark: PathBuf,
+    /// Partnerships published at a position past the mark: the writer may still hand them over
+    /// at that position, and they need no evaluation then. Emptied as the mark passes them.
+    ahead: HashMap<PartnershipId, Position>,
 }
 
 impl Feed {
@@ -225,11 +228,12 @@ impl Feed {
             changes: projector.changes(),
             status,
             mark,
+            ahead: HashMap::new(),
         })
     }
 
     /// Publishes until `shutdown`: first what changed since the mark, then each batch.
-    pub async fn run(self, shutdown: CancellationToken) -> Result<(), FeedError> {
+    pub async fn run(mut self, shutdown: CancellationToken) -> Result<(), FeedError> {
         let mut pending = Pending {
             rescan: true,
             ..Pending::default()
@@ -261,7 +265,7 @@ impl Feed {
     }
 
     /// Publishes the updates of `pending` and moves the mark to its checkpoint.
-    async fn publish(&self, pending: &Pending) -> Result<(), FeedError> {
+    async fn publish(&mut self, pending: &Pending) -> Result<(), FeedError> {
         let mark = self.status.report().analytics_published.unwrap_or(0);
         let store = self.projections.store();
         let (ids, checkpoint, check_last) = if pending.rescan {
@@ -281,23 +285,38 @@ impl Feed {
         for chunk in ids.chunks(EVALUATE_CHUNK) {
             let projections = self.projections.clone();
             let settings = self.settings.clone();
-            let chunk = chunk.to_vec();
-            let updates =
+            let chunk: Vec<(PartnershipId, Position)> = chunk
+                .iter()
+                .map(|p| (p.clone(), self.ahead.get(p).copied().unwrap_or(0)))
+                .collect();
+            let evaluated =
                 tokio::task::spawn_blocking(move || updates(&projections, &settings, &chunk))
                     .await
                     .map_err(|e| FeedError::Stream(e.to_string()))??;
-            self.send(updates, check_last).await?;
+            let positions: Vec<(PartnershipId, Position)> = evaluated
+                .iter()
+                .map(|e| (e.partnership.clone(), e.position))
+                .collect();
+            self.send(evaluated.into_iter().flat_map(|e| e.updates), check_last)
+                .await?;
+            self.ahead
+                .extend(positions.into_iter().filter(|(_, p)| *p > checkpoint));
         }
         if checkpoint > mark {
             write_mark(&self.mark, checkpoint)?;
             self.status.set_published(checkpoint);
         }
+        self.ahead.retain(|_, p| *p > checkpoint);
         Ok(())
     }
 
     /// Publishes `updates`, awaiting every acknowledgement; with `check_last`, skips those whose
     /// subject already holds this position or a later one.
-    async fn send(&self, updates: Vec<Update>, check_last: bool) -> Result<(), FeedError> {
+    async fn send(
+        &self,
+        updates: impl IntoIterator<Item = Update>,
+        check_last: bool,
+    ) -> Result<(), FeedError> {
         let mut acks = FuturesUnordered::new();
         for u in updates {
             if check_last && self.last_position(&u.subject).await? >= Some(u.position) {
@@ -338,22 +357,34 @@ impl Feed {
     }
 }
 
-/// The updates of `ids`: each read model as of the partnership's last commit. A partnership
-/// whose chain broke has none (its read models stop answering).
+/// A partnership's updates, at its last commit.
+struct Evaluated {
+    partnership: PartnershipId,
+    position: Position,
+    updates: Vec<Update>,
+}
+
+/// The updates of each partnership of `ids` not yet published at its last commit (the second of
+/// each pair is the position it was last published at, or 0): each read model as of that commit.
+/// A partnership whose chain broke has none (its read models stop answering).
 fn updates(
     projections: &Projections,
     settings: &ModelSettings,
-    ids: &[PartnershipId],
-) -> Result<Vec<Update>, FeedError> {
-    let mut out = Vec::with_capacity(ids.len() * Model::ALL.len());
-    for p in ids {
+    ids: &[(PartnershipId, Position)],
+) -> Result<Vec<Evaluated>, FeedError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for (p, published) in ids {
         let Some(facts) = projections.facts(p)? else {
             continue;
         };
+        if facts.position <= *published {
+            continue;
+        }
         let Some(as_of) = facts.events.iter().map(|e| e.recorded_at).max() else {
             continue;
         };
         let at = rfc3339::format(as_of);
+        let mut updates = Vec::with_capacity(Model::ALL.len());
         for model in Model::ALL {
             // Only a broken chain has no answer.
             let Ok(answer) = projections.evaluate(p, &facts, model, as_of, settings) else {
@@ -366,7 +397,7 @@ fn updates(
             headers.insert(HEADER_AS_OF, at.as_str());
             headers.insert(HEADER_PARTNERSHIP, p.as_str());
             headers.insert(HEADER_MODEL, model.as_str());
-            out.push(Update {
+            updates.push(Update {
                 subject: format!("{SUBJECT_PREFIX}{}.{p}", model.as_str()),
                 message_id: format!("{}.{p}.{}", model.as_str(), facts.position),
                 headers,
@@ -374,6 +405,11 @@ fn updates(
                 position: facts.position,
             });
         }
+        out.push(Evaluated {
+            partnership: p.clone(),
+            position: facts.position,
+            updates,
+        });
     }
     Ok(out)
 }
