@@ -272,9 +272,13 @@ impl Feed {
             // Everything after the mark; some of it may have gone out before a crash.
             let checkpoint = store.checkpoint()?.max(pending.checkpoint);
             let mut ids = Vec::new();
-            for p in store.partnerships()? {
-                if store.meta(&p)?.is_some_and(|m| m.revision > mark) {
-                    ids.push(p);
+            // No partnership's revision is past the checkpoint: with the mark there (a clean
+            // restart), there is nothing to look at.
+            if checkpoint > mark {
+                for p in store.partnerships()? {
+                    if store.meta(&p)?.is_some_and(|m| m.revision > mark) {
+                        ids.push(p);
+                    }
                 }
             }
             (ids, checkpoint, true)
