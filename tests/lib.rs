@@ -23,4 +23,6 @@ mod projector;
 #[cfg(test)]
 mod retro;
 #[cfg(test)]
+mod security;
+#[cfg(test)]
 mod tamper;

@@ -101,6 +101,31 @@ impl SealedCommit {
     }
 }
 
+/// What a request asked to record, as a fingerprint: the SHA-256 of its events in their stored
+/// (protobuf) form, without the ids and time the ledger assigns. Two requests with the same
+/// events have the same fingerprint however their JSON was written (key order, spaces, time
+/// offsets), and a recorded commit's events give back the fingerprint of the request that made
+/// it. The ledger compares them when an idempotency key comes back.
+pub fn request_fingerprint<'a>(
+    partnership_id: &PartnershipId,
+    events: impl IntoIterator<Item = &'a accord_domain::EventInput>,
+) -> Hash {
+    use sha2::{Digest, Sha256};
+    let placeholder = accord_domain::EventId::from_uuid(accord_domain::ids::Uuid::nil());
+    let mut bytes = Vec::new();
+    for input in events {
+        let event = input.clone().into_event(
+            placeholder,
+            partnership_id.clone(),
+            OffsetDateTime::UNIX_EPOCH,
+        );
+        pb::Envelope::from(&event)
+            .encode_length_delimited(&mut bytes)
+            .expect("a Vec grows as needed");
+    }
+    Hash(Sha256::digest(&bytes).into())
+}
+
 /// A commit's id, its partnership and the hash it links to, without its events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommitHead {
@@ -154,3 +179,6 @@ fn decode_body(bytes: &[u8]) -> Result<Commit, DecodeError> {
             .collect::<Result<_, _>>()?,
     })
 }
+
+#[cfg(test)]
+mod decode_tests;

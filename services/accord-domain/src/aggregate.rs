@@ -5,21 +5,15 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use time::{Date, OffsetDateTime};
 
+use crate::check::{
+    Check, MAX_DAYS, MAX_INTRODUCTIONS, MAX_LINK_ID_BYTES, MAX_NOTICE_HOURS, MAX_TEXT_BYTES,
+    MAX_VISION_BYTES,
+};
 use crate::error::{DomainError, FieldError};
 use crate::event::{Actor, Event, EventInput, EventType, Payload, RoleKind, Status};
 use crate::history::effective_events;
 use crate::ids::{EventId, ItemId, OrgId, PartnershipId};
 use crate::settings::Settings;
-use crate::values::Period;
-
-/// Longest short text field (names, titles, reasons, references), in bytes.
-pub const MAX_TEXT_BYTES: usize = 1024;
-/// Longest `vision`, in bytes.
-pub const MAX_VISION_BYTES: usize = 4 * 1024;
-/// Longest causation or correlation id, in bytes.
-pub const MAX_LINK_ID_BYTES: usize = 128;
-/// Most entries in any list field (parties, attendees, tags, goal ids...).
-pub const MAX_LIST_LEN: usize = 100;
 
 /// A command to the partnership aggregate.
 #[derive(Debug, Clone, PartialEq)]
@@ -268,6 +262,10 @@ pub fn decide(
             ),
         ));
     }
+    let context = Context {
+        recorded_at,
+        settings,
+    };
     let mut seen_ids = BTreeSet::new();
     // Later events of the commit are checked against the state the earlier ones make; the state
     // is copied only when there is a later event.
@@ -280,8 +278,15 @@ pub fn decide(
             check.fail("event_id", format!("{event_id} is already used"));
         }
         let before = check.count();
-        check_envelope(&mut check, &input, recorded_at, settings);
-        check_payload(&mut check, &scratch, &input.actor, &input.payload);
+        check_envelope(
+            &mut check,
+            context,
+            input.occurred_at,
+            &input.actor,
+            input.note.as_deref(),
+        );
+        check_links(&mut check, &input);
+        check_payload(&mut check, context, &scratch, &input.actor, &input.payload);
         if check.count() > before {
             continue;
         }
@@ -298,119 +303,24 @@ pub fn decide(
     }
 }
 
-/// Collects field errors under a path prefix.
-struct Check<'a> {
-    prefix: String,
-    errors: &'a mut Vec<FieldError>,
+/// What every event of a commit is checked against besides the partnership's state.
+#[derive(Clone, Copy)]
+struct Context<'a> {
+    recorded_at: OffsetDateTime,
+    settings: &'a Settings,
 }
 
-impl<'a> Check<'a> {
-    fn new(prefix: String, errors: &'a mut Vec<FieldError>) -> Self {
-        Self { prefix, errors }
-    }
-
-    fn count(&self) -> usize {
-        self.errors.len()
-    }
-
-    fn fail(&mut self, field: &str, message: impl Into<String>) {
-        self.errors
-            .push(FieldError::new(format!("{}.{field}", self.prefix), message));
-    }
-
-    fn text(&mut self, field: &str, value: &str, max: usize) {
-        if value.trim().is_empty() {
-            self.fail(field, "must not be empty");
-        } else if value.len() > max {
-            self.fail(
-                field,
-                format!("must be at most {max} bytes, got {}", value.len()),
-            );
-        }
-    }
-
-    fn opt_text(&mut self, field: &str, value: Option<&str>, max: usize) {
-        if let Some(v) = value {
-            self.text(field, v, max);
-        }
-    }
-
-    fn list_len(&mut self, field: &str, len: usize, min: usize) {
-        if len < min {
-            self.fail(field, format!("must hold at least {min} entries"));
-        } else if len > MAX_LIST_LEN {
-            self.fail(
-                field,
-                format!("must hold at most {MAX_LIST_LEN} entries, got {len}"),
-            );
-        }
-    }
-
-    fn party(&mut self, facts: &Facts, field: &str, org: &OrgId) {
-        if !facts.parties.contains(org) {
-            self.fail(
-                field,
-                format!(
-                    "{org} is not a party of this partnership (parties: {})",
-                    join_orgs(&facts.parties)
-                ),
-            );
-        }
-    }
-
-    fn opt_party(&mut self, facts: &Facts, field: &str, org: Option<&OrgId>) {
-        if let Some(org) = org {
-            self.party(facts, field, org);
-        }
-    }
-
-    fn parties(&mut self, facts: &Facts, field: &str, orgs: &[OrgId]) {
-        self.list_len(field, orgs.len(), 1);
-        let mut seen = BTreeSet::new();
-        for (i, org) in orgs.iter().enumerate() {
-            self.party(facts, &format!("{field}[{i}]"), org);
-            if !seen.insert(org) {
-                self.fail(&format!("{field}[{i}]"), format!("{org} is listed twice"));
-            }
-        }
-    }
-
-    fn period(&mut self, field: &str, period: &Period) {
-        if period.end < period.start {
-            self.fail(
-                &format!("{field}.end"),
-                "must not be before the period's start",
-            );
-        }
-    }
-
-    fn non_negative(&mut self, field: &str, amount: &crate::values::Amount) {
-        if amount.is_negative() {
-            self.fail(field, "must not be negative");
-        }
-    }
-
-    fn unit_range(&mut self, field: &str, value: f64, max: f64) {
-        if !(0.0..=max).contains(&value) {
-            self.fail(field, format!("must be between 0 and {max}, got {value}"));
-        }
-    }
-}
-
-fn join_orgs(orgs: &BTreeSet<OrgId>) -> String {
-    orgs.iter()
-        .map(OrgId::as_str)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
+/// The envelope fields an event and a correction's replacement share.
 fn check_envelope(
     check: &mut Check<'_>,
-    input: &EventInput,
-    recorded_at: OffsetDateTime,
-    settings: &Settings,
+    context: Context<'_>,
+    occurred_at: OffsetDateTime,
+    actor: &Actor,
+    note: Option<&str>,
 ) {
-    if input.occurred_at > recorded_at + settings.future_skew() {
+    let settings = context.settings;
+    check.instant("occurred_at", occurred_at);
+    if occurred_at > context.recorded_at + settings.future_skew() {
         check.fail(
             "occurred_at",
             format!(
@@ -419,13 +329,13 @@ fn check_envelope(
             ),
         );
     }
-    check.opt_text(
-        "actor.person",
-        input.actor.person.as_deref(),
-        MAX_TEXT_BYTES,
-    );
-    check.opt_text("actor.role", input.actor.role.as_deref(), MAX_TEXT_BYTES);
-    check.opt_text("note", input.note.as_deref(), settings.max_note_bytes);
+    check.opt_text("actor.person", actor.person.as_deref(), MAX_TEXT_BYTES);
+    check.opt_text("actor.role", actor.role.as_deref(), MAX_TEXT_BYTES);
+    check.opt_free_text("note", note, settings.max_note_bytes);
+}
+
+/// The link ids only a client's event carries.
+fn check_links(check: &mut Check<'_>, input: &EventInput) {
     check.opt_text(
         "causation_id",
         input.causation_id.as_deref(),
@@ -438,7 +348,13 @@ fn check_envelope(
     );
 }
 
-fn check_payload(check: &mut Check<'_>, state: &Partnership, actor: &Actor, payload: &Payload) {
+fn check_payload(
+    check: &mut Check<'_>,
+    context: Context<'_>,
+    state: &Partnership,
+    actor: &Actor,
+    payload: &Payload,
+) {
     let facts = &state.facts;
     if let Payload::PartnershipProposed(p) = payload {
         if state.exists() {
@@ -459,7 +375,7 @@ fn check_payload(check: &mut Check<'_>, state: &Partnership, actor: &Actor, payl
                 );
             }
         }
-        check.text("data.vision", &p.vision, MAX_VISION_BYTES);
+        check.free_text("data.vision", &p.vision, MAX_VISION_BYTES);
         check.list_len("data.rationale_tags", p.rationale_tags.len(), 0);
         for (i, tag) in p.rationale_tags.iter().enumerate() {
             if crate::ids::ItemId::parse(&tag.replace('_', "-")).is_err() {
@@ -481,7 +397,7 @@ fn check_payload(check: &mut Check<'_>, state: &Partnership, actor: &Actor, payl
     match payload {
         Payload::PartnershipProposed(_) => {}
         Payload::PartnershipStatusChanged(p) => {
-            check.text("data.reason", &p.reason, MAX_TEXT_BYTES);
+            check.free_text("data.reason", &p.reason, MAX_TEXT_BYTES);
             if facts.status == Some(p.status) {
                 check.fail(
                     "data.status",
@@ -523,12 +439,12 @@ fn check_payload(check: &mut Check<'_>, state: &Partnership, actor: &Actor, payl
                     &forum.name,
                     MAX_TEXT_BYTES,
                 );
-                if forum.cadence_days == 0 {
-                    check.fail(
-                        &format!("data.forums[{i}].cadence_days"),
-                        "must be at least 1",
-                    );
-                }
+                check.count_in(
+                    &format!("data.forums[{i}].cadence_days"),
+                    forum.cadence_days,
+                    1,
+                    MAX_DAYS,
+                );
             }
             check.list_len("data.decision_rights", p.decision_rights.len(), 0);
             for (i, right) in p.decision_rights.iter().enumerate() {
@@ -548,11 +464,12 @@ fn check_payload(check: &mut Check<'_>, state: &Partnership, actor: &Actor, payl
             for (i, t) in p.triggers.iter().enumerate() {
                 check.text(&format!("data.triggers[{i}]"), t, MAX_TEXT_BYTES);
             }
-            check.text(
+            check.free_text(
                 "data.data_return_terms",
                 &p.data_return_terms,
                 MAX_TEXT_BYTES,
             );
+            check.count_in("data.notice_days", p.notice_days, 0, MAX_DAYS);
         }
         Payload::RoleAssigned(p) => {
             check.party(facts, "data.org", &p.org);
@@ -575,7 +492,7 @@ fn check_payload(check: &mut Check<'_>, state: &Partnership, actor: &Actor, payl
         }
         Payload::RoleUnassigned(p) => {
             check.party(facts, "data.org", &p.org);
-            check.text("data.reason", &p.reason, MAX_TEXT_BYTES);
+            check.free_text("data.reason", &p.reason, MAX_TEXT_BYTES);
             if !facts
                 .roles
                 .contains(&(p.org.clone(), p.person.clone(), p.role))
@@ -599,7 +516,7 @@ fn check_payload(check: &mut Check<'_>, state: &Partnership, actor: &Actor, payl
                 );
             }
             check.party(facts, "data.requested_by_org", &p.requested_by_org);
-            check.text("data.purpose", &p.purpose, MAX_TEXT_BYTES);
+            check.free_text("data.purpose", &p.purpose, MAX_TEXT_BYTES);
             check.opt_party(
                 facts,
                 "data.proposed_location_org",
@@ -614,17 +531,21 @@ fn check_payload(check: &mut Check<'_>, state: &Partnership, actor: &Actor, payl
                     format!("meeting {} is already {}", p.meeting_id, meeting_word(*s)),
                 ),
             }
+            check.instant("data.starts_at", p.starts_at);
             check.party(facts, "data.host_org", &p.host_org);
             check.opt_party(facts, "data.location_org", p.location_org.as_ref());
         }
         Payload::MeetingRescheduled(p) => {
             open_meeting(check, facts, &p.meeting_id, true);
             check.party(facts, "data.by_org", &p.by_org);
+            check.instant("data.new_starts_at", p.new_starts_at);
+            check.count_in("data.notice_hours", p.notice_hours, 0, MAX_NOTICE_HOURS);
         }
         Payload::MeetingCancelled(p) => {
             open_meeting(check, facts, &p.meeting_id, false);
             check.party(facts, "data.by_org", &p.by_org);
-            check.text("data.reason", &p.reason, MAX_TEXT_BYTES);
+            check.count_in("data.notice_hours", p.notice_hours, 0, MAX_NOTICE_HOURS);
+            check.free_text("data.reason", &p.reason, MAX_TEXT_BYTES);
         }
         Payload::MeetingHeld(p) => {
             open_meeting(check, facts, &p.meeting_id, false);
@@ -638,6 +559,12 @@ fn check_payload(check: &mut Check<'_>, state: &Partnership, actor: &Actor, payl
                 );
             }
             check.opt_party(facts, "data.location_org", p.location_org.as_ref());
+            check.count_in(
+                "data.introductions_made",
+                p.introductions_made,
+                0,
+                MAX_INTRODUCTIONS,
+            );
             if p.in_person && p.location_org.is_none() {
                 check.fail(
                     "data.location_org",
@@ -668,9 +595,7 @@ fn check_payload(check: &mut Check<'_>, state: &Partnership, actor: &Actor, payl
             if facts.goals.contains_key(&p.goal_id) {
                 check.fail("data.goal_id", format!("goal {} already exists", p.goal_id));
             }
-            if p.target.0.is_sign_negative() || p.target.0.is_zero() {
-                check.fail("data.target", "must be greater than 0");
-            }
+            check.positive_amount("data.target", &p.target);
             check.period("data.period", &p.period);
             check.party(facts, "data.by_org", &p.by_org);
         }
@@ -683,10 +608,8 @@ fn check_payload(check: &mut Check<'_>, state: &Partnership, actor: &Actor, payl
             if p.new_target.is_none() && p.new_period.is_none() {
                 check.fail("data", "must revise new_target, new_period or both");
             }
-            if let Some(t) = &p.new_target
-                && (t.0.is_sign_negative() || t.0.is_zero())
-            {
-                check.fail("data.new_target", "must be greater than 0");
+            if let Some(t) = &p.new_target {
+                check.positive_amount("data.new_target", t);
             }
             if let Some(period) = &p.new_period {
                 check.period("data.new_period", period);
@@ -696,10 +619,10 @@ fn check_payload(check: &mut Check<'_>, state: &Partnership, actor: &Actor, payl
         Payload::GoalDropped(p) => {
             open_goal(check, facts, &p.goal_id);
             check.party(facts, "data.by_org", &p.by_org);
-            check.text("data.reason", &p.reason, MAX_TEXT_BYTES);
+            check.free_text("data.reason", &p.reason, MAX_TEXT_BYTES);
         }
         Payload::IndicatorRecorded(p) => {
-            check.non_negative("data.value", &p.value);
+            check.amount("data.value", &p.value);
             check.period("data.period", &p.period);
             check.party(facts, "data.org", &p.org);
         }
@@ -712,6 +635,7 @@ fn check_payload(check: &mut Check<'_>, state: &Partnership, actor: &Actor, payl
             }
             check.text("data.title", &p.title, MAX_TEXT_BYTES);
             check.party(facts, "data.owner_org", &p.owner_org);
+            check.date("data.due_date", p.due_date);
             check.opt_text(
                 "data.owner_person",
                 p.owner_person.as_deref(),
@@ -739,8 +663,9 @@ fn check_payload(check: &mut Check<'_>, state: &Partnership, actor: &Actor, payl
             {
                 check.fail("data.new_due", "must differ from the current due date");
             }
+            check.date("data.new_due", p.new_due);
             check.party(facts, "data.by_org", &p.by_org);
-            check.text("data.reason", &p.reason, MAX_TEXT_BYTES);
+            check.free_text("data.reason", &p.reason, MAX_TEXT_BYTES);
         }
         Payload::DeliverableBlocked(p) => {
             if let Some(d) = open_deliverable(check, facts, &p.deliverable_id)
@@ -771,7 +696,7 @@ fn check_payload(check: &mut Check<'_>, state: &Partnership, actor: &Actor, payl
         Payload::DeliverableCancelled(p) => {
             open_deliverable(check, facts, &p.deliverable_id);
             check.party(facts, "data.by_org", &p.by_org);
-            check.text("data.reason", &p.reason, MAX_TEXT_BYTES);
+            check.free_text("data.reason", &p.reason, MAX_TEXT_BYTES);
         }
         Payload::DealRegistered(p) => {
             if facts.deals.contains_key(&p.deal_id) {
@@ -779,7 +704,7 @@ fn check_payload(check: &mut Check<'_>, state: &Partnership, actor: &Actor, payl
             }
             check.text("data.account", &p.account, MAX_TEXT_BYTES);
             check.party(facts, "data.sourced_by_org", &p.sourced_by_org);
-            check.non_negative("data.value", &p.value);
+            check.amount("data.value", &p.value);
         }
         Payload::DealClosed(p) => {
             match facts.deals.get(&p.deal_id) {
@@ -790,7 +715,7 @@ fn check_payload(check: &mut Check<'_>, state: &Partnership, actor: &Actor, payl
                 ),
                 Some(DealState::Open) => {}
             }
-            check.non_negative("data.amount", &p.amount);
+            check.amount("data.amount", &p.amount);
         }
         Payload::JointCustomerHighlighted(p) => {
             check.text("data.customer", &p.customer, MAX_TEXT_BYTES);
@@ -804,11 +729,12 @@ fn check_payload(check: &mut Check<'_>, state: &Partnership, actor: &Actor, payl
                 p.partner_deal_credit_pct,
                 1.0,
             );
+            check.date("data.effective_from", p.effective_from);
         }
         Payload::RevenueReported(p) => {
             check.party(facts, "data.org", &p.org);
             check.period("data.period", &p.period);
-            check.non_negative("data.total", &p.total);
+            check.amount("data.total", &p.total);
             check.list_len("data.by_partner", p.by_partner.len(), 0);
             let mut sum = crate::values::Amount::ZERO.0;
             // Partners may be outside this partnership: the report shows the concentration of
@@ -827,8 +753,8 @@ fn check_payload(check: &mut Check<'_>, state: &Partnership, actor: &Actor, payl
                         "must be another org than the reporting org",
                     );
                 }
-                check.non_negative(&format!("data.by_partner[{i}].amount"), &r.amount);
-                sum += r.amount.0;
+                check.amount(&format!("data.by_partner[{i}].amount"), &r.amount);
+                sum = sum.saturating_add(r.amount.0);
             }
             if sum > p.total.0 {
                 check.fail(
@@ -848,7 +774,7 @@ fn check_payload(check: &mut Check<'_>, state: &Partnership, actor: &Actor, payl
             }
         }
         Payload::EventRetracted(p) => {
-            check.text("data.reason", &p.reason, MAX_TEXT_BYTES);
+            check.free_text("data.reason", &p.reason, MAX_TEXT_BYTES);
             if let Some(target) = check_target(check, state, &p.target_event_id) {
                 if matches!(target.payload, Payload::EventRetracted(_)) {
                     check.fail(
@@ -859,7 +785,7 @@ fn check_payload(check: &mut Check<'_>, state: &Partnership, actor: &Actor, payl
             }
         }
         Payload::EventCorrected(p) => {
-            check.text("data.reason", &p.reason, MAX_TEXT_BYTES);
+            check.free_text("data.reason", &p.reason, MAX_TEXT_BYTES);
             if let Some(target) = check_target(check, state, &p.target_event_id) {
                 let replacement = &p.replacement;
                 if matches!(
@@ -890,8 +816,16 @@ fn check_payload(check: &mut Check<'_>, state: &Partnership, actor: &Actor, payl
                     );
                     let mut inner =
                         Check::new(format!("{}.data.replacement", check.prefix), check.errors);
+                    check_envelope(
+                        &mut inner,
+                        context,
+                        replacement.occurred_at,
+                        &replacement.actor,
+                        replacement.note.as_deref(),
+                    );
                     check_payload(
                         &mut inner,
+                        context,
                         &reduced,
                         &replacement.actor,
                         &replacement.payload,

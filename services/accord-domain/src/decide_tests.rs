@@ -357,6 +357,129 @@ fn occurred_at_may_be_past_but_not_beyond_the_skew_in_the_future() {
         &[future],
         &[("events[0].occurred_at", "300 seconds in the future")],
     );
+    let mut ancient = meeting_requested("m1", "acme");
+    ancient["occurred_at"] = json!("1989-12-31T23:59:59Z");
+    refused(
+        &[proposal()],
+        &[ancient],
+        &[(
+            "events[0].occurred_at",
+            "not be before 1990-01-01T00:00:00Z",
+        )],
+    );
+    let mut earliest = meeting_requested("m1", "acme");
+    earliest["occurred_at"] = json!("1990-01-01T00:00:00Z");
+    accepted(&[proposal()], &[earliest]);
+}
+
+fn goal_proposed(target: &str) -> Value {
+    ev(
+        "goal_proposed",
+        "acme",
+        json!({"goal_id": "g1", "kind": "sales", "metric": "leads", "target": target,
+               "period": {"start": "2026-01-01", "end": "2026-12-31"}, "by_org": "acme"}),
+    )
+}
+
+fn indicator(value: &str) -> Value {
+    ev(
+        "indicator_recorded",
+        "stmary",
+        json!({"metric": "leads", "value": value, "org": "stmary",
+               "period": {"start": "2026-01-01", "end": "2026-03-31"}}),
+    )
+}
+
+/// Amounts are 0 to a quadrillion with at most 6 decimal places; on each side of each bound.
+#[test]
+fn amounts_have_a_range_and_a_precision() {
+    accepted(&[proposal()], &[goal_proposed("0.000001")]);
+    accepted(&[proposal()], &[goal_proposed("1000000000000000")]);
+    accepted(&[proposal()], &[indicator("0")]);
+    accepted(&[proposal()], &[indicator("999999999999999.999999")]);
+    accepted(&[proposal()], &[indicator("12.500000000")]);
+    refused(
+        &[proposal()],
+        &[goal_proposed("0.0000000000000000000000000001")],
+        &[("events[0].data.target", "at most 6 decimal places")],
+    );
+    refused(
+        &[proposal()],
+        &[goal_proposed("0")],
+        &[("events[0].data.target", "greater than 0")],
+    );
+    refused(
+        &[proposal()],
+        &[indicator("79228162514264337593543950335")],
+        &[("events[0].data.value", "at most 1000000000000000")],
+    );
+    refused(
+        &[proposal()],
+        &[indicator("1000000000000000.000001")],
+        &[("events[0].data.value", "at most 1000000000000000")],
+    );
+    refused(
+        &[proposal()],
+        &[indicator("0.0000001")],
+        &[("events[0].data.value", "at most 6 decimal places")],
+    );
+}
+
+/// Dates are within 1990-01-01 and 2199-12-31, on each side of each bound.
+#[test]
+fn dates_have_a_range() {
+    let due = |d: &str| {
+        let mut e = committed("d1");
+        e["data"]["due_date"] = json!(d);
+        e
+    };
+    accepted(&[proposal()], &[due("1990-01-01")]);
+    accepted(&[proposal()], &[due("2199-12-31")]);
+    refused(
+        &[proposal()],
+        &[due("1989-12-31")],
+        &[(
+            "events[0].data.due_date",
+            "between 1990-01-01 and 2199-12-31",
+        )],
+    );
+    refused(
+        &[proposal()],
+        &[due("2200-01-01")],
+        &[(
+            "events[0].data.due_date",
+            "between 1990-01-01 and 2199-12-31",
+        )],
+    );
+}
+
+/// Text refuses control characters and bidi overrides; free text allows newlines and tabs.
+#[test]
+fn text_refuses_control_and_bidi_characters() {
+    let mut note = meeting_requested("m1", "acme");
+    note["note"] = json!("line one\nline two\tindented");
+    accepted(&[proposal()], &[note]);
+    let mut person = meeting_requested("m1", "acme");
+    person["actor"]["person"] = json!("Sam\nLee");
+    refused(
+        &[proposal()],
+        &[person],
+        &[("events[0].actor.person", "control character: U+000A")],
+    );
+    let mut purpose = meeting_requested("m1", "acme");
+    purpose["data"]["purpose"] = json!("invoice \u{202E}fdp.exe");
+    refused(
+        &[proposal()],
+        &[purpose],
+        &[("events[0].data.purpose", "bidirectional override: U+202E")],
+    );
+    let mut escape = meeting_requested("m1", "acme");
+    escape["note"] = json!("\u{1b}[2J");
+    refused(
+        &[proposal()],
+        &[escape],
+        &[("events[0].note", "control character: U+001B")],
+    );
 }
 
 #[test]

@@ -134,15 +134,31 @@ uuid_id!(
 
 impl CommitId {
     /// The commit id an idempotency key stands for: a UUID (version 8) made of the first 16
-    /// bytes of `SHA-256(partnership_id ‖ 0 ‖ key)`, so the same key on the same partnership
-    /// always names the same commit, and the same key on two partnerships names two.
-    pub fn from_idempotency_key(partnership: &PartnershipId, key: &str) -> Self {
+    /// bytes of `SHA-256(partnership_id ‖ 0 ‖ org ‖ 0 ‖ key)`. A key is scoped to the acting
+    /// org and the partnership: the same key names the same commit only for the same org on the
+    /// same partnership, and another org's key is simply another key.
+    pub fn from_idempotency_key(partnership: &PartnershipId, org: &OrgId, key: &str) -> Self {
+        Self::derived(&[partnership.as_str(), org.as_str(), key])
+    }
+
+    /// The id the same key named before keys were scoped to the org: `SHA-256(partnership_id ‖
+    /// 0 ‖ key)`. Commits recorded then keep it; the ledger still recognises their retries.
+    pub fn from_unscoped_idempotency_key(partnership: &PartnershipId, key: &str) -> Self {
+        Self::derived(&[partnership.as_str(), key])
+    }
+
+    /// A UUID (version 8) of the first 16 bytes of the SHA-256 of the parts, each but the last
+    /// followed by a 0 byte (no part holds one: slugs and visible ASCII).
+    fn derived(parts: &[&str]) -> Self {
         use sha2::{Digest, Sha256};
-        let digest = Sha256::new()
-            .chain_update(partnership.as_str())
-            .chain_update([0u8])
-            .chain_update(key)
-            .finalize();
+        let mut hasher = Sha256::new();
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                hasher.update([0u8]);
+            }
+            hasher.update(part);
+        }
+        let digest = hasher.finalize();
         let mut bytes = [0u8; 16];
         bytes.copy_from_slice(&digest[..16]);
         Self(uuid::Builder::from_custom_bytes(bytes).into_uuid())
@@ -181,13 +197,22 @@ mod tests {
     }
 
     #[test]
-    fn idempotency_keys_name_one_commit_per_partnership() {
+    fn idempotency_keys_name_one_commit_per_org_and_partnership() {
         let a = PartnershipId::parse("acme-stmary").expect("slug");
         let b = PartnershipId::parse("acme-other").expect("slug");
-        let k1 = CommitId::from_idempotency_key(&a, "req-1");
-        assert_eq!(k1, CommitId::from_idempotency_key(&a, "req-1"));
-        assert_ne!(k1, CommitId::from_idempotency_key(&a, "req-2"));
-        assert_ne!(k1, CommitId::from_idempotency_key(&b, "req-1"));
+        let acme = OrgId::parse("acme").expect("slug");
+        let stmary = OrgId::parse("stmary").expect("slug");
+        let k1 = CommitId::from_idempotency_key(&a, &acme, "req-1");
+        assert_eq!(k1, CommitId::from_idempotency_key(&a, &acme, "req-1"));
+        assert_ne!(k1, CommitId::from_idempotency_key(&a, &acme, "req-2"));
+        assert_ne!(k1, CommitId::from_idempotency_key(&b, &acme, "req-1"));
+        assert_ne!(k1, CommitId::from_idempotency_key(&a, &stmary, "req-1"));
+        assert_ne!(k1, CommitId::from_unscoped_idempotency_key(&a, "req-1"));
+        // The unscoped id is the one commits recorded before the scoping carry.
+        assert_eq!(
+            CommitId::from_unscoped_idempotency_key(&a, "req-1").to_string(),
+            "c6971632-3080-8eb9-82ee-cb1b52efdc35"
+        );
         assert!(k1.is_from_idempotency_key());
         assert!(!CommitId::from_uuid(Uuid::now_v7()).is_from_idempotency_key());
     }

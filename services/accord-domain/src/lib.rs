@@ -5,7 +5,10 @@
 //! and knows nothing of NATS, sled or tokio. Ids and times come in with the command.
 
 pub mod aggregate;
+#[cfg(any(test, feature = "arbitrary"))]
+pub mod arbitrary;
 pub mod chain;
+pub mod check;
 pub mod commit;
 pub mod error;
 pub mod event;
@@ -17,6 +20,8 @@ pub mod values;
 
 #[cfg(test)]
 mod decide_tests;
+#[cfg(test)]
+mod robustness_tests;
 
 pub use aggregate::{Command, Partnership, decide, evolve};
 pub use chain::{BrokenLink, ChainVerifier, Hash, Link, commit_hash};

@@ -18,6 +18,28 @@ impl Amount {
     pub fn is_negative(&self) -> bool {
         self.0.is_sign_negative() && !self.0.is_zero()
     }
+
+    /// The sum of amounts. It saturates at the end of the decimal range instead of overflowing:
+    /// the ledger accepts amounts up to a quadrillion, so only a history stored before that rule
+    /// could get there, and a read model must still answer for it.
+    pub fn total(amounts: impl IntoIterator<Item = Decimal>) -> Decimal {
+        amounts
+            .into_iter()
+            .fold(Decimal::ZERO, Decimal::saturating_add)
+    }
+
+    /// `num / den` as a float; `None` when `den` is zero. A quotient beyond the decimal range
+    /// is divided as floats instead of overflowing.
+    pub fn ratio(num: Decimal, den: Decimal) -> Option<f64> {
+        use rust_decimal::prelude::ToPrimitive;
+        if den.is_zero() {
+            return None;
+        }
+        match num.checked_div(den) {
+            Some(q) => q.to_f64(),
+            None => Some(num.to_f64()? / den.to_f64()?),
+        }
+    }
 }
 
 impl fmt::Display for Amount {
@@ -186,6 +208,21 @@ mod tests {
             assert!(serde_json::from_str::<Amount>(bad).is_err(), "{bad}");
         }
         assert_eq!(serde_json::to_string(&a).expect("ser"), "\"1250000.50\"");
+    }
+
+    #[test]
+    fn totals_and_ratios_never_overflow() {
+        let max = Decimal::MAX;
+        assert_eq!(Amount::total([max, max, Decimal::ONE]), max);
+        assert_eq!(
+            Amount::total([Decimal::ONE, Decimal::TWO]),
+            Decimal::from(3)
+        );
+        let tiny = Decimal::new(1, 28);
+        let ratio = Amount::ratio(max, tiny).expect("a quotient");
+        assert!(ratio > 1e56, "{ratio}");
+        assert_eq!(Amount::ratio(Decimal::ONE, Decimal::ZERO), None);
+        assert_eq!(Amount::ratio(Decimal::ONE, Decimal::from(4)), Some(0.25));
     }
 
     #[test]

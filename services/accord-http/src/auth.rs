@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use accord_domain::{EventInput, OrgId, Payload};
+use accord_domain::{EventInput, OrgId, PartnershipId, Payload};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -110,9 +110,11 @@ impl Caller<'_> {
 
     /// Checks a commit before the ledger sees it: the role writes, every event (and every
     /// correction's replacement) acts as the caller's org, and the org is a party of the
-    /// partnership, or of the one the commit proposes.
+    /// partnership, or of the one the commit proposes. Another org's partnership answers 404,
+    /// as an unknown one does.
     pub fn check_write(
         &self,
+        partnership_id: &PartnershipId,
         parties: Option<&[OrgId]>,
         events: &[EventInput],
     ) -> Result<(), ApiError> {
@@ -138,21 +140,20 @@ impl Caller<'_> {
                 )));
             }
         }
-        let parties: Vec<OrgId> = match (parties, events.first().map(|e| &e.payload)) {
-            (Some(parties), _) => parties.to_vec(),
-            (None, Some(Payload::PartnershipProposed(p))) => {
-                p.parties.iter().map(|p| p.org.clone()).collect()
+        match (parties, events.first().map(|e| &e.payload)) {
+            (Some(parties), _) if !parties.contains(&g.org) => {
+                Err(ApiError::NotFound(partnership_id.clone()))
             }
-            // Unknown partnership and no proposal: the ledger answers 404.
-            (None, _) => return Ok(()),
-        };
-        if parties.contains(&g.org) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(format!(
-                "{} is not a party of this partnership",
-                g.org
-            )))
+            (None, Some(Payload::PartnershipProposed(p)))
+                if !p.parties.iter().any(|p| p.org == g.org) =>
+            {
+                Err(ApiError::Forbidden(format!(
+                    "{} proposes a partnership it is not a party of",
+                    g.org
+                )))
+            }
+            // A party's partnership, or an unknown one the ledger answers 404 for.
+            _ => Ok(()),
         }
     }
 }

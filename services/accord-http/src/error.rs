@@ -29,12 +29,19 @@ pub enum ApiError {
     /// 422: the request is readable but breaks a rule.
     #[error("validation failed")]
     Validation(Vec<FieldError>),
+    /// 422: the idempotency key already recorded another request.
+    #[error("{0}")]
+    IdempotencyKeyReused(String),
     /// 503: the event log cannot be reached.
     #[error("event log unavailable: {0}")]
     Unavailable(String),
     /// 500: the partnership's hash chain is broken, so its projection stopped.
     #[error("{0}")]
     ChainBroken(String),
+    /// 500: a read model of this partnership cannot be evaluated (a fault in its fold); the
+    /// other partnerships answer as usual.
+    #[error("{0}")]
+    ReadModelFault(String),
     /// 500: the stored history does not hold (corruption, misconfiguration).
     #[error("{0}")]
     Internal(String),
@@ -53,9 +60,13 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Validation(_) | ApiError::IdempotencyKeyReused(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::ChainBroken(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::ChainBroken(_) | ApiError::ReadModelFault(_) | ApiError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -74,8 +85,13 @@ impl ApiError {
                 json!({"error": "conflict", "expected": expected, "actual": actual})
             }
             ApiError::Validation(details) => json!({"error": "validation", "details": details}),
+            ApiError::IdempotencyKeyReused(m) => json!({
+                "error": "idempotency_key_reused",
+                "details": [{"field": "Idempotency-Key", "message": m}],
+            }),
             ApiError::Unavailable(m) => json!({"error": "unavailable", "message": m}),
             ApiError::ChainBroken(m) => json!({"error": "chain_broken", "message": m}),
+            ApiError::ReadModelFault(m) => json!({"error": "read_model_fault", "message": m}),
             ApiError::Internal(m) => json!({"error": "internal", "message": m}),
         }
     }
@@ -89,8 +105,10 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict { .. } => "conflict",
             ApiError::Validation(_) => "validation",
+            ApiError::IdempotencyKeyReused(_) => "idempotency_key_reused",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::ChainBroken(_) => "chain_broken",
+            ApiError::ReadModelFault(_) => "read_model_fault",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -101,6 +119,9 @@ impl From<LedgerError> for ApiError {
         match e {
             LedgerError::Domain(DomainError::UnknownPartnership(p)) => ApiError::NotFound(p),
             LedgerError::Domain(DomainError::Validation(details)) => ApiError::Validation(details),
+            e @ LedgerError::IdempotencyKeyReused { .. } => {
+                ApiError::IdempotencyKeyReused(e.to_string())
+            }
             LedgerError::Conflict {
                 expected, actual, ..
             } => ApiError::Conflict { expected, actual },

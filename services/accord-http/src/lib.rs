@@ -63,11 +63,21 @@ pub(crate) fn caller<'a>(
     tokens: Option<&'a Tokens>,
     headers: &HeaderMap,
 ) -> Result<Caller<'a>, ApiError> {
+    caller_of(
+        tokens,
+        headers.get("Authorization").map(HeaderValue::as_bytes),
+    )
+}
+
+/// Who is asking, from the value of an `Authorization` header (HTTP, or a NATS request's
+/// header): every door checks the caller through this one path.
+pub(crate) fn caller_of<'a>(
+    tokens: Option<&'a Tokens>,
+    authorization: Option<&[u8]>,
+) -> Result<Caller<'a>, ApiError> {
     match tokens {
         None => Ok(Caller::Open),
-        Some(tokens) => tokens
-            .authenticate(headers.get("Authorization").map(HeaderValue::as_bytes))
-            .map(Caller::Granted),
+        Some(tokens) => tokens.authenticate(authorization).map(Caller::Granted),
     }
 }
 
@@ -76,15 +86,14 @@ impl AppState {
         caller(self.tokens.as_deref(), headers)
     }
 
-    /// Whether the caller may read the partnership: 403 when it exists and is not theirs.
+    /// Whether the caller may read the partnership: 404 when it is not theirs, as when it does
+    /// not exist, so that an answer never tells another org's partnerships apart from none.
     async fn readable(&self, caller: Caller<'_>, p: &PartnershipId) -> Result<(), ApiError> {
         if let Caller::Open = caller {
             return Ok(());
         }
         match self.ledger.parties(p).await? {
-            Some(parties) if !caller.may_read(&parties) => Err(ApiError::Forbidden(format!(
-                "{p} is not a partnership of your org"
-            ))),
+            Some(parties) if !caller.may_read(&parties) => Err(ApiError::NotFound(p.clone())),
             _ => Ok(()),
         }
     }
@@ -217,7 +226,7 @@ pub async fn append(
     let events = parse_events(body)?;
     if let Caller::Granted(_) = caller {
         let parties = state.ledger.parties(&partnership_id).await?;
-        caller.check_write(parties.as_deref(), &events)?;
+        caller.check_write(&partnership_id, parties.as_deref(), &events)?;
     }
     Ok(state
         .ledger
@@ -368,14 +377,18 @@ pub(crate) struct AsOf {
     pub(crate) as_of: Option<String>,
 }
 
+/// `as_of` from a query string: an RFC 3339 time within the range the ledger records
+/// (docs/domain.md), so that no query makes a read model span millennia.
 pub(crate) fn as_of(q: &AsOf) -> Result<Option<OffsetDateTime>, ApiError> {
     q.as_of
         .as_deref()
         .map(|s| {
-            accord_domain::values::rfc3339::parse(s).map_err(|message| ApiError::BadRequest {
-                field: "as_of".into(),
-                message,
-            })
+            accord_domain::values::rfc3339::parse(s)
+                .and_then(|t| accord_domain::check::instant_in_range(t).map(|()| t))
+                .map_err(|message| ApiError::BadRequest {
+                    field: "as_of".into(),
+                    message,
+                })
         })
         .transpose()
 }
@@ -477,8 +490,12 @@ async fn verify(
     }
 }
 
-async fn healthz(State(state): State<AppState>) -> Response {
-    match state.log.last_position().await {
+/// `GET /healthz`: `ok`, `degraded` or `unavailable` for anyone (load balancers carry no
+/// token); the details (backend, positions, lag, broken partnerships) only for an auditor, or
+/// anyone when the API is open.
+async fn healthz(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let detailed = sees_details(state.tokens.as_deref(), &headers);
+    let (code, mut body) = match state.log.last_position().await {
         Ok(last) => {
             let mut body = json!({"status": "ok", "backend": state.backend, "last_position": last});
             if let Some(q) = &state.queries {
@@ -486,15 +503,25 @@ async fn healthz(State(state): State<AppState>) -> Response {
                 body["status"] = projector["status"].clone();
                 body["projector"] = projector["projector"].clone();
             }
-            Json(body).into_response()
+            (StatusCode::OK, body)
         }
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(
-                json!({"status": "unavailable", "backend": state.backend, "error": e.to_string()}),
-            ),
-        )
-            .into_response(),
+            json!({"status": "unavailable", "backend": state.backend, "error": e.to_string()}),
+        ),
+    };
+    if !detailed {
+        body = json!({"status": body["status"]});
+    }
+    (code, Json(body)).into_response()
+}
+
+/// Whether the caller of `/healthz` sees its details: an auditor, or anyone on an open API.
+pub(crate) fn sees_details(tokens: Option<&Tokens>, headers: &HeaderMap) -> bool {
+    match caller(tokens, headers) {
+        Ok(Caller::Open) => true,
+        Ok(Caller::Granted(g)) => g.role == auth::Role::Auditor,
+        Err(_) => false,
     }
 }
 

@@ -4,9 +4,12 @@
 //!
 //! A request carries the JSON of a POST with the partnership inside
 //! (`{"partnership_id": ..., "events": [...]}` or one event with a `partnership_id` field), and
-//! optionally the headers `If-Match` and `Idempotency-Key`. The reply is the same JSON the HTTP
-//! API answers; an error reply also carries `Nats-Service-Error-Code` (the HTTP status) and
-//! `Nats-Service-Error` (the error kind), and a replayed append `Idempotent-Replayed: true`.
+//! optionally the headers `If-Match`, `Idempotency-Key` and `Authorization: Bearer <token>`.
+//! With a token file every request is checked exactly as over HTTP, through the same code path;
+//! without one the doors are open, so `accord` serves them only on a loopback NATS server. The
+//! reply is the same JSON the HTTP API answers; an error reply also carries
+//! `Nats-Service-Error-Code` (the HTTP status) and `Nats-Service-Error` (the error kind), and a
+//! replayed append `Idempotent-Replayed: true`.
 
 use std::sync::Arc;
 
@@ -20,9 +23,8 @@ use tokio_util::sync::CancellationToken;
 use accord_domain::models::Model;
 use serde::Deserialize;
 
-use crate::auth::Caller;
 use crate::queries::{QueryState, query};
-use crate::{ApiError, AppState, answer_of, append, split_commit};
+use crate::{ApiError, AppState, answer_of, append, caller_of, split_commit};
 
 /// The service's name and the append endpoint's subject.
 pub const SERVICE: &str = "accord-ledger";
@@ -129,7 +131,14 @@ impl QueryService {
         serve_requests(requests, shutdown, move |(model, request)| {
             let state = state.clone();
             async move {
-                let result = answer_query(&state, model, &request.message.payload).await;
+                let authorization = header(&request, "Authorization");
+                let result = answer_query(
+                    &state,
+                    model,
+                    authorization.as_deref(),
+                    &request.message.payload,
+                )
+                .await;
                 let (body, headers) = reply_of(result.and_then(|v| {
                     serde_json::to_vec(&v).map_err(|e| ApiError::Internal(e.to_string()))
                 }));
@@ -150,14 +159,19 @@ struct QueryRequest {
     as_of: Option<String>,
 }
 
-async fn answer_query(state: &QueryState, model: Model, payload: &[u8]) -> Result<Value, ApiError> {
+async fn answer_query(
+    state: &QueryState,
+    model: Model,
+    authorization: Option<&[u8]>,
+    payload: &[u8],
+) -> Result<Value, ApiError> {
+    let caller = caller_of(state.tokens.as_deref(), authorization)?;
     let q: QueryRequest = serde_json::from_slice(payload).map_err(|e| ApiError::BadRequest {
         field: "body".into(),
         message: format!("must be {{\"partnership_id\": ..., \"as_of\"?: RFC3339}}: {e}"),
     })?;
     let as_of = crate::as_of(&crate::AsOf { as_of: q.as_of })?;
-    // On NATS, the account's permissions say who may ask.
-    let answer = query(state, Caller::Open, &q.partnership_id, model, as_of).await?;
+    let answer = query(state, caller, &q.partnership_id, model, as_of).await?;
     let mut body = serde_json::to_value(answer).map_err(|e| ApiError::Internal(e.to_string()))?;
     body["partnership_id"] = Value::String(q.partnership_id);
     Ok(body)
@@ -216,30 +230,33 @@ fn reply_of(result: Result<Vec<u8>, ApiError>) -> (bytes::Bytes, HeaderMap) {
     (body.into(), headers)
 }
 
+/// The value of a request's header, if it has one.
+fn header(request: &async_nats::service::Request, name: &str) -> Option<Vec<u8>> {
+    request
+        .message
+        .headers
+        .as_ref()
+        .and_then(|h| h.get(name))
+        .map(|v| v.as_str().as_bytes().to_vec())
+}
+
 async fn handle(
     state: &AppState,
     request: &async_nats::service::Request,
 ) -> (bytes::Bytes, HeaderMap) {
-    let header = |name: &str| {
-        request
-            .message
-            .headers
-            .as_ref()
-            .and_then(|h| h.get(name))
-            .map(|v| v.as_str().as_bytes().to_vec())
-    };
+    let header = |name: &str| header(request, name);
     let started = std::time::Instant::now();
     let result = async {
+        let caller = caller_of(state.tokens.as_deref(), header("Authorization").as_deref())?;
         let value: Value =
             serde_json::from_slice(&request.message.payload).map_err(|e| ApiError::BadRequest {
                 field: "body".into(),
                 message: format!("malformed JSON: {e}"),
             })?;
         let (partnership_id, body) = split_commit(value)?;
-        // On NATS, the account's permissions say who may publish here.
         append(
             state,
-            Caller::Open,
+            caller,
             &partnership_id,
             header("If-Match").as_deref(),
             header("Idempotency-Key").as_deref(),

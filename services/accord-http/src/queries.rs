@@ -36,6 +36,7 @@ impl From<QueryError> for ApiError {
     fn from(e: QueryError) -> Self {
         match e {
             QueryError::ChainBroken { .. } => ApiError::ChainBroken(e.to_string()),
+            QueryError::Fault { .. } => ApiError::ReadModelFault(e.to_string()),
             QueryError::Store(e) => ApiError::Internal(e.to_string()),
         }
     }
@@ -59,10 +60,9 @@ async fn readable_facts(
     let Some(facts) = facts else {
         return Err(ApiError::NotFound(p));
     };
+    // Another org's partnership answers as if it did not exist (see `AppState::readable`).
     if !caller.may_read(&facts.parties()) {
-        return Err(ApiError::Forbidden(format!(
-            "{p} is not a partnership of your org"
-        )));
+        return Err(ApiError::NotFound(p));
     }
     Ok((p, facts))
 }
@@ -96,10 +96,12 @@ struct RetroQuery {
 
 fn date(field: &str, s: Option<&str>) -> Result<Option<Date>, ApiError> {
     s.map(|s| {
-        iso_date::parse(s).map_err(|message| ApiError::BadRequest {
-            field: field.into(),
-            message,
-        })
+        iso_date::parse(s)
+            .and_then(|d| accord_domain::check::date_in_range(d).map(|()| d))
+            .map_err(|message| ApiError::BadRequest {
+                field: field.into(),
+                message,
+            })
     })
     .transpose()
 }
@@ -124,18 +126,20 @@ async fn retro(
     facts.unbroken(&p)?;
     let settings = state.settings.clone();
     let page = tokio::task::spawn_blocking(move || {
-        accord_report::render(&Retro {
-            partnership_id: &p,
-            events: &facts.events,
-            as_of,
-            from,
-            to,
-            settings: &settings,
-            revision: Some(facts.position),
+        accord_projector::guarded(&p, "retro", || {
+            accord_report::render(&Retro {
+                partnership_id: &p,
+                events: &facts.events,
+                as_of,
+                from,
+                to,
+                settings: &settings,
+                revision: Some(facts.position),
+            })
         })
     })
     .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(|e| ApiError::Internal(e.to_string()))??
     .map_err(|e| match e {
         RetroError::Window { .. } => ApiError::BadRequest {
             field: "from".into(),
@@ -188,12 +192,21 @@ async fn answer(
 /// The routes of a projector running alone: the queries, `/healthz` and `/metrics`.
 pub fn projector_router(state: QueryState, metrics: Metrics) -> Router {
     let status = state.status.clone();
+    let tokens = state.tokens.clone();
     routes(state)
         .route(
             "/healthz",
-            get(move || {
+            get(move |headers: HeaderMap| {
                 let status = status.clone();
-                async move { Json(health(&status)) }
+                let tokens = tokens.clone();
+                async move {
+                    let health = health(&status);
+                    if crate::sees_details(tokens.as_deref(), &headers) {
+                        Json(health)
+                    } else {
+                        Json(json!({"status": health["status"]}))
+                    }
+                }
             }),
         )
         .route("/metrics", get(move || async move { metrics.response() }))

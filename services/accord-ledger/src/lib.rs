@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex as SyncMutex};
 use accord_domain::event::Status;
 use accord_domain::ids::Uuid;
 use accord_domain::{
-    ChainVerifier, Command, CommitId, DomainError, EventId, EventInput, Link, OrgId, Partnership,
-    PartnershipId, Settings, decide, evolve,
+    ChainVerifier, Command, CommitId, DomainError, Event, EventId, EventInput, Hash, Link, OrgId,
+    Partnership, PartnershipId, Settings, decide, evolve,
 };
 use accord_log::{AppendRequest, Appended, EventLog, Expected, Head, LogError, Position};
 use time::OffsetDateTime;
@@ -61,6 +61,15 @@ pub enum LedgerError {
         expected: Position,
         actual: Position,
     },
+    /// Fix the input (422): the idempotency key already recorded another request of this org on
+    /// this partnership.
+    #[error(
+        "idempotency key {key:?} was already used for another request on {partnership_id}; send that request again, or use a new key"
+    )]
+    IdempotencyKeyReused {
+        partnership_id: PartnershipId,
+        key: String,
+    },
     /// Try later (503), or a stored history that no longer holds.
     #[error(transparent)]
     Log(LogError),
@@ -92,15 +101,88 @@ struct Cached {
     loaded: bool,
     state: Partnership,
     head: Head,
-    commits: HashMap<CommitId, Appended>,
+    commits: HashMap<CommitId, Remembered>,
+}
+
+/// A commit made for an idempotency key: its answer, the org that acted and the fingerprint of
+/// the request, to tell a retry from another request under the same key.
+#[derive(Debug)]
+struct Remembered {
+    appended: Appended,
+    org: Option<OrgId>,
+    fingerprint: Hash,
 }
 
 impl Cached {
     /// Keeps the answer of a commit made for an idempotency key, so that a retry finds it.
-    fn remember(&mut self, appended: &Appended) {
+    fn remember(&mut self, appended: &Appended, events: &[Event]) {
         if CommitId::is_from_idempotency_key(&appended.commit_id) {
-            self.commits.insert(appended.commit_id, appended.clone());
+            let fingerprint = accord_proto::request_fingerprint(
+                &appended.partnership_id,
+                &events.iter().map(Event::input).collect::<Vec<_>>(),
+            );
+            self.commits.insert(
+                appended.commit_id,
+                Remembered {
+                    appended: appended.clone(),
+                    org: events.first().map(|e| e.actor.org.clone()),
+                    fingerprint,
+                },
+            );
         }
+    }
+
+    /// The answer to a request under an idempotency key that was already recorded; an error
+    /// when the key recorded another request.
+    fn replay(&self, key: &IdempotencyKey) -> Option<Result<Appended, LedgerError>> {
+        let remembered = self.commits.get(&key.commit_id).or_else(|| {
+            // Recorded before keys were scoped to the org: the same key of the same org.
+            self.commits
+                .get(&key.unscoped)
+                .filter(|r| r.org.as_ref() == key.org.as_ref())
+        })?;
+        Some(if remembered.fingerprint == key.fingerprint {
+            Ok(Appended {
+                replayed: true,
+                ..remembered.appended.clone()
+            })
+        } else {
+            Err(LedgerError::IdempotencyKeyReused {
+                partnership_id: remembered.appended.partnership_id.clone(),
+                key: key.key.clone(),
+            })
+        })
+    }
+}
+
+/// A request's idempotency key, the commit id it names and the request's fingerprint.
+#[derive(Debug)]
+struct IdempotencyKey {
+    key: String,
+    org: Option<OrgId>,
+    commit_id: CommitId,
+    unscoped: CommitId,
+    fingerprint: Hash,
+}
+
+impl IdempotencyKey {
+    /// The key is scoped to the acting org (the org of the commit's events; with a token, every
+    /// event acts as the token's org) and the partnership.
+    fn of(request: &RecordRequest) -> Option<Self> {
+        let key = request.idempotency_key.clone()?;
+        let p = &request.partnership_id;
+        let org = request.events.first().map(|e| e.actor.org.clone());
+        let commit_id = match &org {
+            Some(org) => CommitId::from_idempotency_key(p, org, &key),
+            None => CommitId::from_unscoped_idempotency_key(p, &key),
+        };
+        Some(Self {
+            unscoped: CommitId::from_unscoped_idempotency_key(p, &key),
+            fingerprint: accord_proto::request_fingerprint(p, &request.events),
+            key,
+            org,
+            commit_id,
+        })
     }
 }
 
@@ -140,10 +222,10 @@ impl Ledger {
     /// error.
     pub async fn record(&self, request: RecordRequest) -> Result<Appended, LedgerError> {
         let p = request.partnership_id.clone();
-        let commit_id = request.idempotency_key.as_deref().map_or_else(
-            || CommitId::from_uuid(Uuid::now_v7()),
-            |key| CommitId::from_idempotency_key(&p, key),
-        );
+        let key = IdempotencyKey::of(&request);
+        let commit_id = key
+            .as_ref()
+            .map_or_else(|| CommitId::from_uuid(Uuid::now_v7()), |k| k.commit_id);
         let entry = self.entry(&p);
         let mut cached = entry.lock().await;
         // The cache is current unless a writer in another process appended: decide on it, and
@@ -154,11 +236,8 @@ impl Ledger {
                 self.catch_up(&p, &mut cached).await?;
                 current = true;
             }
-            if let Some(first) = cached.commits.get(&commit_id) {
-                return Ok(Appended {
-                    replayed: true,
-                    ..first.clone()
-                });
+            if let Some(answer) = key.as_ref().and_then(|k| cached.replay(k)) {
+                return answer;
             }
             if let Some(expected) = request.if_match
                 && expected != cached.head.revision
@@ -206,13 +285,14 @@ impl Ledger {
                         revision: appended.position,
                         hash: appended.hash,
                     };
-                    cached.remember(&appended);
+                    cached.remember(&appended, &events);
                     return Ok(appended);
                 }
-                // The same commit landed before (a retry): answer as then.
-                Ok(replayed) => {
+                // The same commit landed before (a retry, perhaps through another process):
+                // read it, then answer as then, or refuse a request that is not the same.
+                Ok(_) => {
                     cached.loaded = false;
-                    return Ok(replayed);
+                    current = false;
                 }
                 Err(LogError::Conflict { .. }) => {
                     // Another process appended: re-read, then re-decide (or, with If-Match,
@@ -296,7 +376,7 @@ impl Ledger {
                 revision: stored.position,
                 hash: sealed.hash,
             };
-            cached.remember(&appended);
+            cached.remember(&appended, &commit.events);
         }
         cached.loaded = true;
         Ok(())

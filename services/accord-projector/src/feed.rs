@@ -390,9 +390,10 @@ fn updates(
         let at = rfc3339::format(as_of);
         let mut updates = Vec::with_capacity(Model::ALL.len());
         for model in Model::ALL {
-            // Only a broken chain has no answer.
+            // A broken chain has no answer, and a fault in one model's fold (logged and counted
+            // where it happened) leaves that model out until the partnership's next commit.
             let Ok(answer) = projections.evaluate(p, &facts, model, as_of, settings) else {
-                break;
+                continue;
             };
             let (schema, payload) = accord_proto::analytics::encode(p, &answer);
             let mut headers = HeaderMap::new();

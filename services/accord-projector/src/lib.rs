@@ -19,7 +19,7 @@ pub mod run;
 pub mod store;
 
 pub use feed::{Feed, FeedError, FeedSettings};
-pub use projections::{NextGeneration, Projections, QueryError};
+pub use projections::{NextGeneration, Projections, QueryError, guarded};
 pub use run::{Projector, ProjectorError, Report, Status};
 pub use store::{Applied, BreakFound, Broken, Facts, Meta, Store, StoreError};
 

@@ -36,8 +36,40 @@ pub enum QueryError {
         partnership_id: PartnershipId,
         broken: Broken,
     },
+    /// Evaluating this partnership's read model failed (a fault in the fold); the others are
+    /// not affected. Logged with the partnership and counted in `accord_read_model_faults_total`.
+    #[error("the {what} of {partnership_id} cannot be evaluated: {message}")]
+    Fault {
+        partnership_id: PartnershipId,
+        what: &'static str,
+        message: String,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Runs `evaluate` (a pure fold over one partnership's facts) so that a fault in it answers for
+/// that partnership alone: a panic becomes [`QueryError::Fault`], logged with the partnership's
+/// id and counted in the metric `accord_read_model_faults_total{what}`.
+pub fn guarded<T>(
+    partnership_id: &PartnershipId,
+    what: &'static str,
+    evaluate: impl FnOnce() -> T,
+) -> Result<T, QueryError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(evaluate)).map_err(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a fault in the fold".to_owned());
+        tracing::error!(partnership_id = %partnership_id, what, %message, "read model fault");
+        metrics::counter!("accord_read_model_faults_total", "what" => what).increment(1);
+        QueryError::Fault {
+            partnership_id: partnership_id.clone(),
+            what,
+            message,
+        }
+    })
 }
 
 impl Facts {
@@ -73,13 +105,9 @@ impl Facts {
         so_far: Option<&FlagsSoFar>,
     ) -> Result<(ReadModel, Option<FlagsSoFar>), QueryError> {
         self.unbroken(partnership_id)?;
-        Ok(evaluate_resumed(
-            model,
-            &self.events,
-            as_of,
-            settings,
-            so_far,
-        ))
+        guarded(partnership_id, model.as_str(), || {
+            evaluate_resumed(model, &self.events, as_of, settings, so_far)
+        })
     }
 }
 

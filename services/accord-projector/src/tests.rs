@@ -72,7 +72,7 @@ fn log() -> Vec<StoredCommit> {
                 at + time::Duration::minutes(1),
             );
             let sealed = SealedCommit::seal_parts(
-                CommitId::from_idempotency_key(&p, &i.to_string()),
+                CommitId::from_unscoped_idempotency_key(&p, &i.to_string()),
                 &p,
                 heads[n],
                 e.recorded_at,

@@ -904,6 +904,9 @@ fn flag_episodes(flags: &Flags, as_of: OffsetDateTime) -> Vec<Episode<'_>> {
 }
 
 #[cfg(test)]
+mod robustness_tests;
+
+#[cfg(test)]
 mod tests {
     use accord_domain::models::flags::{FlagChange, Rule};
     use time::macros::datetime;

@@ -351,7 +351,9 @@ pub(crate) fn parse_line(number: usize, text: &str) -> Result<Line, String> {
     let value: Value = serde_json::from_str(text).map_err(|e| format!("malformed JSON: {e}"))?;
     let (partnership_id, body) =
         accord_http::split_commit(value).map_err(|e| reason(e.status(), &e.body()))?;
-    let digest = accord_domain::ids::CommitId::from_idempotency_key(
+    // The digest the key has always been made of, so that a file imported before keys were
+    // scoped to the org is still recognised (the ledger matches the key's unscoped commit id).
+    let digest = accord_domain::ids::CommitId::from_unscoped_idempotency_key(
         &accord_domain::PartnershipId::parse(&partnership_id)
             .map_err(|e| format!("partnership_id: {e}"))?,
         text,

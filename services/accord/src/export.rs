@@ -580,7 +580,7 @@ impl Sink {
                 for row in rows {
                     w.write_record(row.iter().map(|c| match c {
                         Cell::Null => String::new(),
-                        Cell::Str(s) => s.clone(),
+                        Cell::Str(s) => csv_text(s),
                         Cell::Int(i) => i.to_string(),
                         Cell::Float(f) => f.to_string(),
                         Cell::Bool(b) => b.to_string(),
@@ -634,6 +634,17 @@ impl Sink {
             }
         }
         Ok(())
+    }
+}
+
+/// A text cell as CSV writes it: a cell that a spreadsheet would run as a formula (starting
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`, as OWASP advises
+/// against CSV injection. Numbers are never text cells, so they are written as they are.
+fn csv_text(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
     }
 }
 

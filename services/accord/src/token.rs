@@ -58,8 +58,11 @@ pub(crate) fn new(args: NewArgs) -> Result<()> {
         },
         sha256: token_hash(&token),
     });
-    std::fs::write(&args.file, serde_json::to_string_pretty(&file)? + "\n")
-        .with_context(|| format!("writing {}", args.file.display()))?;
+    write_private(
+        &args.file,
+        (serde_json::to_string_pretty(&file)? + "\n").as_bytes(),
+    )
+    .with_context(|| format!("writing {}", args.file.display()))?;
     println!("{token}");
     eprintln!(
         "token {:?} for {} ({:?}) added to {}; it is shown only now",
@@ -68,5 +71,24 @@ pub(crate) fn new(args: NewArgs) -> Result<()> {
         args.role,
         args.file.display()
     );
+    Ok(())
+}
+
+/// Writes a file only its owner may read or write (0600), through a temporary file renamed into
+/// place (so a token file written earlier with wider permissions is replaced by a private one).
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".accord-tokens-")
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }

@@ -81,6 +81,12 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
     let mut nats = None;
     let (log, backend, store): (Arc<dyn EventLog>, &'static str, _) = match &args.nats {
         Some(url) => {
+            if tokens.is_none() && !only_loopback(url) {
+                bail!(
+                    "refusing to serve the NATS doors on {}: without a token file (--tokens) they are open to every login of the server, so they are served on a loopback server only",
+                    without_credentials(url)
+                );
+            }
             let settings = StreamSettings {
                 replicas: args.replicas,
                 ..StreamSettings::default()
@@ -237,6 +243,23 @@ fn spawn_part<E: std::fmt::Display>(
     });
 }
 
+/// Whether every server of a NATS URL list is on this machine (`localhost` or a loopback IP).
+fn only_loopback(urls: &str) -> bool {
+    urls.split(',').all(|u| {
+        let u = u.trim();
+        let rest = u.find("://").map_or(u, |at| &u[at + 3..]);
+        let rest = rest.rfind('@').map_or(rest, |at| &rest[at + 1..]);
+        let host = match rest.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(v6),
+            None => rest.split([':', '/']).next().unwrap_or(rest),
+        };
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    })
+}
+
 /// The server URLs without the `user:password@` part, for printing.
 fn without_credentials(urls: &str) -> String {
     urls.split(',')
@@ -269,4 +292,26 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
         () = term => {}
     }
     shutdown.cancel();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn loopback_servers_only() {
+        for url in [
+            "nats://127.0.0.1:4222",
+            "nats://ledger:secret@localhost:4222",
+            "tls://[::1]:4222,nats://127.0.0.2",
+            "127.0.0.1",
+        ] {
+            assert!(super::only_loopback(url), "{url}");
+        }
+        for url in [
+            "nats://10.0.0.1:4222",
+            "nats://127.0.0.1:4222,nats://nats-2.internal:4222",
+            "nats://user:pw@example.com",
+        ] {
+            assert!(!super::only_loopback(url), "{url}");
+        }
+    }
 }

@@ -8,14 +8,13 @@
 
 use std::collections::BTreeSet;
 
-use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use super::known_at;
 use crate::event::{CommunicationClass, Event, Payload, RevenueReported};
 use crate::ids::{EventId, OrgId};
+use crate::values::Amount;
 
 /// The thresholds of the asymmetry model *(settings)*.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -241,30 +240,26 @@ fn pair(
     }
 }
 
-fn ratio(num: Decimal, den: Decimal) -> Option<f64> {
-    (!den.is_zero()).then(|| (num / den).to_f64()).flatten()
-}
-
 /// D_A: what A earns via B over A's total; HHI_A over A's partner revenue.
 fn dependence(report: Option<&RevenueReported>, via: &OrgId) -> (Option<f64>, Option<f64>) {
     let Some(r) = report else {
         return (None, None);
     };
-    let through: Decimal = r
-        .by_partner
-        .iter()
-        .filter(|p| &p.partner_org == via)
-        .map(|p| p.amount.0)
-        .sum();
-    let partner_total: Decimal = r.by_partner.iter().map(|p| p.amount.0).sum();
+    let through = Amount::total(
+        r.by_partner
+            .iter()
+            .filter(|p| &p.partner_org == via)
+            .map(|p| p.amount.0),
+    );
+    let partner_total = Amount::total(r.by_partner.iter().map(|p| p.amount.0));
     let hhi = (!partner_total.is_zero()).then(|| {
         r.by_partner
             .iter()
-            .filter_map(|p| ratio(p.amount.0, partner_total))
+            .filter_map(|p| Amount::ratio(p.amount.0, partner_total))
             .map(|s| s * s)
             .sum()
     });
-    (ratio(through, r.total.0), hhi)
+    (Amount::ratio(through, r.total.0), hhi)
 }
 
 fn economic(a: &OrgId, b: &OrgId, latest: [Option<(&RevenueReported, EventId)>; 2]) -> Economic {

@@ -17,6 +17,7 @@ use super::{ModelSettings, known_at};
 use crate::event::{Event, Payload, Status};
 use crate::ids::{EventId, OrgId};
 use crate::models::goals::goals_of;
+use crate::values::Amount;
 
 #[derive(
     Debug,
@@ -413,14 +414,14 @@ fn over_reliance(events: &[Event], out: &mut Vec<Flag>) {
         }
     }
     for (org, (r, id)) in latest {
-        let total: rust_decimal::Decimal = r.by_partner.iter().map(|p| p.amount.0).sum();
+        let total = Amount::total(r.by_partner.iter().map(|p| p.amount.0));
         if total.is_zero() {
             continue;
         }
         let shares: Vec<f64> = r
             .by_partner
             .iter()
-            .filter_map(|p| rust_decimal::prelude::ToPrimitive::to_f64(&(p.amount.0 / total)))
+            .filter_map(|p| Amount::ratio(p.amount.0, total))
             .collect();
         let hhi: f64 = shares.iter().map(|s| s * s).sum();
         let top = shares.iter().copied().fold(0.0, f64::max);

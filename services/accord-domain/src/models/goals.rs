@@ -9,7 +9,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
 use time::{Date, Duration, OffsetDateTime, Time};
 
@@ -193,11 +192,11 @@ pub(crate) fn goals_of(effective: &[Event], as_of: OffsetDateTime) -> Goals {
                 let deal_metric = matches!(g.metric, Metric::ClosedDeals | Metric::Revenue);
                 let wanted = f.metric == g.metric && f.from_deal == deal_metric;
                 if wanted && contains(&g.period, &f.period) {
-                    actual += f.value;
+                    actual = actual.saturating_add(f.value);
                     evidence.push(f.event_id);
                 }
             }
-            let attainment = (actual / g.target.0).to_f64().unwrap_or(0.0);
+            let attainment = Amount::ratio(actual, g.target.0).unwrap_or(0.0);
             let elapsed = elapsed(&g.period, as_of);
             let status = if g.dropped {
                 GoalStatus::Dropped

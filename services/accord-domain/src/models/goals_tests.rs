@@ -214,3 +214,20 @@ fn coverage_needs_an_agreed_goal_of_each_kind() {
     let g = goals(&history(&items), datetime!(2026-02-01 00:00 UTC));
     assert!(g.coverage.complete);
 }
+
+/// A history stored before amounts had a range: a target of 10^-28 and two indicators at the
+/// decimal maximum. The sum saturates and the ratio is taken as floats: no overflow, no panic.
+#[test]
+fn extreme_amounts_saturate_instead_of_overflowing() {
+    let max = "79228162514264337593543950335";
+    let events = history(&[
+        goal("g", "marketing", "leads", "0.0000000000000000000000000001"),
+        agreed("g", &["acme", "stmary"]),
+        leads(max, "2026-01-01", "2026-03-31"),
+        leads(max, "2026-04-01", "2026-06-30"),
+    ]);
+    let g = only(&events, datetime!(2026-07-01 00:00 UTC));
+    assert_eq!(g.actual.to_string(), max);
+    assert!(g.attainment > 1e56, "{}", g.attainment);
+    assert_eq!(g.status, GoalStatus::Achieved);
+}

@@ -1,0 +1,66 @@
+//! Whatever bytes a store or a stream hands over, decoding answers with a `DecodeError` naming
+//! the field, never a panic: arbitrary bytes, and real commits of arbitrary histories with
+//! bytes changed.
+
+use accord_domain::arbitrary::{record, step};
+use accord_domain::{Commit, CommitId, Hash, PartnershipId};
+use proptest::prelude::*;
+use time::macros::datetime;
+
+use crate::SealedCommit;
+
+/// Every way a stored commit is read.
+fn decode_all(bytes: &[u8]) {
+    if let Ok(sealed) = SealedCommit::decode(bytes) {
+        let _ = sealed.head();
+        let _ = sealed.commit();
+    }
+    let as_body = SealedCommit {
+        body: bytes.to_vec(),
+        hash: Hash([0; 32]),
+    };
+    let _ = as_body.head();
+    let _ = as_body.commit();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(5000))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        decode_all(&bytes);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    #[test]
+    fn changed_commits_never_panic(
+        steps in proptest::collection::vec(step(), 0..20),
+        changes in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8),
+        cut in any::<usize>(),
+    ) {
+        let events = record(&steps);
+        let commit = Commit {
+            commit_id: CommitId::from_uuid(accord_domain::ids::Uuid::from_u128(7)),
+            partnership_id: PartnershipId::parse("acme-stmary").expect("a slug"),
+            prev_hash: Hash([1; 32]),
+            recorded_at: datetime!(2026-01-01 00:00 UTC),
+            events,
+        };
+        let sealed = SealedCommit::seal(&commit);
+        prop_assert_eq!(sealed.commit().expect("a sealed commit decodes"), commit);
+        let mut bytes = sealed.encode();
+        for (at, value) in changes {
+            let len = bytes.len();
+            bytes[at % len] = value;
+        }
+        decode_all(&bytes);
+        decode_all(&bytes[..cut % (bytes.len() + 1)]);
+        let mut body = sealed.body.clone();
+        let len = body.len();
+        body[cut % len] ^= 0xff;
+        decode_all(&body);
+    }
+}
