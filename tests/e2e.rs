@@ -767,7 +767,7 @@ fn the_demo_runs_without_a_server() {
     }
     // Then the projector's summary of each: the worked example ends with R1 at warn (step 5).
     assert!(
-        out.contains("the projector folded all 169 commits into read models"),
+        out.contains("the projector folded all 185 commits into read models"),
         "{out}"
     );
     for p in ["acme-stmary", "medai-lakeside", "tinyrx-megahealth"] {

@@ -39,7 +39,8 @@ fn indicator(value: &str) -> Value {
     )
 }
 
-fn attacks() -> Vec<Attack> {
+/// The attacks on the partnership of [`given`]; `acme_event` is the id of an event acme recorded.
+fn attacks(acme_event: &str) -> Vec<Attack> {
     let validation = |name, body, field| Attack {
         name,
         body,
@@ -54,7 +55,52 @@ fn attacks() -> Vec<Attack> {
     control["actor"]["person"] = json!("Sam\u{1b}[2J");
     let mut bidi = meeting("m2");
     bidi["data"]["purpose"] = json!("invoice \u{202E}fdp.exe");
+    let as_partner = |kind: &str, data: Value| event(kind, "acme", data);
     vec![
+        validation(
+            "acme agrees to a goal for stmary",
+            as_partner(
+                "goal_agreed",
+                json!({"goal_id": "g1", "agreed_by_orgs": ["acme", "stmary"]}),
+            ),
+            "events[0].data.agreed_by_orgs[1]",
+        ),
+        validation(
+            "acme signs the business plan for stmary",
+            as_partner(
+                "business_plan_agreed",
+                json!({"plan_id": "p1", "version": 1, "goal_ids": [],
+                       "signed_by_orgs": ["acme", "stmary"]}),
+            ),
+            "events[0].data.signed_by_orgs[1]",
+        ),
+        validation(
+            "acme answers stmary's health check",
+            as_partner(
+                "health_check_responded",
+                json!({"wave_id": "w1", "respondent_org": "stmary",
+                       "dimension": "strategy", "score": 1}),
+            ),
+            "events[0].data.respondent_org",
+        ),
+        validation(
+            "acme reports stmary's revenue",
+            as_partner(
+                "revenue_reported",
+                json!({"org": "stmary", "total": "100", "by_partner": [],
+                       "period": {"start": "2026-01-01", "end": "2026-03-31"}}),
+            ),
+            "events[0].data.org",
+        ),
+        validation(
+            "stmary retracts acme's meeting request",
+            event(
+                "event_retracted",
+                "stmary",
+                json!({"target_event_id": acme_event, "reason": "never happened"}),
+            ),
+            "events[0].data.target_event_id",
+        ),
         validation(
             "an amount past the decimal range poisons every fold",
             indicator("79228162514264337593543950335"),
@@ -65,7 +111,7 @@ fn attacks() -> Vec<Attack> {
             event(
                 "goal_proposed",
                 "acme",
-                json!({"goal_id": "g1", "kind": "sales", "metric": "leads",
+                json!({"goal_id": "g2", "kind": "sales", "metric": "leads",
                        "target": "0.0000000000000000000000000001", "by_org": "acme",
                        "period": {"start": "2026-01-01", "end": "2026-12-31"}}),
             ),
@@ -97,12 +143,26 @@ fn attacks() -> Vec<Attack> {
     ]
 }
 
-/// The partnership the attacks aim at.
-async fn given(a: &Accord) {
+/// The partnership the attacks aim at, with acme's goal g1; gives the id of acme's meeting
+/// request.
+async fn given(a: &Accord) -> String {
     let (status, answer) = post(a, P, &proposal(), &[]).await;
     assert_eq!(status, StatusCode::CREATED, "{answer}");
     let (status, answer) = post(a, P, &meeting("m1"), &[("Idempotency-Key", "k-1")]).await;
     assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let meeting_event = answer["event_ids"][0]
+        .as_str()
+        .expect("an event id")
+        .to_owned();
+    let goal = event(
+        "goal_proposed",
+        "acme",
+        json!({"goal_id": "g1", "kind": "sales", "metric": "leads", "target": "10",
+               "by_org": "acme", "period": {"start": "2026-01-01", "end": "2026-12-31"}}),
+    );
+    let (status, answer) = post(a, P, &goal, &[]).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    meeting_event
 }
 
 #[track_caller]
@@ -117,21 +177,22 @@ fn refused(attack: &Attack, door: &str, status: u16, answer: &Value) {
 }
 
 /// Every attack over HTTP, each leaving the history as it was.
-async fn over_http(a: &Accord) {
-    given(a).await;
+async fn over_http(a: &Accord) -> String {
+    let acme_event = given(a).await;
     let before = history(a, P).await;
-    for attack in attacks() {
+    for attack in attacks(&acme_event) {
         let (status, answer) = post(a, P, &attack.body, attack.headers).await;
         refused(&attack, "HTTP", status.as_u16(), &answer);
         assert_eq!(history(a, P).await, before, "{}: unchanged", attack.name);
     }
+    acme_event
 }
 
 /// Every attack through `accord.ledger.append`, each leaving the history as it was.
-async fn over_nats(a: &Accord, server: &NatsServer) {
+async fn over_nats(a: &Accord, server: &NatsServer, acme_event: &str) {
     let client = async_nats::connect(server.url()).await.expect("connect");
     let before = history(a, P).await;
-    for attack in attacks() {
+    for attack in attacks(acme_event) {
         let mut headers = async_nats::HeaderMap::new();
         for (k, v) in attack.headers {
             headers.insert(*k, *v);
@@ -169,6 +230,7 @@ async fn keys_are_scoped_to_the_org(a: &Accord) {
         [
             "partnership_proposed",
             "meeting_requested",
+            "goal_proposed",
             "follow_up_proposed"
         ]
     );
@@ -232,8 +294,8 @@ async fn attacks_on_the_embedded_backend() {
 async fn attacks_on_jetstream() {
     let server = NatsServer::start(ServerVersion::Current).expect("server");
     let a = Accord::jetstream(&server);
-    over_http(&a).await;
-    over_nats(&a, &server).await;
+    let acme_event = over_http(&a).await;
+    over_nats(&a, &server, &acme_event).await;
     keys_are_scoped_to_the_org(&a).await;
     queries_are_bounded(&a).await;
 }

@@ -43,10 +43,12 @@ pub struct Facts {
     pub id: Option<PartnershipId>,
     pub parties: BTreeSet<OrgId>,
     pub status: Option<Status>,
-    pub plans: BTreeMap<ItemId, u32>,
+    pub plans: BTreeMap<ItemId, PlanState>,
     pub roles: BTreeSet<(OrgId, String, RoleKind)>,
     pub meetings: BTreeMap<ItemId, MeetingState>,
     pub goals: BTreeMap<ItemId, GoalState>,
+    /// Per goal, the orgs that recorded their consent.
+    pub consents: BTreeMap<ItemId, BTreeSet<OrgId>>,
     pub deliverables: BTreeMap<ItemId, DeliverableState>,
     pub deals: BTreeMap<ItemId, DealState>,
 }
@@ -57,6 +59,13 @@ pub enum MeetingState {
     Scheduled,
     Held,
     Cancelled,
+}
+
+/// A business plan: the signatures of each version, and the latest version every party signed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanState {
+    pub signatures: BTreeMap<u32, BTreeSet<OrgId>>,
+    pub agreed: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +144,12 @@ impl Facts {
             }
             Payload::PartnershipStatusChanged(p) => self.status = Some(p.status),
             Payload::BusinessPlanAgreed(p) => {
-                self.plans.insert(p.plan_id.clone(), p.version);
+                let plan = self.plans.entry(p.plan_id.clone()).or_default();
+                let signed = plan.signatures.entry(p.version).or_default();
+                signed.extend(p.signed_by_orgs.iter().cloned());
+                if signed.is_superset(&self.parties) {
+                    plan.agreed = plan.agreed.max(Some(p.version));
+                }
             }
             Payload::RoleAssigned(p) => {
                 self.roles.insert((p.org.clone(), p.person.clone(), p.role));
@@ -165,6 +179,12 @@ impl Facts {
             }
             Payload::GoalDropped(p) => {
                 self.goals.insert(p.goal_id.clone(), GoalState::Dropped);
+            }
+            Payload::GoalAgreed(p) => {
+                self.consents
+                    .entry(p.goal_id.clone())
+                    .or_default()
+                    .extend(p.agreed_by_orgs.iter().cloned());
             }
             Payload::DeliverableCommitted(p) => {
                 self.deliverables.insert(
@@ -206,7 +226,6 @@ impl Facts {
             | Payload::MeetingRescheduled(_)
             | Payload::FollowUpProposed(_)
             | Payload::IntroductionMade(_)
-            | Payload::GoalAgreed(_)
             | Payload::GoalRevised(_)
             | Payload::IndicatorRecorded(_)
             | Payload::JointCustomerHighlighted(_)
@@ -375,6 +394,15 @@ fn check_payload(
                 );
             }
         }
+        if !orgs.contains(&actor.org) {
+            check.fail(
+                "actor.org",
+                format!(
+                    "{} must be a party of the partnership it proposes",
+                    actor.org
+                ),
+            );
+        }
         check.free_text("data.vision", &p.vision, MAX_VISION_BYTES);
         check.list_len("data.rationale_tags", p.rationale_tags.len(), 0);
         for (i, tag) in p.rationale_tags.iter().enumerate() {
@@ -409,7 +437,8 @@ fn check_payload(
             if p.version == 0 {
                 check.fail("data.version", "must be at least 1");
             }
-            if let Some(&v) = facts.plans.get(&p.plan_id)
+            let plan = facts.plans.get(&p.plan_id);
+            if let Some(v) = plan.and_then(|plan| plan.agreed)
                 && p.version <= v
             {
                 check.fail(
@@ -417,6 +446,17 @@ fn check_payload(
                     format!(
                         "must be greater than the agreed version {v} of plan {}",
                         p.plan_id
+                    ),
+                );
+            } else if plan
+                .and_then(|plan| plan.signatures.get(&p.version))
+                .is_some_and(|signed| signed.contains(&actor.org))
+            {
+                check.fail(
+                    "data.version",
+                    format!(
+                        "{} already signed version {} of plan {}",
+                        actor.org, p.version, p.plan_id
                     ),
                 );
             }
@@ -430,6 +470,7 @@ fn check_payload(
                 }
             }
             check.parties(facts, "data.signed_by_orgs", &p.signed_by_orgs);
+            check.only_own(actor, "data.signed_by_orgs", &p.signed_by_orgs);
         }
         Payload::GovernanceDefined(p) => {
             check.list_len("data.forums", p.forums.len(), 0);
@@ -472,7 +513,7 @@ fn check_payload(
             check.count_in("data.notice_days", p.notice_days, 0, MAX_DAYS);
         }
         Payload::RoleAssigned(p) => {
-            check.party(facts, "data.org", &p.org);
+            check.own(facts, actor, "data.org", &p.org);
             check.text("data.person", &p.person, MAX_TEXT_BYTES);
             check.unit_range("data.allocation_pct", p.allocation_pct, 100.0);
             if facts
@@ -491,7 +532,7 @@ fn check_payload(
             }
         }
         Payload::RoleUnassigned(p) => {
-            check.party(facts, "data.org", &p.org);
+            check.own(facts, actor, "data.org", &p.org);
             check.free_text("data.reason", &p.reason, MAX_TEXT_BYTES);
             if !facts
                 .roles
@@ -515,7 +556,7 @@ fn check_payload(
                     format!("meeting {} already exists", p.meeting_id),
                 );
             }
-            check.party(facts, "data.requested_by_org", &p.requested_by_org);
+            check.own(facts, actor, "data.requested_by_org", &p.requested_by_org);
             check.free_text("data.purpose", &p.purpose, MAX_TEXT_BYTES);
             check.opt_party(
                 facts,
@@ -537,13 +578,13 @@ fn check_payload(
         }
         Payload::MeetingRescheduled(p) => {
             open_meeting(check, facts, &p.meeting_id, true);
-            check.party(facts, "data.by_org", &p.by_org);
+            check.own(facts, actor, "data.by_org", &p.by_org);
             check.instant("data.new_starts_at", p.new_starts_at);
             check.count_in("data.notice_hours", p.notice_hours, 0, MAX_NOTICE_HOURS);
         }
         Payload::MeetingCancelled(p) => {
             open_meeting(check, facts, &p.meeting_id, false);
-            check.party(facts, "data.by_org", &p.by_org);
+            check.own(facts, actor, "data.by_org", &p.by_org);
             check.count_in("data.notice_hours", p.notice_hours, 0, MAX_NOTICE_HOURS);
             check.free_text("data.reason", &p.reason, MAX_TEXT_BYTES);
         }
@@ -584,10 +625,10 @@ fn check_payload(
             {
                 check.fail("data.after_meeting_id", format!("unknown meeting {m}"));
             }
-            check.party(facts, "data.by_org", &p.by_org);
+            check.own(facts, actor, "data.by_org", &p.by_org);
         }
         Payload::IntroductionMade(p) => {
-            check.party(facts, "data.by_org", &p.by_org);
+            check.own(facts, actor, "data.by_org", &p.by_org);
             check.party(facts, "data.to_org", &p.to_org);
             check.text("data.introduced_party", &p.introduced_party, MAX_TEXT_BYTES);
         }
@@ -597,11 +638,22 @@ fn check_payload(
             }
             check.positive_amount("data.target", &p.target);
             check.period("data.period", &p.period);
-            check.party(facts, "data.by_org", &p.by_org);
+            check.own(facts, actor, "data.by_org", &p.by_org);
         }
         Payload::GoalAgreed(p) => {
             open_goal(check, facts, &p.goal_id);
             check.parties(facts, "data.agreed_by_orgs", &p.agreed_by_orgs);
+            check.only_own(actor, "data.agreed_by_orgs", &p.agreed_by_orgs);
+            if facts
+                .consents
+                .get(&p.goal_id)
+                .is_some_and(|agreed| agreed.contains(&actor.org))
+            {
+                check.fail(
+                    "data.goal_id",
+                    format!("{} already agreed to goal {}", actor.org, p.goal_id),
+                );
+            }
         }
         Payload::GoalRevised(p) => {
             open_goal(check, facts, &p.goal_id);
@@ -614,17 +666,17 @@ fn check_payload(
             if let Some(period) = &p.new_period {
                 check.period("data.new_period", period);
             }
-            check.party(facts, "data.by_org", &p.by_org);
+            check.own(facts, actor, "data.by_org", &p.by_org);
         }
         Payload::GoalDropped(p) => {
             open_goal(check, facts, &p.goal_id);
-            check.party(facts, "data.by_org", &p.by_org);
+            check.own(facts, actor, "data.by_org", &p.by_org);
             check.free_text("data.reason", &p.reason, MAX_TEXT_BYTES);
         }
         Payload::IndicatorRecorded(p) => {
             check.amount("data.value", &p.value);
             check.period("data.period", &p.period);
-            check.party(facts, "data.org", &p.org);
+            check.own(facts, actor, "data.org", &p.org);
         }
         Payload::DeliverableCommitted(p) => {
             if facts.deliverables.contains_key(&p.deliverable_id) {
@@ -634,7 +686,7 @@ fn check_payload(
                 );
             }
             check.text("data.title", &p.title, MAX_TEXT_BYTES);
-            check.party(facts, "data.owner_org", &p.owner_org);
+            check.own(facts, actor, "data.owner_org", &p.owner_org);
             check.date("data.due_date", p.due_date);
             check.opt_text(
                 "data.owner_person",
@@ -664,7 +716,7 @@ fn check_payload(
                 check.fail("data.new_due", "must differ from the current due date");
             }
             check.date("data.new_due", p.new_due);
-            check.party(facts, "data.by_org", &p.by_org);
+            check.own(facts, actor, "data.by_org", &p.by_org);
             check.free_text("data.reason", &p.reason, MAX_TEXT_BYTES);
         }
         Payload::DeliverableBlocked(p) => {
@@ -691,11 +743,13 @@ fn check_payload(
         }
         Payload::DeliverableCompleted(p) => {
             open_deliverable(check, facts, &p.deliverable_id);
-            check.opt_party(facts, "data.accepted_by_org", p.accepted_by_org.as_ref());
+            if let Some(org) = &p.accepted_by_org {
+                check.own(facts, actor, "data.accepted_by_org", org);
+            }
         }
         Payload::DeliverableCancelled(p) => {
             open_deliverable(check, facts, &p.deliverable_id);
-            check.party(facts, "data.by_org", &p.by_org);
+            check.own(facts, actor, "data.by_org", &p.by_org);
             check.free_text("data.reason", &p.reason, MAX_TEXT_BYTES);
         }
         Payload::DealRegistered(p) => {
@@ -703,7 +757,7 @@ fn check_payload(
                 check.fail("data.deal_id", format!("deal {} already exists", p.deal_id));
             }
             check.text("data.account", &p.account, MAX_TEXT_BYTES);
-            check.party(facts, "data.sourced_by_org", &p.sourced_by_org);
+            check.own(facts, actor, "data.sourced_by_org", &p.sourced_by_org);
             check.amount("data.value", &p.value);
         }
         Payload::DealClosed(p) => {
@@ -723,7 +777,7 @@ fn check_payload(
             check.parties(facts, "data.orgs", &p.orgs);
         }
         Payload::SalesIncentiveChanged(p) => {
-            check.party(facts, "data.org", &p.org);
+            check.own(facts, actor, "data.org", &p.org);
             check.unit_range(
                 "data.partner_deal_credit_pct",
                 p.partner_deal_credit_pct,
@@ -732,7 +786,7 @@ fn check_payload(
             check.date("data.effective_from", p.effective_from);
         }
         Payload::RevenueReported(p) => {
-            check.party(facts, "data.org", &p.org);
+            check.own(facts, actor, "data.org", &p.org);
             check.period("data.period", &p.period);
             check.amount("data.total", &p.total);
             check.list_len("data.by_partner", p.by_partner.len(), 0);
@@ -768,14 +822,14 @@ fn check_payload(
             check.text("data.doc_ref", &p.doc_ref, MAX_TEXT_BYTES);
         }
         Payload::HealthCheckResponded(p) => {
-            check.party(facts, "data.respondent_org", &p.respondent_org);
+            check.own(facts, actor, "data.respondent_org", &p.respondent_org);
             if !(1..=5).contains(&p.score) {
                 check.fail("data.score", format!("must be 1 to 5, got {}", p.score));
             }
         }
         Payload::EventRetracted(p) => {
             check.free_text("data.reason", &p.reason, MAX_TEXT_BYTES);
-            if let Some(target) = check_target(check, state, &p.target_event_id) {
+            if let Some(target) = check_target(check, state, actor, &p.target_event_id) {
                 if matches!(target.payload, Payload::EventRetracted(_)) {
                     check.fail(
                         "data.target_event_id",
@@ -786,8 +840,17 @@ fn check_payload(
         }
         Payload::EventCorrected(p) => {
             check.free_text("data.reason", &p.reason, MAX_TEXT_BYTES);
-            if let Some(target) = check_target(check, state, &p.target_event_id) {
+            if let Some(target) = check_target(check, state, actor, &p.target_event_id) {
                 let replacement = &p.replacement;
+                if replacement.actor.org != actor.org {
+                    check.fail(
+                        "data.replacement.actor.org",
+                        format!(
+                            "must be {}, the acting org: a correction keeps the act its org's",
+                            actor.org
+                        ),
+                    );
+                }
                 if matches!(
                     target.payload,
                     Payload::EventRetracted(_) | Payload::EventCorrected(_)
@@ -903,6 +966,7 @@ fn open_deliverable<'f>(
 fn check_target<'s>(
     check: &mut Check<'_>,
     state: &'s Partnership,
+    actor: &Actor,
     id: &EventId,
 ) -> Option<&'s Event> {
     let field = "data.target_event_id";
@@ -923,6 +987,16 @@ fn check_target<'s>(
         .any(|e| matches!(&e.payload, Payload::EventRetracted(r) if r.target_event_id == *id));
     if retracted {
         check.fail(field, format!("event {id} was already retracted"));
+        return None;
+    }
+    if target.actor.org != actor.org {
+        check.fail(
+            field,
+            format!(
+                "event {id} was recorded by {}: an org retracts or corrects only its own events",
+                target.actor.org
+            ),
+        );
         return None;
     }
     Some(target)

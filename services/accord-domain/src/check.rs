@@ -14,6 +14,7 @@ use time::{Date, OffsetDateTime};
 
 use crate::aggregate::Facts;
 use crate::error::FieldError;
+use crate::event::Actor;
 use crate::ids::OrgId;
 use crate::values::{Amount, Period};
 
@@ -159,6 +160,24 @@ impl<'a> Check<'a> {
         }
     }
 
+    /// An org field that names the acting org: an org records only its own acts.
+    pub(crate) fn own(&mut self, facts: &Facts, actor: &Actor, field: &str, org: &OrgId) {
+        let before = self.count();
+        self.party(facts, field, org);
+        if self.count() == before && *org != actor.org {
+            self.fail(field, own_rule(actor));
+        }
+    }
+
+    /// A list of orgs each recording its own consent: only the acting org.
+    pub(crate) fn only_own(&mut self, actor: &Actor, field: &str, orgs: &[OrgId]) {
+        for (i, org) in orgs.iter().enumerate() {
+            if *org != actor.org {
+                self.fail(&format!("{field}[{i}]"), own_rule(actor));
+            }
+        }
+    }
+
     pub(crate) fn opt_party(&mut self, facts: &Facts, field: &str, org: Option<&OrgId>) {
         if let Some(org) = org {
             self.party(facts, field, org);
@@ -261,6 +280,14 @@ pub fn instant_in_range(value: OffsetDateTime) -> Result<(), String> {
     } else {
         date_in_range(value.date())
     }
+}
+
+/// Why an org field must name the acting org.
+fn own_rule(actor: &Actor) -> String {
+    format!(
+        "must be {}, the acting org: an org records only its own acts",
+        actor.org
+    )
 }
 
 pub(crate) fn join_orgs(orgs: &BTreeSet<OrgId>) -> String {

@@ -130,7 +130,7 @@ fn completed(d: &str) -> Value {
     ev(
         "deliverable_completed",
         "acme",
-        json!({"deliverable_id": d, "accepted_by_org": "stmary"}),
+        json!({"deliverable_id": d, "accepted_by_org": "acme"}),
     )
 }
 
@@ -616,5 +616,233 @@ fn revenue_partners_may_be_outside_the_partnership_but_not_listed_twice() {
         &[report(json!([{"partner_org": "stmary", "amount": "30"},
                         {"partner_org": "stmary", "amount": "5"}]))],
         &[("events[0].data.by_partner[1].partner_org", "listed twice")],
+    );
+}
+
+/// Every act is its own org's: each org field the rule names must be the acting org (acme here),
+/// and naming stmary is refused with that field. Fields that may name another party are not in
+/// the table (hosts, attendees, locations, decision rights, introductions' `to_org`, blocking
+/// orgs, joint customers' orgs, tagged communications).
+#[test]
+fn every_act_is_its_own_orgs() {
+    let given = [
+        proposal(),
+        meeting_requested("m1", "acme"),
+        meeting_scheduled("m1"),
+        committed("d1"),
+        goal_proposed("10"),
+    ];
+    let period = json!({"start": "2026-01-01", "end": "2026-03-31"});
+    for (kind, data, field) in [
+        (
+            "role_assigned",
+            json!({"org": "stmary", "person": "Sam", "role": "liaison",
+            "allocation_pct": 20.0, "selection_basis": "fit"}),
+            "data.org",
+        ),
+        (
+            "meeting_requested",
+            json!({"meeting_id": "m2", "requested_by_org": "stmary",
+            "purpose": "p"}),
+            "data.requested_by_org",
+        ),
+        (
+            "meeting_rescheduled",
+            json!({"meeting_id": "m1", "by_org": "stmary",
+            "new_starts_at": "2026-05-20T10:00:00Z", "notice_hours": 50}),
+            "data.by_org",
+        ),
+        (
+            "meeting_cancelled",
+            json!({"meeting_id": "m1", "by_org": "stmary", "notice_hours": 5,
+            "reason": "r"}),
+            "data.by_org",
+        ),
+        (
+            "follow_up_proposed",
+            json!({"by_org": "stmary"}),
+            "data.by_org",
+        ),
+        (
+            "introduction_made",
+            json!({"by_org": "stmary", "introduced_party": "x",
+            "to_org": "acme"}),
+            "data.by_org",
+        ),
+        (
+            "goal_proposed",
+            json!({"goal_id": "g2", "kind": "sales", "metric": "leads",
+            "target": "1", "period": period, "by_org": "stmary"}),
+            "data.by_org",
+        ),
+        (
+            "goal_agreed",
+            json!({"goal_id": "g1", "agreed_by_orgs": ["stmary"]}),
+            "data.agreed_by_orgs[0]",
+        ),
+        (
+            "goal_revised",
+            json!({"goal_id": "g1", "new_target": "5", "by_org": "stmary"}),
+            "data.by_org",
+        ),
+        (
+            "goal_dropped",
+            json!({"goal_id": "g1", "by_org": "stmary", "reason": "r"}),
+            "data.by_org",
+        ),
+        (
+            "indicator_recorded",
+            json!({"metric": "leads", "value": "1", "period": period,
+            "org": "stmary"}),
+            "data.org",
+        ),
+        (
+            "deliverable_committed",
+            json!({"deliverable_id": "d2", "title": "t",
+            "owner_org": "stmary", "due_date": "2026-07-01", "top_priority": false}),
+            "data.owner_org",
+        ),
+        (
+            "deliverable_due_date_changed",
+            json!({"deliverable_id": "d1",
+            "new_due": "2026-08-01", "by_org": "stmary", "reason": "r"}),
+            "data.by_org",
+        ),
+        (
+            "deliverable_completed",
+            json!({"deliverable_id": "d1", "accepted_by_org": "stmary"}),
+            "data.accepted_by_org",
+        ),
+        (
+            "deliverable_cancelled",
+            json!({"deliverable_id": "d1", "by_org": "stmary",
+            "reason": "r"}),
+            "data.by_org",
+        ),
+        (
+            "deal_registered",
+            json!({"deal_id": "x", "account": "a", "sourced_by_org": "stmary",
+            "value": "1", "currency": "USD"}),
+            "data.sourced_by_org",
+        ),
+        (
+            "sales_incentive_changed",
+            json!({"org": "stmary", "partner_deal_credit_pct": 1.0,
+            "effective_from": "2026-01-01"}),
+            "data.org",
+        ),
+        (
+            "revenue_reported",
+            json!({"org": "stmary", "period": period, "total": "10",
+            "by_partner": []}),
+            "data.org",
+        ),
+        (
+            "health_check_responded",
+            json!({"wave_id": "w1", "respondent_org": "stmary",
+            "dimension": "strategy", "score": 4}),
+            "data.respondent_org",
+        ),
+        (
+            "business_plan_agreed",
+            json!({"plan_id": "p1", "version": 1, "goal_ids": [],
+            "signed_by_orgs": ["acme", "stmary"]}),
+            "data.signed_by_orgs[1]",
+        ),
+    ] {
+        refused(
+            &given,
+            &[ev(kind, "acme", data)],
+            &[(
+                &format!("events[0].{field}"),
+                "must be acme, the acting org",
+            )],
+        );
+    }
+}
+
+/// Consent is per org: a goal is agreed when each party recorded its own `goal_agreed`, and
+/// an org consents once.
+#[test]
+fn consent_is_given_by_each_org_once() {
+    let given = [proposal(), goal_proposed("10")];
+    let agree = |org: &str| {
+        ev(
+            "goal_agreed",
+            org,
+            json!({"goal_id": "g1", "agreed_by_orgs": [org]}),
+        )
+    };
+    accepted(&given, &[agree("acme"), agree("stmary")]);
+    refused(
+        &[proposal(), goal_proposed("10"), agree("acme")],
+        &[agree("acme")],
+        &[("events[0].data.goal_id", "acme already agreed to goal g1")],
+    );
+    let sign = |org: &str, version: u32| {
+        ev(
+            "business_plan_agreed",
+            org,
+            json!({"plan_id": "p1", "version": version,
+            "goal_ids": [], "signed_by_orgs": [org]}),
+        )
+    };
+    refused(
+        &[proposal(), sign("acme", 1)],
+        &[sign("acme", 1)],
+        &[(
+            "events[0].data.version",
+            "acme already signed version 1 of plan p1",
+        )],
+    );
+    // Once both signed version 1, it is agreed: the next signature is of a later version.
+    refused(
+        &[proposal(), sign("acme", 1), sign("stmary", 1)],
+        &[sign("acme", 1)],
+        &[(
+            "events[0].data.version",
+            "greater than the agreed version 1",
+        )],
+    );
+    accepted(
+        &[proposal(), sign("acme", 1), sign("stmary", 1)],
+        &[sign("stmary", 2)],
+    );
+}
+
+/// An org retracts or corrects only its own events, and a correction keeps the act its org's.
+#[test]
+fn an_org_retracts_and_corrects_only_its_own_events() {
+    let given = [proposal(), meeting_requested("m1", "acme")];
+    let target = id(2).to_string();
+    refused(
+        &given,
+        &[ev(
+            "event_retracted",
+            "stmary",
+            json!({"target_event_id": target, "reason": "no"}),
+        )],
+        &[(
+            "events[0].data.target_event_id",
+            "recorded by acme: an org retracts or corrects only its own events",
+        )],
+    );
+    let mut replacement = meeting_requested("m1", "stmary");
+    replacement
+        .as_object_mut()
+        .expect("an object")
+        .remove("note");
+    refused(
+        &given,
+        &[ev(
+            "event_corrected",
+            "acme",
+            json!({"target_event_id": target, "reason": "typo",
+            "replacement": replacement}),
+        )],
+        &[(
+            "events[0].data.replacement.actor.org",
+            "must be acme, the acting org",
+        )],
     );
 }

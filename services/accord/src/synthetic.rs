@@ -46,7 +46,8 @@ struct Synthetic {
     requested: Vec<String>,
     scheduled: Vec<String>,
     committed: Vec<(String, bool)>,
-    proposed_goals: Vec<String>,
+    /// Goals proposed, with the orgs that have not yet agreed to them (each agrees for itself).
+    proposed_goals: Vec<(String, Vec<String>)>,
 }
 
 impl Synthetic {
@@ -158,7 +159,8 @@ impl Synthetic {
                 }
                 9 => {
                     let g = self.item("g");
-                    self.proposed_goals.push(g.clone());
+                    self.proposed_goals
+                        .push((g.clone(), vec![vendor.clone(), system.clone()]));
                     let kind = ["qualitative", "marketing", "sales"][rng.random_range(0..3)];
                     let start = self.clock.date();
                     let end = (self.clock + Duration::days(180)).date();
@@ -171,11 +173,15 @@ impl Synthetic {
                     );
                 }
                 10 if !self.proposed_goals.is_empty() => {
-                    let g = self.proposed_goals.remove(0);
+                    let (g, pending) = &mut self.proposed_goals[0];
+                    let (g, org) = (g.clone(), pending.remove(0));
+                    if pending.is_empty() {
+                        self.proposed_goals.remove(0);
+                    }
                     return event(
                         "goal_agreed",
-                        org,
-                        json!({"goal_id": g, "agreed_by_orgs": [vendor, system]}),
+                        &org,
+                        json!({"goal_id": g, "agreed_by_orgs": [org]}),
                     );
                 }
                 11 => {

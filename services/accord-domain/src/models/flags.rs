@@ -377,7 +377,7 @@ fn evaluate(events: &[Event], t: OffsetDateTime, settings: &ModelSettings) -> Ve
     }
     let first_of = |pick: fn(&Payload) -> bool| events.iter().find(|e| pick(&e.payload));
     if let Some(governance) = first_of(|p| matches!(p, Payload::GovernanceDefined(_))) {
-        let plan = first_of(|p| matches!(p, Payload::BusinessPlanAgreed(_)));
+        let plan = plan_agreed(events, &parties);
         if plan.is_none_or(|plan| governance.occurred_at < plan.occurred_at) {
             out.push(flag(
                 Rule::R11,
@@ -390,7 +390,7 @@ fn evaluate(events: &[Event], t: OffsetDateTime, settings: &ModelSettings) -> Ve
             ));
         }
     }
-    fomo(events, &mut out);
+    fomo(events, &parties, &mut out);
     over_reliance(events, &mut out);
     incentives(events, &parties, active, &mut out);
     focus_and_slippage(events, t, &mut out);
@@ -908,9 +908,24 @@ fn unwilling_partner(events: &[Event], parties: &[OrgId], out: &mut Vec<Flag>) {
     }
 }
 
+/// The event at which a business plan became agreed: the signature that completed some
+/// version's signatories, every party signing for itself. An event recorded before per-org
+/// consent may carry several signatures at once, and counts for each.
+fn plan_agreed<'e>(events: &'e [Event], parties: &[OrgId]) -> Option<&'e Event> {
+    let mut signed: BTreeMap<(&crate::ids::ItemId, u32), BTreeSet<&OrgId>> = BTreeMap::new();
+    events.iter().find(|e| match &e.payload {
+        Payload::BusinessPlanAgreed(p) => {
+            let orgs = signed.entry((&p.plan_id, p.version)).or_default();
+            orgs.extend(&p.signed_by_orgs);
+            !parties.is_empty() && parties.iter().all(|o| orgs.contains(o))
+        }
+        _ => false,
+    })
+}
+
 /// R14: activated within 14 days of the proposal without a business plan, or proposed because
 /// a competitor did it.
-fn fomo(events: &[Event], out: &mut Vec<Flag>) {
+fn fomo(events: &[Event], parties: &[OrgId], out: &mut Vec<Flag>) {
     let Some(proposal) = events
         .iter()
         .find(|e| matches!(e.payload, Payload::PartnershipProposed(_)))
@@ -931,10 +946,7 @@ fn fomo(events: &[Event], out: &mut Vec<Flag>) {
     }
     if let Some(active) = activation(events)
         && active.occurred_at - proposal.occurred_at < Duration::days(R14_DAYS)
-        && !events.iter().any(|e| {
-            matches!(e.payload, Payload::BusinessPlanAgreed(_))
-                && e.occurred_at <= active.occurred_at
-        })
+        && plan_agreed(events, parties).is_none_or(|plan| plan.occurred_at > active.occurred_at)
     {
         out.push(flag(
             Rule::R14,

@@ -294,12 +294,28 @@ fn r11_governance_before_the_plan_and_r14_fomo() {
                 "business_plan_agreed",
                 json!({"plan_id": "p", "version": 1, "signed_by_orgs": ["acme"]}),
             ),
+            (
+                "2026-01-04T00:00:00Z",
+                "stmary",
+                "business_plan_agreed",
+                json!({"plan_id": "p", "version": 1, "signed_by_orgs": ["stmary"]}),
+            ),
         ],
     );
-    let open = open(&events, datetime!(2026-01-04 00:00 UTC));
+    // The plan is agreed when its last party signs for itself.
+    let open_at = |t| {
+        open(&events, t)
+            .iter()
+            .map(|f| (f.0, f.3.clone()))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(
-        open.iter().map(|f| (f.0, f.3.clone())).collect::<Vec<_>>(),
-        [(Rule::R11, vec![id(2), id(3)]), (Rule::R14, vec![id(1)])]
+        open_at(datetime!(2026-01-03 12:00 UTC)),
+        [(Rule::R11, vec![id(2)]), (Rule::R14, vec![id(1)])]
+    );
+    assert_eq!(
+        open_at(datetime!(2026-01-05 00:00 UTC)),
+        [(Rule::R11, vec![id(2), id(4)]), (Rule::R14, vec![id(1)])]
     );
     // Activated 5 days after the proposal without a plan: FOMO even without the tag.
     let events = history(
