@@ -33,6 +33,36 @@ proptest! {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// A recorded commit's events give the fingerprint of the request that recorded them,
+    /// whatever ids, partnership and time the ledger gave them; another request differs.
+    #[test]
+    fn a_commit_has_its_requests_fingerprint(steps in proptest::collection::vec(step(), 0..20)) {
+        let events = record(&steps);
+        let p = PartnershipId::parse("acme-stmary").expect("a slug");
+        let inputs: Vec<_> = events
+            .iter()
+            .map(|e| accord_domain::EventInput {
+                occurred_at: e.occurred_at,
+                actor: e.actor.clone(),
+                note: e.note.clone(),
+                causation_id: e.causation_id.clone(),
+                correlation_id: e.correlation_id.clone(),
+                payload: e.payload.clone(),
+            })
+            .collect();
+        prop_assert_eq!(crate::request_fingerprint(&p, &inputs), crate::events_fingerprint(&events));
+        if inputs.len() > 1 {
+            prop_assert_ne!(
+                crate::request_fingerprint(&p, &inputs[1..]),
+                crate::events_fingerprint(&events)
+            );
+        }
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig::with_cases(500))]
 
     #[test]

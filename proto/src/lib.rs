@@ -101,29 +101,45 @@ impl SealedCommit {
     }
 }
 
-/// What a request asked to record, as a fingerprint: the SHA-256 of its events in their stored
-/// (protobuf) form, without the ids and time the ledger assigns. Two requests with the same
-/// events have the same fingerprint however their JSON was written (key order, spaces, time
-/// offsets), and a recorded commit's events give back the fingerprint of the request that made
-/// it. The ledger compares them when an idempotency key comes back.
-pub fn request_fingerprint<'a>(
-    partnership_id: &PartnershipId,
-    events: impl IntoIterator<Item = &'a accord_domain::EventInput>,
+/// What a commit's events say, as a fingerprint: the SHA-256 of each event in its stored
+/// (protobuf) form without what the ledger assigns (the event's id, its partnership, the
+/// recording time and the schema version). The ledger compares it with a returning request's
+/// [`request_fingerprint`] when an idempotency key comes back.
+pub fn events_fingerprint(
+    events: impl IntoIterator<Item = impl std::borrow::Borrow<Event>>,
 ) -> Hash {
     use sha2::{Digest, Sha256};
-    let placeholder = accord_domain::EventId::from_uuid(accord_domain::ids::Uuid::nil());
     let mut bytes = Vec::new();
-    for input in events {
-        let event = input.clone().into_event(
-            placeholder,
-            partnership_id.clone(),
-            OffsetDateTime::UNIX_EPOCH,
-        );
-        pb::Envelope::from(&event)
+    for event in events {
+        let envelope = pb::Envelope {
+            event_id: String::new(),
+            partnership_id: String::new(),
+            schema_version: 0,
+            recorded_at: None,
+            ..pb::Envelope::from(event.borrow())
+        };
+        envelope
             .encode_length_delimited(&mut bytes)
             .expect("a Vec grows as needed");
     }
     Hash(Sha256::digest(&bytes).into())
+}
+
+/// What a request asks to record, as a fingerprint: the [`events_fingerprint`] of the commit it
+/// records. Two requests with the same events have the same fingerprint however their JSON was
+/// written (key order, spaces, time offsets).
+pub fn request_fingerprint<'a>(
+    partnership_id: &PartnershipId,
+    events: impl IntoIterator<Item = &'a accord_domain::EventInput>,
+) -> Hash {
+    let placeholder = accord_domain::EventId::from_uuid(accord_domain::ids::Uuid::nil());
+    events_fingerprint(events.into_iter().map(|input| {
+        input.clone().into_event(
+            placeholder,
+            partnership_id.clone(),
+            OffsetDateTime::UNIX_EPOCH,
+        )
+    }))
 }
 
 /// A commit's id, its partnership and the hash it links to, without its events.

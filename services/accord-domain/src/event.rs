@@ -85,18 +85,6 @@ impl Event {
     pub fn event_type(&self) -> EventType {
         self.payload.event_type()
     }
-
-    /// The event as its client proposed it: without the ids and time the ledger assigned.
-    pub fn input(&self) -> EventInput {
-        EventInput {
-            occurred_at: self.occurred_at,
-            actor: self.actor.clone(),
-            note: self.note.clone(),
-            causation_id: self.causation_id.clone(),
-            correlation_id: self.correlation_id.clone(),
-            payload: self.payload.clone(),
-        }
-    }
 }
 
 macro_rules! catalogue {

@@ -494,8 +494,7 @@ async fn verify(
 /// token); the details (backend, positions, lag, broken partnerships) only for an auditor, or
 /// anyone when the API is open.
 async fn healthz(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let detailed = sees_details(state.tokens.as_deref(), &headers);
-    let (code, mut body) = match state.log.last_position().await {
+    let (code, body) = match state.log.last_position().await {
         Ok(last) => {
             let mut body = json!({"status": "ok", "backend": state.backend, "last_position": last});
             if let Some(q) = &state.queries {
@@ -510,18 +509,17 @@ async fn healthz(State(state): State<AppState>, headers: HeaderMap) -> Response 
             json!({"status": "unavailable", "backend": state.backend, "error": e.to_string()}),
         ),
     };
-    if !detailed {
-        body = json!({"status": body["status"]});
-    }
+    let body = health_for(state.tokens.as_deref(), &headers, body);
     (code, Json(body)).into_response()
 }
 
-/// Whether the caller of `/healthz` sees its details: an auditor, or anyone on an open API.
-pub(crate) fn sees_details(tokens: Option<&Tokens>, headers: &HeaderMap) -> bool {
+/// The `/healthz` answer a caller sees: all of it for an auditor, or anyone on an open API;
+/// only its `status` for anyone else.
+pub(crate) fn health_for(tokens: Option<&Tokens>, headers: &HeaderMap, body: Value) -> Value {
     match caller(tokens, headers) {
-        Ok(Caller::Open) => true,
-        Ok(Caller::Granted(g)) => g.role == auth::Role::Auditor,
-        Err(_) => false,
+        Ok(Caller::Open) => body,
+        Ok(Caller::Granted(g)) if g.role == auth::Role::Auditor => body,
+        _ => json!({"status": body["status"]}),
     }
 }
 

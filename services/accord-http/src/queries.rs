@@ -200,12 +200,11 @@ pub fn projector_router(state: QueryState, metrics: Metrics) -> Router {
                 let status = status.clone();
                 let tokens = tokens.clone();
                 async move {
-                    let health = health(&status);
-                    if crate::sees_details(tokens.as_deref(), &headers) {
-                        Json(health)
-                    } else {
-                        Json(json!({"status": health["status"]}))
-                    }
+                    Json(crate::health_for(
+                        tokens.as_deref(),
+                        &headers,
+                        health(&status),
+                    ))
                 }
             }),
         )

@@ -114,13 +114,12 @@ struct Remembered {
 }
 
 impl Cached {
-    /// Keeps the answer of a commit made for an idempotency key, so that a retry finds it.
-    fn remember(&mut self, appended: &Appended, events: &[Event]) {
+    /// Keeps the answer of a commit made for an idempotency key, so that a retry finds it. The
+    /// fingerprint of its events is computed unless the request that made it gave it.
+    fn remember(&mut self, appended: &Appended, events: &[Event], fingerprint: Option<Hash>) {
         if CommitId::is_from_idempotency_key(&appended.commit_id) {
-            let fingerprint = accord_proto::request_fingerprint(
-                &appended.partnership_id,
-                &events.iter().map(Event::input).collect::<Vec<_>>(),
-            );
+            let fingerprint =
+                fingerprint.unwrap_or_else(|| accord_proto::events_fingerprint(events));
             self.commits.insert(
                 appended.commit_id,
                 Remembered {
@@ -172,12 +171,12 @@ impl IdempotencyKey {
         let key = request.idempotency_key.clone()?;
         let p = &request.partnership_id;
         let org = request.events.first().map(|e| e.actor.org.clone());
-        let commit_id = match &org {
-            Some(org) => CommitId::from_idempotency_key(p, org, &key),
-            None => CommitId::from_unscoped_idempotency_key(p, &key),
-        };
+        let unscoped = CommitId::from_unscoped_idempotency_key(p, &key);
+        let commit_id = org
+            .as_ref()
+            .map_or(unscoped, |org| CommitId::from_idempotency_key(p, org, &key));
         Some(Self {
-            unscoped: CommitId::from_unscoped_idempotency_key(p, &key),
+            unscoped,
             fingerprint: accord_proto::request_fingerprint(p, &request.events),
             key,
             org,
@@ -285,7 +284,7 @@ impl Ledger {
                         revision: appended.position,
                         hash: appended.hash,
                     };
-                    cached.remember(&appended, &events);
+                    cached.remember(&appended, &events, key.as_ref().map(|k| k.fingerprint));
                     return Ok(appended);
                 }
                 // The same commit landed before (a retry, perhaps through another process):
@@ -376,7 +375,7 @@ impl Ledger {
                 revision: stored.position,
                 hash: sealed.hash,
             };
-            cached.remember(&appended, &commit.events);
+            cached.remember(&appended, &commit.events, None);
         }
         cached.loaded = true;
         Ok(())
