@@ -15,6 +15,7 @@ pub mod event;
 pub mod history;
 pub mod ids;
 pub mod models;
+mod rules;
 pub mod settings;
 pub mod values;
 
