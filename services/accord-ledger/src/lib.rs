@@ -20,10 +20,13 @@ use accord_domain::{
 };
 use accord_log::{AppendRequest, Appended, EventLog, Expected, Head, LogError, Position};
 use time::OffsetDateTime;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, MutexGuard};
 
 /// How often an append without `If-Match` re-reads and re-decides after a conflict.
 pub const MAX_DECIDE_ATTEMPTS: usize = 5;
+/// Partnerships whose state the ledger keeps by default (`Ledger::with_cache_limit`): each is
+/// the fold of its events, so memory grows with the partnerships asked for, not with traffic.
+pub const DEFAULT_CACHE_PARTNERSHIPS: usize = 10_000;
 
 /// What a caller asks the ledger to record.
 #[derive(Debug, Clone, PartialEq)]
@@ -191,14 +194,29 @@ pub struct Ledger {
     log: Arc<dyn EventLog>,
     settings: Settings,
     partnerships: SyncMutex<HashMap<PartnershipId, Arc<Mutex<Cached>>>>,
+    /// Most partnerships in `partnerships`.
+    cache_limit: usize,
 }
 
 impl Ledger {
     pub fn new(log: Arc<dyn EventLog>, settings: Settings) -> Self {
+        Self::with_cache_limit(log, settings, DEFAULT_CACHE_PARTNERSHIPS)
+    }
+
+    /// A ledger that keeps the state of at most `cache_limit` partnerships (at least one).
+    /// When full, it drops the partnerships no request is using, down to half the limit; their
+    /// state is read from the log again when asked for. The metric
+    /// `accord_ledger_cached_partnerships` says how many it keeps.
+    pub fn with_cache_limit(
+        log: Arc<dyn EventLog>,
+        settings: Settings,
+        cache_limit: usize,
+    ) -> Self {
         Self {
             log,
             settings,
             partnerships: SyncMutex::new(HashMap::new()),
+            cache_limit: cache_limit.max(1),
         }
     }
 
@@ -206,14 +224,52 @@ impl Ledger {
         &self.log
     }
 
-    fn entry(&self, p: &PartnershipId) -> Arc<Mutex<Cached>> {
-        let mut map = self
-            .partnerships
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<PartnershipId, Arc<Mutex<Cached>>>> {
+        self.partnerships
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match map.get(p) {
-            Some(entry) => Arc::clone(entry),
-            None => Arc::clone(map.entry(p.clone()).or_default()),
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The partnership's cache entry, made (and the cache trimmed, when full) if there is none.
+    fn entry(&self, p: &PartnershipId) -> Arc<Mutex<Cached>> {
+        let mut map = self.cache();
+        if let Some(entry) = map.get(p) {
+            return Arc::clone(entry);
+        }
+        if map.len() >= self.cache_limit {
+            // An entry only the map holds is idle: no request is using it.
+            let mut idle: Vec<PartnershipId> = map
+                .iter()
+                .filter(|(_, e)| Arc::strong_count(e) == 1)
+                .map(|(p, _)| p.clone())
+                .collect();
+            idle.truncate(map.len().saturating_sub(self.cache_limit / 2));
+            for p in &idle {
+                map.remove(p);
+            }
+        }
+        let entry = Arc::clone(map.entry(p.clone()).or_default());
+        metrics::gauge!("accord_ledger_cached_partnerships").set(map.len() as f64);
+        entry
+    }
+
+    /// Lets go of a partnership's entry; one the log does not know (never proposed) leaves the
+    /// cache, so that asking for unknown ids costs no memory.
+    fn release(
+        &self,
+        p: &PartnershipId,
+        entry: &Arc<Mutex<Cached>>,
+        cached: MutexGuard<'_, Cached>,
+    ) {
+        let unknown = !cached.state.exists();
+        drop(cached);
+        if unknown {
+            let mut map = self.cache();
+            // Held by the map and by us only: no other request waits on it.
+            if map.get(p).is_some_and(|e| Arc::ptr_eq(e, entry)) && Arc::strong_count(entry) == 2 {
+                map.remove(p);
+                metrics::gauge!("accord_ledger_cached_partnerships").set(map.len() as f64);
+            }
         }
     }
 
@@ -221,18 +277,30 @@ impl Ledger {
     /// error.
     pub async fn record(&self, request: RecordRequest) -> Result<Appended, LedgerError> {
         let p = request.partnership_id.clone();
+        let entry = self.entry(&p);
+        let mut cached = entry.lock().await;
+        let result = self.record_locked(&mut cached, request).await;
+        self.release(&p, &entry, cached);
+        result
+    }
+
+    /// [`Ledger::record`] with the partnership's entry locked.
+    async fn record_locked(
+        &self,
+        cached: &mut Cached,
+        request: RecordRequest,
+    ) -> Result<Appended, LedgerError> {
+        let p = request.partnership_id.clone();
         let key = IdempotencyKey::of(&request);
         let commit_id = key
             .as_ref()
             .map_or_else(|| CommitId::from_uuid(Uuid::now_v7()), |k| k.commit_id);
-        let entry = self.entry(&p);
-        let mut cached = entry.lock().await;
         // The cache is current unless a writer in another process appended: decide on it, and
         // re-read only when the log or the decision says the cache may be behind.
         let mut current = false;
         for _ in 0..MAX_DECIDE_ATTEMPTS {
             if !cached.loaded {
-                self.catch_up(&p, &mut cached).await?;
+                self.catch_up(&p, cached).await?;
                 current = true;
             }
             if let Some(answer) = key.as_ref().and_then(|k| cached.replay(k)) {
@@ -315,18 +383,17 @@ impl Ledger {
     pub async fn summary(&self, p: &PartnershipId) -> Result<Option<Summary>, LedgerError> {
         let entry = self.entry(p);
         let mut cached = entry.lock().await;
-        self.catch_up(p, &mut cached).await?;
+        let caught_up = self.catch_up(p, &mut cached).await;
         let state = &cached.state;
-        if !state.exists() {
-            return Ok(None);
-        }
-        Ok(Some(Summary {
+        let summary = state.exists().then(|| Summary {
             partnership_id: p.clone(),
             parties: state.facts().parties.iter().cloned().collect(),
             status: state.facts().status,
             revision: cached.head.revision,
             event_count: state.events().len(),
-        }))
+        });
+        self.release(p, &entry, cached);
+        caught_up.map(|()| summary)
     }
 
     /// A partnership's parties (`None` when it was never proposed). Parties are fixed by the
@@ -334,14 +401,17 @@ impl Ledger {
     pub async fn parties(&self, p: &PartnershipId) -> Result<Option<Vec<OrgId>>, LedgerError> {
         let entry = self.entry(p);
         let mut cached = entry.lock().await;
-        if !cached.state.exists() {
-            self.catch_up(p, &mut cached).await?;
-        }
-        let facts = cached.state.facts();
-        Ok(cached
+        let caught_up = if cached.state.exists() {
+            Ok(())
+        } else {
+            self.catch_up(p, &mut cached).await
+        };
+        let parties = cached
             .state
             .exists()
-            .then(|| facts.parties.iter().cloned().collect()))
+            .then(|| cached.state.facts().parties.iter().cloned().collect());
+        self.release(p, &entry, cached);
+        caught_up.map(|()| parties)
     }
 
     /// Folds the commits appended since the cached head, checking each hash link.
@@ -381,3 +451,6 @@ impl Ledger {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

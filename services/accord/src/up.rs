@@ -46,6 +46,10 @@ pub(crate) struct Args {
     /// stream ACCORD_ANALYTICS (see docs/analytics.md).
     #[arg(long, default_value_t = 10, env = "ACCORD_ANALYTICS_KEEP", value_parser = clap::value_parser!(i64).range(1..))]
     analytics_keep: i64,
+    /// Most partnerships whose state the ledger keeps in memory; when full it drops the idle
+    /// ones (metric accord_ledger_cached_partnerships).
+    #[arg(long, default_value_t = accord_ledger::DEFAULT_CACHE_PARTNERSHIPS as u64, env = "ACCORD_CACHE_PARTNERSHIPS", value_parser = clap::value_parser!(u64).range(1..))]
+    cache_partnerships: u64,
     /// With --nats: do not publish the analytics feed.
     #[arg(long)]
     no_analytics: bool,
@@ -166,7 +170,11 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
     };
 
     let ledger = (!matches!(role, Role::Projector)).then(|| AppState {
-        ledger: Arc::new(Ledger::new(log.clone(), Settings::default())),
+        ledger: Arc::new(Ledger::with_cache_limit(
+            log.clone(),
+            Settings::default(),
+            usize::try_from(args.cache_partnerships).unwrap_or(usize::MAX),
+        )),
         log,
         metrics: metrics.clone(),
         backend,
