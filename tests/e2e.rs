@@ -144,7 +144,10 @@ pub(crate) fn import_examples(a: &Accord, files: &[&str]) {
     }
 }
 
+/// An HTTP client for the tests (reqwest over rustls with ring, as the `accord` binary uses).
 pub(crate) fn http() -> reqwest::Client {
+    // Installed once per test process; a second call finds it installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
 }
 
@@ -925,6 +928,7 @@ async fn tokens_bind_orgs_and_roles(backend: &[&str]) {
         file.to_str().expect("utf-8"),
         "--http",
         "0.0.0.0:0",
+        "--insecure-http",
     ]);
     let a = Accord::up(&args);
     let url = a.url.replace("0.0.0.0", "127.0.0.1");

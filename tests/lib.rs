@@ -26,3 +26,5 @@ mod retro;
 mod security;
 #[cfg(test)]
 mod tamper;
+#[cfg(test)]
+mod tls;

@@ -432,3 +432,37 @@ fn open_nats_doors_need_a_loopback_server() {
         "{err}"
     );
 }
+
+/// A client that opens a connection and sends nothing, or only part of its headers
+/// (slowloris), is cut off by the server instead of holding the connection for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().expect("dir");
+    let a = Accord::embedded(dir.path());
+    let addr = a.url.trim_start_matches("http://").to_owned();
+    let silent = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let mut slow = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .expect("part of the headers");
+    // Far longer than the server's first-request and header-read timeouts.
+    let bound = std::time::Duration::from_secs(60);
+    for (what, mut stream) in [("silent", silent), ("slow", slow)] {
+        let mut buf = [0u8; 256];
+        let read = tokio::time::timeout(bound, stream.read(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("the {what} connection is still open after {bound:?}"));
+        // Closed (EOF or reset), with at most an error answer.
+        if let Ok(n) = read
+            && n > 0
+        {
+            let answer = String::from_utf8_lossy(&buf[..n]);
+            assert!(!answer.starts_with("HTTP/1.1 200"), "{what}: {answer}");
+        }
+    }
+}

@@ -15,6 +15,7 @@ mod error;
 mod metrics_setup;
 pub mod nats;
 pub mod queries;
+pub mod serve;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -33,11 +34,11 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use tokio_util::sync::CancellationToken;
 
 pub use error::ApiError;
 pub use metrics_setup::Metrics;
 pub use queries::QueryState;
+pub use serve::{Tls, TlsError, serve};
 
 /// Largest request body: 100 events with 4 KiB notes and their data fit well within it.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -117,17 +118,6 @@ pub fn router(state: AppState) -> Router {
         Some(queries) => ledger.merge(queries),
         None => ledger,
     }
-}
-
-/// Serves routes on a bound listener until `shutdown` is cancelled; requests in flight finish.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    routes: Router,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    axum::serve(listener, routes)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
 }
 
 pub(crate) fn partnership(id: &str) -> Result<PartnershipId, ApiError> {

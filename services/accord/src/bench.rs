@@ -262,6 +262,7 @@ async fn http_latency(log: Arc<JetStreamLog>) -> Result<Vec<f64>> {
     let server = tokio::spawn(accord_http::serve(
         listener,
         accord_http::router(state),
+        None,
         shutdown.clone(),
     ));
     let client = reqwest::Client::new();

@@ -18,6 +18,10 @@ pub(crate) struct Server {
     /// A bearer token, when the server has a token file.
     #[arg(long, env = "ACCORD_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// With an https URL: trust only the certificate authorities of this PEM file (a private CA)
+    /// instead of the system's.
+    #[arg(long, env = "ACCORD_CA")]
+    ca: Option<PathBuf>,
 }
 
 impl Server {
@@ -30,9 +34,15 @@ impl Server {
             value.set_sensitive(true);
             headers.insert(reqwest::header::AUTHORIZATION, value);
         }
-        Ok(reqwest::Client::builder()
-            .default_headers(headers)
-            .build()?)
+        let mut builder = reqwest::Client::builder().default_headers(headers);
+        if let Some(ca) = &self.ca {
+            let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
+            let roots = reqwest::Certificate::from_pem_bundle(&pem)
+                .with_context(|| format!("{} is not a PEM certificate bundle", ca.display()))?;
+            anyhow::ensure!(!roots.is_empty(), "{} holds no certificate", ca.display());
+            builder = builder.tls_certs_only(roots);
+        }
+        Ok(builder.build()?)
     }
 }
 

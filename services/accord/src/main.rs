@@ -89,6 +89,9 @@ enum TokenCmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init();
+    // The HTTPS client (reqwest) and the NATS client use rustls with ring; this process has no
+    // other provider, so installing it cannot fail but for a second call.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {

@@ -38,6 +38,17 @@ pub(crate) struct Args {
     /// API may listen on any address. Without it the API is open and binds loopback only.
     #[arg(long, env = "ACCORD_TOKENS")]
     tokens: Option<PathBuf>,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key.
+    #[arg(long, env = "ACCORD_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, env = "ACCORD_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Listen beyond loopback over plain HTTP (behind a proxy that terminates TLS); without it,
+    /// a non-loopback --http needs --tls-cert and --tls-key, so that tokens never cross a
+    /// network in the clear.
+    #[arg(long)]
+    insecure_http: bool,
     /// Rebuild the read models from position 0 into a fresh store, which replaces the current
     /// one once caught up; queries keep answering from the current one meanwhile.
     #[arg(long)]
@@ -76,6 +87,14 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
             args.http
         ),
         None => None,
+    };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(accord_http::Tls::from_pem_files(cert, key)?),
+        _ if !args.http.ip().is_loopback() && !args.insecure_http => bail!(
+            "refusing to listen on {} over plain HTTP: bearer tokens would cross the network in the clear; give --tls-cert and --tls-key, or --insecure-http behind a proxy that terminates TLS",
+            args.http
+        ),
+        _ => None,
     };
     let name = match role {
         Role::All => "accord up",
@@ -221,10 +240,11 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
         Role::Ledger => "ledger",
         Role::Projector => "projector",
     };
-    println!("{name}: {what} on {backend} ({store}), HTTP API on http://{addr}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("{name}: {what} on {backend} ({store}), HTTP API on {scheme}://{addr}");
 
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    let served = accord_http::serve(listener, router, shutdown.clone()).await;
+    let served = accord_http::serve(listener, router, tls, shutdown.clone()).await;
     // The HTTP server stops on shutdown, or on an error: either way the rest stops too.
     shutdown.cancel();
     while let Some(done) = tasks.join_next().await {
