@@ -11,12 +11,21 @@ use futures::TryStreamExt;
 
 use crate::conformance::{pid, request};
 use crate::harness::{NatsServer, ServerVersion, free_port, workspace_root};
+use crate::tls::TestCa;
 
 /// Longest wait for the cluster to form, or to elect a new stream leader.
 const CLUSTER_WAIT: Duration = Duration::from_secs(60);
 const PASSWORD: &str = "ledger-test-password";
+const ROUTE_PASSWORD: &str = "route-test-password";
 
-fn start_cluster() -> (Vec<NatsServer>, String) {
+fn path(p: &std::path::Path) -> String {
+    p.to_str().expect("utf-8").to_owned()
+}
+
+/// Three nodes from deploy/cluster, with TLS for clients and routes from a test CA (kept for
+/// the clients to trust) and the route login; gives the ledger's URLs.
+fn start_cluster() -> (Vec<NatsServer>, String, TestCa) {
+    let ca = TestCa::new();
     let bin = ServerVersion::Current.binary();
     let config = workspace_root().join("deploy/cluster/nats-node.conf");
     let ports: Vec<(u16, u16, u16)> = (0..3)
@@ -30,7 +39,7 @@ fn start_cluster() -> (Vec<NatsServer>, String) {
         .collect();
     let routes: Vec<String> = ports
         .iter()
-        .map(|(_, route, _)| format!("nats-route://127.0.0.1:{route}"))
+        .map(|(_, route, _)| format!("nats-route://route:{ROUTE_PASSWORD}@127.0.0.1:{route}"))
         .collect();
     let nodes = ports
         .iter()
@@ -46,11 +55,17 @@ fn start_cluster() -> (Vec<NatsServer>, String) {
                     "NATS_STORE_DIR",
                     store.path().join("js").display().to_string(),
                 ),
+                ("NATS_TLS_CERT", path(&ca.cert)),
+                ("NATS_TLS_KEY", path(&ca.key)),
+                ("NATS_TLS_CA", path(&ca.ca)),
+                ("ROUTE_PASSWORD", ROUTE_PASSWORD.to_owned()),
                 ("NATS_ROUTE_1", routes[0].clone()),
                 ("NATS_ROUTE_2", routes[1].clone()),
                 ("NATS_ROUTE_3", routes[2].clone()),
                 ("LEDGER_PASSWORD", PASSWORD.to_owned()),
                 ("PROJECTOR_PASSWORD", "projector-test-password".to_owned()),
+                ("CLIENT_PASSWORD", "client-test-password".to_owned()),
+                ("ANALYTICS_PASSWORD", "analytics-test-password".to_owned()),
                 ("ADMIN_PASSWORD", "admin-test-password".to_owned()),
             ];
             let env = env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
@@ -59,10 +74,10 @@ fn start_cluster() -> (Vec<NatsServer>, String) {
         .collect();
     let urls = ports
         .iter()
-        .map(|(client, _, _)| format!("nats://ledger:{PASSWORD}@127.0.0.1:{client}"))
+        .map(|(client, _, _)| format!("tls://ledger:{PASSWORD}@127.0.0.1:{client}"))
         .collect::<Vec<_>>()
         .join(",");
-    (nodes, urls)
+    (nodes, urls, ca)
 }
 
 /// Appends, retrying with the same commit id while the cluster elects a leader: the commit
@@ -87,7 +102,7 @@ async fn pause_before_retry(_why: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_three_node_cluster_loses_nothing_acknowledged_when_a_node_dies() {
-    let (mut nodes, urls) = start_cluster();
+    let (mut nodes, urls, ca) = start_cluster();
     let settings = StreamSettings {
         replicas: 3,
         ..StreamSettings::default()
@@ -95,7 +110,11 @@ async fn a_three_node_cluster_loses_nothing_acknowledged_when_a_node_dies() {
     // The cluster is ready when it can place an R3 stream.
     let deadline = Instant::now() + CLUSTER_WAIT;
     let log = loop {
-        match JetStreamLog::connect(&urls, &settings).await {
+        let connected = match accord_log::jetstream::connect(&urls, Some(&ca.ca)).await {
+            Ok(client) => JetStreamLog::open(client, &settings).await,
+            Err(e) => Err(e),
+        };
+        match connected {
             Ok(log) => break log,
             Err(e) if Instant::now() < deadline => pause_before_retry(&e.to_string()).await,
             Err(e) => panic!("the cluster did not form: {e}"),
@@ -109,7 +128,7 @@ async fn a_three_node_cluster_loses_nothing_acknowledged_when_a_node_dies() {
     }
 
     // Kill the node that leads the stream.
-    let client = accord_log::jetstream::connect(&urls)
+    let client = accord_log::jetstream::connect(&urls, Some(&ca.ca))
         .await
         .expect("connect");
     let info = async_nats::jetstream::new(client)

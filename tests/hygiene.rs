@@ -46,21 +46,27 @@ fn the_domain_crate_depends_on_neither_tokio_nor_async_nats() {
     }
 }
 
-/// The production nats-server configuration in deploy/ is valid for a current server.
+/// The production nats-server configurations in deploy/ (one server, a cluster node) are valid
+/// for a current server, with an environment like deploy/nats.env and real certificates.
 #[test]
-fn the_deploy_config_is_valid() {
+fn the_deploy_configs_are_valid() {
     let bin = crate::harness::ServerVersion::Current.binary();
-    let out = Command::new(&bin)
-        .current_dir(workspace_root().join("deploy"))
-        .args(["-t", "-c", "nats-server.conf"])
-        .env("LEDGER_PASSWORD", "l")
-        .env("PROJECTOR_PASSWORD", "p")
-        .env("ADMIN_PASSWORD", "a")
-        .output()
-        .expect("run nats-server -t");
-    let said =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && said.contains("is valid"), "{said}");
+    let ca = crate::tls::TestCa::new();
+    let store = tempfile::tempdir().expect("dir");
+    for config in ["nats-server.conf", "cluster/nats-node.conf"] {
+        let out = Command::new(&bin)
+            .current_dir(workspace_root().join("deploy"))
+            .args(["-t", "-c", config])
+            .envs(crate::roles::deploy_env(&ca, store.path()))
+            .output()
+            .expect("run nats-server -t");
+        let said = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && said.contains("is valid"),
+            "{config}: {said}"
+        );
+    }
 }
 
 /// Each systemd unit in deploy/ runs an `accord` command line the binary accepts: the

@@ -23,6 +23,8 @@ mod projector;
 #[cfg(test)]
 mod retro;
 #[cfg(test)]
+mod roles;
+#[cfg(test)]
 mod security;
 #[cfg(test)]
 mod tamper;

@@ -123,9 +123,9 @@ impl JetStreamLog {
         Ok(Self { js, stream })
     }
 
-    /// Connects to `urls` and provisions the stream.
+    /// Connects to `urls` (plain, or TLS for `tls://` URLs) and provisions the stream.
     pub async fn connect(urls: &str, settings: &StreamSettings) -> Result<Self, LogError> {
-        Self::open(connect(urls).await?, settings).await
+        Self::open(connect(urls, None).await?, settings).await
     }
 
     fn subject(p: &PartnershipId) -> String {
@@ -481,8 +481,13 @@ fn up_to(
 }
 
 /// Connects to one server or to a cluster: `urls` is a comma-separated list, credentials may be
-/// in each URL (`nats://user:password@host:4222`). The client fails over between them.
-pub async fn connect(urls: &str) -> Result<async_nats::Client, LogError> {
+/// in each URL (`nats://user:password@host:4222`). The client fails over between them. With
+/// `ca` (a PEM file of the servers' certificate authority) TLS is required and only that CA is
+/// trusted beside the system's roots; `tls://` URLs require TLS too.
+pub async fn connect(
+    urls: &str,
+    ca: Option<&std::path::Path>,
+) -> Result<async_nats::Client, LogError> {
     let addrs = urls
         .split(',')
         .map(|u| u.trim().parse::<async_nats::ServerAddr>())
@@ -492,6 +497,11 @@ pub async fn connect(urls: &str) -> Result<async_nats::Client, LogError> {
     let mut options = async_nats::ConnectOptions::new();
     if let Some((user, password)) = addrs.iter().find_map(|a| a.username().zip(a.password())) {
         options = options.user_and_password(user.to_owned(), password.to_owned());
+    }
+    if let Some(ca) = ca {
+        options = options
+            .add_root_certificates(ca.to_owned())
+            .require_tls(true);
     }
     options
         .connect(addrs)

@@ -28,6 +28,9 @@ pub(crate) struct Args {
     /// embedded store.
     #[arg(long, env = "ACCORD_NATS")]
     nats: Option<String>,
+    /// With --nats: require TLS and trust this certificate authority (PEM) for the servers.
+    #[arg(long, env = "ACCORD_NATS_CA", requires = "nats")]
+    nats_ca: Option<PathBuf>,
     /// Stream replicas (1 on one server, 3 in a cluster).
     #[arg(long, default_value_t = 1)]
     replicas: usize,
@@ -114,7 +117,7 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
                 replicas: args.replicas,
                 ..StreamSettings::default()
             };
-            let client = accord_log::jetstream::connect(url).await?;
+            let client = accord_log::jetstream::connect(url, args.nats_ca.as_deref()).await?;
             let log = JetStreamLog::open(client.clone(), &settings).await?;
             nats = Some(client);
             (Arc::new(log), "jetstream", without_credentials(url))
