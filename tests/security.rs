@@ -466,3 +466,117 @@ async fn slow_clients_are_cut_off() {
         }
     }
 }
+
+/// `GET /v1/partnerships` comes in pages (`limit`, and `after` = the last page's `next`), and
+/// one request looks at a bounded number of partnerships: a caller who may read few of many
+/// gets short pages that lead on, never a walk over the whole ledger. `writer` records, `lister`
+/// lists (the ledger itself, or a projector that follows it).
+async fn the_list_comes_in_pages(writer: &Accord, lister: &Accord, acme: &str, globex: &str) {
+    let ids: Vec<String> = (0..12).map(|i| format!("p{i:02}")).collect();
+    for id in &ids {
+        let mut proposal = proposal();
+        if id == "p11" {
+            proposal["actor"]["org"] = json!("globex");
+            proposal["data"]["parties"][0]["org"] = json!("globex");
+        }
+        let token = if id == "p11" { globex } else { acme };
+        let status = send(writer, id, token, &proposal).await;
+        assert_eq!(status, StatusCode::CREATED, "{id}");
+    }
+    let page = |token: &str, query: &str| {
+        let (url, token) = (
+            format!("{}/v1/partnerships?{query}", lister.url),
+            token.to_owned(),
+        );
+        async move {
+            let resp = http()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("list");
+            let status = resp.status();
+            (status, resp.json::<Value>().await.expect("json"))
+        }
+    };
+    let listed = |body: &Value| -> Vec<String> {
+        body["partnerships"]
+            .as_array()
+            .expect("a page")
+            .iter()
+            .map(|p| p["partnership_id"].as_str().expect("an id").to_owned())
+            .collect()
+    };
+    // A projector lists what it applied: wait until it has every proposal.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while listed(&page(globex, "limit=1000").await.1).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lister knows every proposal"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // acme reads 11 of the 12, five at a time.
+    let mut seen = Vec::new();
+    let mut query = "limit=5".to_owned();
+    loop {
+        let (status, body) = page(acme, &query).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(listed(&body).len() <= 5, "{body}");
+        seen.extend(listed(&body));
+        match body["next"].as_str() {
+            Some(next) => query = format!("limit=5&after={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids[..11]);
+    // globex reads one, the last: with limit 1 a request looks at 10 partnerships at most, so
+    // the first page is empty and leads on.
+    let (_, first) = page(globex, "limit=1").await;
+    assert_eq!(listed(&first), Vec::<String>::new(), "{first}");
+    assert_eq!(first["next"], "p09", "{first}");
+    let (_, second) = page(globex, "limit=1&after=p09").await;
+    assert_eq!(listed(&second), ["p11"], "{second}");
+    assert_eq!(second["next"], "p11", "a full page leads on: {second}");
+    let (_, last) = page(globex, "limit=1&after=p11").await;
+    assert_eq!(last, json!({"partnerships": [], "next": null}));
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("after=Not.An.Id", "after"),
+    ] {
+        let (status, body) = page(acme, query).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert_eq!(body["details"][0]["field"], field, "{query}: {body}");
+    }
+}
+
+/// POSTs one event with a token; gives the status.
+async fn send(a: &Accord, p: &str, token: &str, event: &Value) -> StatusCode {
+    http()
+        .post(a.events_url(p))
+        .bearer_auth(token)
+        .body(event.to_string())
+        .send()
+        .await
+        .expect("send")
+        .status()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_comes_in_pages_from_the_ledger_and_from_a_projector() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("tokens.json");
+    let acme = new_token(&file, "acme", "writer", "acme-crm");
+    let globex = new_token(&file, "globex", "writer", "globex-crm");
+    let tokens = file.to_str().expect("utf-8");
+    // accord up: the ledger folds the page.
+    let up = Accord::up(&["--tokens", tokens]);
+    the_list_comes_in_pages(&up, &up, &acme, &globex).await;
+    // accord projector: its stored overviews.
+    let server = NatsServer::start(ServerVersion::Current).expect("server");
+    let nats = ["--nats", &server.url(), "--tokens", tokens];
+    let ledger = Accord::start("ledger", &nats);
+    let projector = Accord::start("projector", &nats);
+    the_list_comes_in_pages(&ledger, &projector, &acme, &globex).await;
+}

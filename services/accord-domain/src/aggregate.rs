@@ -92,7 +92,31 @@ pub enum DealState {
     Closed,
 }
 
+/// A partnership at a glance, as the list of partnerships shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Overview {
+    pub partnership_id: PartnershipId,
+    pub parties: Vec<OrgId>,
+    /// The latest status in effect; `None` while the partnership is only proposed.
+    pub status: Option<Status>,
+    /// The position of its last commit.
+    pub revision: u64,
+    /// Every event recorded, retractions and corrections included.
+    pub event_count: usize,
+}
+
 impl Partnership {
+    /// The partnership at a glance at `revision` (`None` before its proposal).
+    pub fn overview(&self, revision: u64) -> Option<Overview> {
+        Some(Overview {
+            partnership_id: self.facts.id.clone()?,
+            parties: self.facts.parties.iter().cloned().collect(),
+            status: self.facts.status,
+            revision,
+            event_count: self.events.len(),
+        })
+    }
+
     /// Folds recorded events (in log order) into the state.
     pub fn from_events<'a>(events: impl IntoIterator<Item = &'a Event>) -> Self {
         events.into_iter().fold(Self::default(), evolve)

@@ -24,7 +24,7 @@ mod decide_tests;
 #[cfg(test)]
 mod robustness_tests;
 
-pub use aggregate::{Command, Partnership, decide, evolve};
+pub use aggregate::{Command, Overview, Partnership, decide, evolve};
 pub use chain::{BrokenLink, ChainVerifier, Hash, Link, commit_hash};
 pub use commit::Commit;
 pub use error::{DomainError, FieldError};

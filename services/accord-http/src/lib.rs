@@ -2,7 +2,8 @@
 //!
 //! - `POST /v1/partnerships/{id}/events`: one event or an array of events (one commit), with
 //!   optional `If-Match: <revision>` and `Idempotency-Key`.
-//! - `GET /v1/partnerships`, `GET /v1/partnerships/{id}/events?as_of=`,
+//! - `GET /v1/partnerships?limit=&after=` (a page at a time, see [`list`]),
+//!   `GET /v1/partnerships/{id}/events?as_of=`,
 //!   `GET /v1/partnerships/{id}/verify`.
 //! - With a projector: `GET /v1/partnerships/{id}/{trust|throughput|asymmetry|goals|flags|summary}`
 //!   (see [`queries`]).
@@ -12,6 +13,7 @@
 
 pub mod auth;
 mod error;
+pub mod list;
 mod metrics_setup;
 pub mod nats;
 pub mod queries;
@@ -104,9 +106,9 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let queries = state.queries.clone().map(queries::routes);
     let ledger = Router::new()
+        .route("/v1/partnerships", get(list::from_ledger))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .route("/v1/partnerships", get(list_partnerships))
         .route(
             "/v1/partnerships/{id}/events",
             get(history).post(record_events),
@@ -429,29 +431,6 @@ async fn history(
         }
     }
     Ok(Json(json!({"partnership_id": p, "events": events})).into_response())
-}
-
-async fn list_partnerships(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let caller = state.caller(&headers)?;
-    let ids = state.log.partnerships().await.map_err(LedgerError::from)?;
-    let mut out = Vec::with_capacity(ids.len());
-    for p in ids {
-        if let Some(s) = state.ledger.summary(&p).await?
-            && caller.may_read(&s.parties)
-        {
-            out.push(json!({
-                "partnership_id": s.partnership_id,
-                "parties": s.parties,
-                "status": s.status,
-                "revision": s.revision,
-                "event_count": s.event_count,
-            }));
-        }
-    }
-    Ok(Json(json!({"partnerships": out})).into_response())
 }
 
 async fn verify(

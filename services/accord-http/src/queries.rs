@@ -193,7 +193,11 @@ async fn answer(
 pub fn projector_router(state: QueryState, metrics: Metrics) -> Router {
     let status = state.status.clone();
     let tokens = state.tokens.clone();
-    routes(state)
+    routes(state.clone())
+        .route(
+            "/v1/partnerships",
+            get(crate::list::from_projector).with_state(state),
+        )
         .route(
             "/healthz",
             get(move |headers: HeaderMap| {

@@ -12,11 +12,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex as SyncMutex};
 
-use accord_domain::event::Status;
 use accord_domain::ids::Uuid;
 use accord_domain::{
     ChainVerifier, Command, CommitId, DomainError, Event, EventId, EventInput, Hash, Link, OrgId,
-    Partnership, PartnershipId, Settings, decide, evolve,
+    Overview, Partnership, PartnershipId, Settings, decide, evolve,
 };
 use accord_log::{AppendRequest, Appended, EventLog, Expected, Head, LogError, Position};
 use time::OffsetDateTime;
@@ -37,16 +36,6 @@ pub struct RecordRequest {
     pub if_match: Option<Position>,
     /// Makes a retried request return the first answer and append nothing.
     pub idempotency_key: Option<String>,
-}
-
-/// A partnership at a glance.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Summary {
-    pub partnership_id: PartnershipId,
-    pub parties: Vec<OrgId>,
-    pub status: Option<Status>,
-    pub revision: Position,
-    pub event_count: usize,
 }
 
 /// Why the ledger did not record, grouped by what the caller does next.
@@ -380,20 +369,13 @@ impl Ledger {
     }
 
     /// What the ledger knows of a partnership now (`None` when it was never proposed).
-    pub async fn summary(&self, p: &PartnershipId) -> Result<Option<Summary>, LedgerError> {
+    pub async fn overview(&self, p: &PartnershipId) -> Result<Option<Overview>, LedgerError> {
         let entry = self.entry(p);
         let mut cached = entry.lock().await;
         let caught_up = self.catch_up(p, &mut cached).await;
-        let state = &cached.state;
-        let summary = state.exists().then(|| Summary {
-            partnership_id: p.clone(),
-            parties: state.facts().parties.iter().cloned().collect(),
-            status: state.facts().status,
-            revision: cached.head.revision,
-            event_count: state.events().len(),
-        });
+        let overview = cached.state.overview(cached.head.revision);
         self.release(p, &entry, cached);
-        caught_up.map(|()| summary)
+        caught_up.map(|()| overview)
     }
 
     /// A partnership's parties (`None` when it was never proposed). Parties are fixed by the

@@ -54,7 +54,7 @@ async fn unknown_partnerships_are_never_cached() {
     for i in 0..50 {
         let p = PartnershipId::parse(&format!("nobody-{i}")).expect("a slug");
         assert_eq!(ledger.parties(&p).await.expect("parties"), None);
-        assert_eq!(ledger.summary(&p).await.expect("summary"), None);
+        assert_eq!(ledger.overview(&p).await.expect("overview"), None);
         assert!(ledger.record(request(&p, vec![follow_up()])).await.is_err());
     }
     assert_eq!(cached(&ledger), 0);
@@ -76,12 +76,12 @@ async fn the_cache_stays_within_its_limit_and_forgets_nothing_recorded() {
     }
     // Every partnership, dropped from the cache or not, continues from its own history.
     for p in &ids {
-        let before = ledger.summary(p).await.expect("summary").expect("known");
+        let before = ledger.overview(p).await.expect("overview").expect("known");
         ledger
             .record(request(p, vec![follow_up()]))
             .await
             .expect("recorded");
-        let after = ledger.summary(p).await.expect("summary").expect("known");
+        let after = ledger.overview(p).await.expect("overview").expect("known");
         assert_eq!(after.event_count, before.event_count + 1);
         assert!(cached(&ledger) <= 4, "{} cached", cached(&ledger));
     }

@@ -8,6 +8,8 @@
 //! - `m` ‖ partnership id → [`Meta`]: the partnership's verified head and, once its chain broke,
 //!   where and why
 //! - `b` ‖ partnership id → (empty): the partnerships whose chain broke, for `/healthz`
+//! - `o` ‖ partnership id → its [`Overview`] at some revision, for the list of partnerships; made
+//!   from the facts when asked for and stale, so the apply path never writes it
 //! - `c` ‖ partnership id ‖ `/` ‖ position → the partnership's verified commits from that
 //!   position on, as written by one batch: (position u64, length u32, encoded `Commit`)*
 //!
@@ -18,7 +20,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use accord_domain::{ChainVerifier, CommitId, Event, Hash, Link, OrgId, PartnershipId, Payload};
+use accord_domain::{
+    ChainVerifier, CommitId, Event, Hash, Link, OrgId, Overview, Partnership, PartnershipId,
+    Payload,
+};
 use accord_log::{Position, StoredCommit};
 use accord_proto::SealedCommit;
 use serde::{Deserialize, Serialize};
@@ -33,6 +38,7 @@ const FINGERPRINT: &[u8] = b"f";
 const META: u8 = b'm';
 const BROKEN: u8 = b'b';
 const COMMITS: u8 = b'c';
+const OVERVIEW: u8 = b'o';
 
 /// Errors of the store itself (the disk, or a record it cannot read back).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -124,6 +130,17 @@ pub struct Applied {
 #[derive(Debug)]
 pub struct Store {
     pub(crate) db: sled::Db,
+}
+
+/// The partnership id of a key made by [`key`].
+fn id_of(k: &[u8]) -> Result<PartnershipId, StoreError> {
+    std::str::from_utf8(&k[1..])
+        .ok()
+        .and_then(|s| PartnershipId::parse(s).ok())
+        .ok_or_else(|| StoreError::Corrupt {
+            key: String::from_utf8_lossy(k).into_owned(),
+            message: "not a partnership id".into(),
+        })
 }
 
 fn key(prefix: u8, p: &PartnershipId) -> Vec<u8> {
@@ -362,16 +379,10 @@ impl Store {
 
     /// The partnership ids of the keys under `prefix`.
     fn ids(&self, prefix: u8) -> impl Iterator<Item = Result<PartnershipId, StoreError>> + '_ {
-        self.db.scan_prefix([prefix]).keys().map(|k| {
-            let k = k.map_err(|e| sled_error(&e))?;
-            std::str::from_utf8(&k[1..])
-                .ok()
-                .and_then(|s| PartnershipId::parse(s).ok())
-                .ok_or_else(|| StoreError::Corrupt {
-                    key: String::from_utf8_lossy(&k).into_owned(),
-                    message: "not a partnership id".into(),
-                })
-        })
+        self.db
+            .scan_prefix([prefix])
+            .keys()
+            .map(|k| id_of(&k.map_err(|e| sled_error(&e))?))
     }
 
     /// Verifies and applies a batch of commits in log order, writing the touched partnerships
@@ -478,6 +489,67 @@ impl Store {
     /// Writes everything applied so far to disk.
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map(drop).map_err(|e| sled_error(&e))
+    }
+
+    /// The overview of each partnership after `after` (every one when `None`), in id order:
+    /// its stored overview when that is at the partnership's revision, else one folded from its
+    /// facts and stored for the next time. A partnership whose chain broke shows what its
+    /// verified commits say.
+    pub fn overviews_after(
+        &self,
+        after: Option<&PartnershipId>,
+    ) -> impl Iterator<Item = Result<Overview, StoreError>> + '_ {
+        let start = match after {
+            // Just past the partnership's own key: no id holds a 0 byte.
+            Some(p) => [key(META, p), vec![0]].concat(),
+            None => vec![META],
+        };
+        self.db
+            .range(start..)
+            .take_while(|entry| {
+                entry
+                    .as_ref()
+                    .map_or(true, |(k, _)| k.first() == Some(&META))
+            })
+            .map(move |entry| {
+                let (k, v) = entry.map_err(|e| sled_error(&e))?;
+                let p = id_of(&k)?;
+                let meta: Meta = codec::decode(&v).map_err(|message| StoreError::Corrupt {
+                    key: format!("meta of {p}"),
+                    message,
+                })?;
+                self.overview(&p, meta.revision)
+            })
+            .filter_map(Result::transpose)
+    }
+
+    /// A partnership's overview at `revision`, stored or made (`None` without a proposal).
+    fn overview(
+        &self,
+        p: &PartnershipId,
+        revision: Position,
+    ) -> Result<Option<Overview>, StoreError> {
+        if let Some(stored) = self.db.get(key(OVERVIEW, p)).map_err(|e| sled_error(&e))? {
+            let stored: Overview =
+                codec::decode(&stored).map_err(|message| StoreError::Corrupt {
+                    key: format!("overview of {p}"),
+                    message,
+                })?;
+            if stored.revision == revision {
+                return Ok(Some(stored));
+            }
+        }
+        let Some(facts) = self.facts(p)? else {
+            return Ok(None);
+        };
+        let Some(overview) = Partnership::from_events(&facts.events).overview(facts.position)
+        else {
+            return Ok(None);
+        };
+        self.db
+            .insert(key(OVERVIEW, p), codec::encode(&overview))
+            .map_err(|e| sled_error(&e))?;
+        Ok(Some(overview))
     }
 
     /// Every partnership the store has seen, in id order.

@@ -370,3 +370,52 @@ fn a_store_of_another_layout_starts_again() {
     assert_eq!(projections.store().checkpoint().expect("checkpoint"), 0);
     assert_eq!(generations(dir.path()), ["gen-2"]);
 }
+
+/// The list's overviews: one per partnership in id order from a cursor, each at the revision the
+/// store holds, made again once the partnership moved on.
+#[test]
+fn overviews_follow_each_partnership_from_a_cursor() {
+    let store = Store::temporary().expect("store");
+    let log = log();
+    let overviews = |after: Option<&str>| -> Vec<(String, u64, usize)> {
+        let after = after.map(|a| PartnershipId::parse(a).expect("slug"));
+        store
+            .overviews_after(after.as_ref())
+            .map(|o| {
+                let o = o.expect("an overview");
+                (o.partnership_id.to_string(), o.revision, o.event_count)
+            })
+            .collect()
+    };
+    store.apply(&log[..20]).expect("first half");
+    let first = overviews(None);
+    assert_eq!(
+        first.iter().map(|o| o.0.as_str()).collect::<Vec<_>>(),
+        ["p0", "p1", "p2"]
+    );
+    let facts = |p: &str| {
+        store
+            .facts(&PartnershipId::parse(p).expect("slug"))
+            .expect("read")
+            .expect("known")
+    };
+    for (p, revision, count) in &first {
+        let f = facts(p);
+        assert_eq!((*revision, *count), (f.position, f.events.len()), "{p}");
+    }
+    // Asked again, the stored overviews answer the same.
+    assert_eq!(overviews(None), first);
+    store.apply(&log[20..]).expect("second half");
+    let second = overviews(None);
+    for (p, revision, count) in &second {
+        let f = facts(p);
+        assert_eq!(
+            (*revision, *count),
+            (f.position, f.events.len()),
+            "{p} moved on"
+        );
+    }
+    assert_ne!(second, first);
+    assert_eq!(overviews(Some("p0")), second[1..]);
+    assert_eq!(overviews(Some("p2")), []);
+}

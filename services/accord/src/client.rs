@@ -120,6 +120,34 @@ pub(crate) async fn get_json(
         .map(|text| serde_json::from_str(&text).unwrap_or(Value::String(text))))
 }
 
+/// Every partnership the server lists for this caller, in id order, page after page (each
+/// page's `next` is where the following one starts).
+pub(crate) async fn all_partnerships(
+    server: &Server,
+    client: &reqwest::Client,
+) -> Result<Result<Vec<String>, ExitCode>> {
+    let mut ids = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let query = [("limit", Some("1000")), ("after", after.as_deref())];
+        let page = match get_json(server, client, "/v1/partnerships", &query).await? {
+            Ok(page) => page,
+            Err(code) => return Ok(Err(code)),
+        };
+        ids.extend(
+            page["partnerships"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p["partnership_id"].as_str().map(str::to_owned)),
+        );
+        match page["next"].as_str() {
+            Some(next) => after = Some(next.to_owned()),
+            None => return Ok(Ok(ids)),
+        }
+    }
+}
+
 /// GETs an answer as text (a page); an error answer is explained and becomes the exit code.
 pub(crate) async fn get_text(
     server: &Server,
@@ -284,18 +312,10 @@ pub(crate) async fn verify(args: VerifyArgs) -> Result<ExitCode> {
     let client = args.server.client()?;
     let ids: Vec<String> = match args.id {
         Some(id) => vec![id],
-        None => {
-            let body = match get_json(&args.server, &client, "/v1/partnerships", &[]).await? {
-                Ok(body) => body,
-                Err(code) => return Ok(code),
-            };
-            body["partnerships"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|p| p["partnership_id"].as_str().map(str::to_owned))
-                .collect()
-        }
+        None => match all_partnerships(&args.server, &client).await? {
+            Ok(ids) => ids,
+            Err(code) => return Ok(code),
+        },
     };
     let mut broken = 0;
     for id in &ids {

@@ -287,7 +287,7 @@ async fn samples(ledger: &Ledger, log: &dyn EventLog) -> Result<Vec<PartnershipI
         let p = partnership.context("an example holds at least one line")?;
         ids.push(p.clone());
         let summary = ledger
-            .summary(&p)
+            .overview(&p)
             .await?
             .context("the partnership exists")?;
         let mut span = (None, None);

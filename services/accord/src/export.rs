@@ -757,14 +757,10 @@ pub(crate) async fn export(args: ExportArgs) -> Result<ExitCode> {
     let query = [("as_of", Some(at.as_str()))];
     let client = args.server.client()?;
     let partnerships = if args.partnerships.is_empty() {
-        let list = match get_json(&args.server, &client, "/v1/partnerships", &[]).await? {
-            Ok(list) => list,
+        match crate::client::all_partnerships(&args.server, &client).await? {
+            Ok(ids) => ids,
             Err(code) => return Ok(code),
-        };
-        items(&list["partnerships"])
-            .iter()
-            .filter_map(|p| p["partnership_id"].as_str().map(str::to_owned))
-            .collect()
+        }
     } else {
         args.partnerships.clone()
     };
