@@ -419,3 +419,17 @@ fn overviews_follow_each_partnership_from_a_cursor() {
     assert_eq!(overviews(Some("p0")), second[1..]);
     assert_eq!(overviews(Some("p2")), []);
 }
+
+/// A fault in one partnership's fold answers for that partnership alone, naming it and what
+/// failed; the next evaluation runs as usual.
+#[test]
+fn a_fold_that_panics_answers_a_fault_for_its_partnership() {
+    let p = PartnershipId::parse("p0").expect("slug");
+    let fault =
+        crate::guarded(&p, "summary", || -> u32 { panic!("an overflow") }).expect_err("a fault");
+    assert_eq!(
+        fault.to_string(),
+        "the summary of p0 cannot be evaluated: an overflow"
+    );
+    assert_eq!(crate::guarded(&p, "summary", || 7), Ok(7));
+}
