@@ -1117,13 +1117,13 @@ fn an_open_server_binds_loopback_only() {
 async fn generated_histories_are_deterministic_and_valid() {
     let dir = tempfile::tempdir().expect("dir");
     let file = |name: &str| dir.path().join(name).to_str().expect("utf-8").to_owned();
-    let generate = |seed: &str, out: &str| {
+    let generate_of = |partnerships: &str, events: &str, seed: &str, out: &str| {
         let (code, _, err) = accord(&[
             "gen",
             "--partnerships",
-            "12",
+            partnerships,
             "--events",
-            "600",
+            events,
             "--seed",
             seed,
             "--out",
@@ -1132,6 +1132,7 @@ async fn generated_histories_are_deterministic_and_valid() {
         assert_eq!(code, 0, "{err}");
         std::fs::read_to_string(out).expect("read")
     };
+    let generate = |seed: &str, out: &str| generate_of("12", "600", seed, out);
     let a1 = generate("7", &file("a1.jsonl"));
     assert_eq!(
         a1,
@@ -1151,6 +1152,17 @@ async fn generated_histories_are_deterministic_and_valid() {
     assert!(
         out.contains(
             "600 commits appended (600 events), 0 skipped as duplicates, 0 lines rejected"
+        ),
+        "{out}"
+    );
+    // Few events per partnership: the jittered clock must still stay in the past.
+    generate_of("300", "900", "1", &file("sparse.jsonl"));
+    let sparse = Accord::embedded(&dir.path().join("sparse-store"));
+    let (code, out, err) = accord(&["import", &file("sparse.jsonl"), "--server", &sparse.url]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(
+            "900 commits appended (900 events), 0 skipped as duplicates, 0 lines rejected"
         ),
         "{out}"
     );

@@ -59,7 +59,10 @@ impl Synthetic {
     /// The next event, valid for what is open.
     fn next(&mut self, rng: &mut ChaCha8Rng) -> Value {
         let jitter: i32 = rng.random_range(50..150);
-        self.clock += self.step * jitter / 100;
+        // Jitter adds up: with few events per partnership the sum can pass `END` (and reach the
+        // future, which the ledger refuses), so the clock stops there.
+        let next: OffsetDateTime = self.clock + self.step * jitter / 100;
+        self.clock = next.min(END);
         let at = self
             .clock
             .format(&time::format_description::well_known::Rfc3339)
