@@ -231,3 +231,40 @@ fn extreme_amounts_saturate_instead_of_overflowing() {
     assert!(g.attainment > 1e56, "{}", g.attainment);
     assert_eq!(g.status, GoalStatus::Achieved);
 }
+
+/// Consent is per org: a goal is agreed once every party recorded its own `goal_agreed`; one
+/// org's consent leaves it `not_agreed`. (A consent recorded for both, before this rule, still
+/// counts for both: see `each_status`.)
+#[test]
+fn a_goal_is_agreed_when_each_party_consented_for_itself() {
+    let consent = |at: &'static str, org: &'static str| {
+        (
+            at,
+            org,
+            "goal_agreed",
+            json!({"goal_id": "g", "agreed_by_orgs": [org]}),
+        )
+    };
+    let (at, kind, data) = goal("g", "marketing", "leads", "100");
+    let events = super::test_support::history(&[
+        (at, "acme", kind, data),
+        consent("2026-01-03T00:00:00Z", "acme"),
+        consent("2026-01-10T00:00:00Z", "stmary"),
+    ]);
+    let status_at = |t| {
+        let known: Vec<Event> = events
+            .iter()
+            .filter(|e| e.recorded_at <= t)
+            .cloned()
+            .collect();
+        only(&known, t).status
+    };
+    assert_eq!(
+        status_at(datetime!(2026-01-05 00:00 UTC)),
+        GoalStatus::NotAgreed
+    );
+    assert_eq!(
+        status_at(datetime!(2026-01-11 00:00 UTC)),
+        GoalStatus::Behind
+    );
+}
