@@ -6,10 +6,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::e2e::{Accord, error_code, new_token, proposal};
+use crate::e2e::{Accord, new_token, proposal};
 use crate::harness::{NatsServer, ServerVersion, free_port, workspace_root};
+use crate::security::nats_request;
 use crate::tls::TestCa;
 
 /// How long the projector and the feed may take to catch up with a commit.
@@ -84,24 +85,6 @@ async fn js(server: &NatsServer, ca: &TestCa, user: &str) -> jetstream::Context 
     js
 }
 
-/// A request through a NATS door with a bearer token; the status (200 for a success) and the
-/// answer.
-async fn ask(client: &async_nats::Client, subject: &str, token: &str, body: Value) -> (u16, Value) {
-    let mut headers = async_nats::HeaderMap::new();
-    headers.insert("Authorization", format!("Bearer {token}").as_str());
-    let reply = client
-        .request_with_headers(subject.to_owned(), headers, body.to_string().into())
-        .await
-        .expect("a reply");
-    let status = error_code(&reply)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(200);
-    (
-        status,
-        serde_json::from_slice(&reply.payload).expect("json"),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_nats_user_does_its_job_and_nothing_else() {
     let ca = TestCa::new();
@@ -137,12 +120,14 @@ async fn each_nats_user_does_its_job_and_nothing_else() {
     // client: records and queries through the doors, with a token.
     let client = login(&server, &ca, "client").await;
     let commit = json!({"partnership_id": "acme-stmary", "events": [proposal()]});
-    let (status, answer) = ask(&client, "accord.ledger.append", &acme, commit).await;
+    let (status, answer) =
+        nats_request(&client, "accord.ledger.append", Some(&acme), &commit).await;
     assert_eq!(status, 200, "the client records: {answer}");
     let query = json!({"partnership_id": "acme-stmary"});
     let deadline = Instant::now() + CATCH_UP;
     loop {
-        let (status, answer) = ask(&client, "accord.query.summary", &acme, query.clone()).await;
+        let (status, answer) =
+            nats_request(&client, "accord.query.summary", Some(&acme), &query).await;
         if status == 200 {
             break;
         }

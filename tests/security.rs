@@ -302,7 +302,7 @@ async fn attacks_on_jetstream() {
 
 /// A request through a NATS door with a bearer token (or none); gives the status (200 for a
 /// success) and the answer.
-async fn nats_request(
+pub(crate) async fn nats_request(
     client: &async_nats::Client,
     subject: &str,
     token: Option<&str>,
