@@ -136,8 +136,11 @@ const R8_VACANT_DAYS: i64 = 14;
 const R13_DAYS: i64 = 90;
 /// R15: a joint customer should be highlighted within this many days of the won deal.
 const R15_DAYS: i64 = 180;
-/// R16: the window of a trust drop.
+/// R16: the window of a trust drop, how far trust must fall within it, and the evidence (r + s)
+/// both of its ends need for the fall to count (as for a low score).
 const R16_DAYS: i64 = 90;
+const R16_DROP: f64 = 0.15;
+const R16_MIN_EVIDENCE: f64 = 3.0;
 
 /// Red flags as the ledger knew them at `as_of`.
 pub fn flags(events: &[Event], as_of: OffsetDateTime, settings: &ModelSettings) -> Flags {
@@ -655,15 +658,36 @@ fn liaison_gap(events: &[Event], parties: &[OrgId], t: OffsetDateTime, out: &mut
     }
 }
 
-/// R10: the balance index, economic dependence or travel are lopsided.
+/// R10: the balance index, economic dependence or travel are lopsided; once per pair, named
+/// `a>b` for the side that bears more.
 fn imbalance(
     events: &[Event],
     t: OffsetDateTime,
     settings: &crate::models::asymmetry::AsymmetrySettings,
     out: &mut Vec<Flag>,
 ) {
+    use crate::models::asymmetry::{Indicator, PairAsymmetry};
     let model = crate::models::asymmetry::asymmetry_of(events, t, settings);
-    for p in model.pairs {
+    // In-person meetings at the other's site: `(count, of)` when the travel share is lopsided.
+    let travel = |p: &PairAsymmetry| {
+        p.shares
+            .iter()
+            .find(|s| s.indicator == Indicator::Travel)
+            .filter(|s| s.of >= 5 && s.share.is_some_and(|x| x >= 0.8))
+            .map(|s| (s.count, s.of))
+    };
+    for ab in model.pairs.iter().filter(|p| p.a < p.b) {
+        let Some(ba) = model.pairs.iter().find(|p| p.a == ab.b && p.b == ab.a) else {
+            continue;
+        };
+        // Who bears more: the lean says, else the dependence, else who travels.
+        let sign = |x: Option<f64>| x.filter(|x| *x != 0.0).map(f64::is_sign_positive);
+        let a_bears = sign(ab.lean)
+            .or(sign(ab.economic.da_over_jd))
+            .or(travel(ab).map(|_| true))
+            .or(travel(ba).map(|_| false))
+            .unwrap_or(true);
+        let p = if a_bears { ab } else { ba };
         let mut why = Vec::new();
         if let Some(bi) = p.balance_index.filter(|bi| *bi < 0.6) {
             why.push(format!("balance index {bi:.2}"));
@@ -671,14 +695,10 @@ fn imbalance(
         if let Some(r) = p.economic.da_over_jd.filter(|r| r.abs() >= 0.5) {
             why.push(format!("dependence asymmetry DA/JD {r:.2}"));
         }
-        let travel = p
-            .shares
-            .iter()
-            .find(|s| s.indicator == crate::models::asymmetry::Indicator::Travel);
-        if let Some(s) = travel.filter(|s| s.of >= 5 && s.share.is_some_and(|x| x >= 0.8)) {
+        for (q, (count, of)) in [ab, ba].into_iter().filter_map(|q| Some((q, travel(q)?))) {
             why.push(format!(
-                "{} of {} in-person meetings at {}'s site",
-                s.count, s.of, p.b
+                "{count} of {of} in-person meetings at {}'s site",
+                q.b
             ));
         }
         if !why.is_empty() {
@@ -756,7 +776,8 @@ fn joint_customer_unsung(events: &[Event], t: OffsetDateTime, out: &mut Vec<Flag
     }
 }
 
-/// R16: an org's trust fell by 0.15 within 90 days, or is below 0.5 on enough evidence.
+/// R16: an org's trust is 0.15 below where it stood 90 days earlier, with enough evidence at
+/// both ends to mean it, or below 0.5 on enough evidence.
 fn trust_falling(
     events: &[Event],
     t: OffsetDateTime,
@@ -768,48 +789,41 @@ fn trust_falling(
     // `events` are in business-time order (see `flags`).
     let then = &events[..events.partition_point(|e| e.occurred_at <= earlier)];
     let then = crate::models::trust::trust_of(then, earlier, settings);
+    let enough = |o: &crate::models::trust::OrgTrust| o.r + o.s >= R16_MIN_EVIDENCE;
     for org in now.orgs {
-        let earlier = then
+        let drop = then
             .orgs
             .iter()
-            .find(|o| o.org == org.org)
-            .map(|o| o.score)
-            .into_iter()
-            .chain(
-                org.points
-                    .iter()
-                    .filter(|p| t - p.at <= Duration::days(R16_DAYS))
-                    .map(|p| p.score_before.max(p.score_after)),
-            )
-            .fold(f64::MIN, f64::max);
-        let drop = earlier - org.score;
-        let low = org.score < 0.5 && org.r + org.s >= 3.0;
-        if drop >= 0.15 || low {
-            let reason = if drop >= 0.15 {
-                format!(
-                    "{}'s trust fell by {drop:.2} to {:.2} within 90 days",
-                    org.org, org.score
-                )
-            } else {
-                format!(
-                    "{}'s trust is {:.2} on {:.1} pieces of evidence",
-                    org.org,
-                    org.score,
-                    org.r + org.s
-                )
-            };
-            out.push(flag(
-                Rule::R16,
-                Some(org.org.to_string()),
-                Severity::Warn,
-                reason,
-                org.points
-                    .iter()
-                    .filter(|p| p.delta < 0.0 && t - p.at <= Duration::days(R16_DAYS))
-                    .map(|p| p.event_id)
-                    .collect(),
-            ));
+            .find(|o| o.org == org.org && enough(o) && enough(&org))
+            .map(|o| o.score - org.score)
+            .filter(|drop| *drop >= R16_DROP);
+        let low = org.score < 0.5 && enough(&org);
+        if drop.is_none() && !low {
+            continue;
         }
+        let reason = match drop {
+            Some(drop) => format!(
+                "{}'s trust fell by {drop:.2} to {:.2} within 90 days",
+                org.org, org.score
+            ),
+            None => format!(
+                "{}'s trust is {:.2} on {:.1} pieces of evidence",
+                org.org,
+                org.score,
+                org.r + org.s
+            ),
+        };
+        out.push(flag(
+            Rule::R16,
+            Some(org.org.to_string()),
+            Severity::Warn,
+            reason,
+            org.points
+                .iter()
+                .filter(|p| p.delta < 0.0 && t - p.at <= Duration::days(R16_DAYS))
+                .map(|p| p.event_id)
+                .collect(),
+        ));
     }
 }
 

@@ -426,14 +426,12 @@ fn r2_over_reliance_and_r10_imbalance_from_revenue() {
         of_rule(&events, at, Rule::R2),
         [(Some("acme".to_owned()), Severity::Warn, vec![id(2)])]
     );
-    // D_acme = 0.5, D_stmary = 0.001: DA/JD = 0.998.
+    // D_acme = 0.5, D_stmary = 0.001: DA/JD = 0.998, one flag for the pair, naming acme as
+    // the side that bears more.
     let r10 = of_rule(&events, at, Rule::R10);
     assert_eq!(
         r10.iter().map(|f| f.0.clone()).collect::<Vec<_>>(),
-        [
-            Some("acme>stmary".to_owned()),
-            Some("stmary>acme".to_owned())
-        ]
+        [Some("acme>stmary".to_owned())]
     );
 }
 
@@ -651,6 +649,7 @@ fn a_backfilled_history_raises_flags_when_they_held() {
         ("a", "2026-02-02T00:00:00Z"),
         ("b", "2026-02-03T00:00:00Z"),
         ("c", "2026-02-04T00:00:00Z"),
+        ("d", "2026-02-05T00:00:00Z"),
     ] {
         items.push((
             at,
@@ -680,11 +679,12 @@ fn a_backfilled_history_raises_flags_when_they_held() {
         .filter(|c| c.rule_id == Rule::R16 && c.now.is_some())
         .map(|c| c.at)
         .collect();
-    // The first cancellation moves stmary's T from 0.50 to 0.33, a drop of 0.17.
+    // The fourth cancellation brings stmary's evidence past 3 (decayed over three days, three
+    // make a little less), with T = 0.2.
     assert_eq!(
         raised.first(),
-        Some(&datetime!(2026-02-02 00:00 UTC)),
-        "raised at the first cancellation, not when recorded: {raised:?}"
+        Some(&datetime!(2026-02-05 00:00 UTC)),
+        "raised at the fourth cancellation, not when recorded: {raised:?}"
     );
     // Before anything was recorded, the ledger knew of no flag.
     let f = flags(
@@ -748,4 +748,80 @@ fn resumed_flags_equal_a_fresh_evaluation() {
     let (resumed, made) = flags_resumed(&events, early, &settings, Some(&so_far));
     assert_eq!(resumed, flags(&events, early, &settings));
     assert!(made.is_none());
+}
+
+/// R16's drop counts only with enough evidence (r + s ≥ 3) at both ends of the 90 days: not the
+/// first piece of negative evidence, nor a fall from a score that rested on too little.
+#[test]
+fn r16_a_drop_needs_evidence_at_both_ends() {
+    // stmary attends `held` in-person meetings on 2026-01-10 (r = 1 each), then cancels one at
+    // short notice on 2026-04-05 (s = 1).
+    let history_of = |held: usize| {
+        let mut items: Vec<(&str, &str, &str, Value)> = (0..held)
+            .map(|m| {
+                (
+                    "2026-01-10T00:00:00Z",
+                    "acme",
+                    "meeting_held",
+                    json!({"meeting_id": format!("m{m}"), "in_person": true, "attendees": [
+                        {"org": "acme", "person": "A", "seniority": "staff"},
+                        {"org": "stmary", "person": "S", "seniority": "exec"}]}),
+                )
+            })
+            .collect();
+        items.push((
+            "2026-04-05T00:00:00Z",
+            "stmary",
+            "meeting_cancelled",
+            json!({"meeting_id": "x", "by_org": "stmary", "notice_hours": 1, "reason": "r"}),
+        ));
+        history(&[], &items)
+    };
+    let at = datetime!(2026-04-10 00:00 UTC);
+    // Three meetings: T was 0.80 on exactly 3 pieces of evidence 90 days before, and is 0.61 on
+    // 3.1 now.
+    let events = history_of(3);
+    let f = flags(&events, at, &Default::default());
+    let r16: Vec<_> = f.open.iter().filter(|f| f.rule_id == Rule::R16).collect();
+    assert_eq!(r16.len(), 1, "{r16:?}");
+    assert_eq!(r16[0].subject.as_deref(), Some("stmary"));
+    assert_eq!(
+        r16[0].reason,
+        "stmary's trust fell by 0.19 to 0.61 within 90 days"
+    );
+    assert_eq!(r16[0].evidence, [id(5)], "the cancellation");
+    // Two meetings: T fell from 0.75 to 0.55, but 0.75 rested on 2 pieces of evidence.
+    assert_eq!(of_rule(&history_of(2), at, Rule::R16), []);
+    // The cancellation alone moves T from 0.5 to 0.33 on one piece of evidence.
+    assert_eq!(of_rule(&history_of(0), at, Rule::R16), []);
+}
+
+/// R10 is one flag per pair of parties, naming first the side that bears the effort.
+#[test]
+fn r10_once_per_pair_naming_the_side_that_bears_more() {
+    let requests = |by: &'static str| -> Vec<(&'static str, &'static str, &'static str, Value)> {
+        ["a", "b", "c"]
+            .into_iter()
+            .map(|m| {
+                (
+                    "2026-02-01T00:00:00Z",
+                    by,
+                    "meeting_requested",
+                    json!({"meeting_id": m, "requested_by_org": by, "purpose": "p"}),
+                )
+            })
+            .collect()
+    };
+    let at = datetime!(2026-02-02 00:00 UTC);
+    for (by, subject) in [("acme", "acme>stmary"), ("stmary", "stmary>acme")] {
+        let r10 = of_rule(&history(&[], &requests(by)), at, Rule::R10);
+        assert_eq!(
+            r10,
+            [(
+                Some(subject.to_owned()),
+                Severity::Warn,
+                vec![id(2), id(3), id(4)]
+            )]
+        );
+    }
 }
