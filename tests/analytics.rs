@@ -231,13 +231,15 @@ async fn python_follows_the_feed_and_nothing_is_published_twice() {
                 assert_eq!(u["position"], r, "{model} of {p} is at its last revision");
             }
         }
-        // The feed's summary is the query's answer at the same instant.
-        let as_of = seen[&(p.clone(), "summary".to_owned())]["as_of"]
-            .as_str()
-            .expect("as_of")
-            .to_owned();
-        let query = get_json(&a, &format!("/v1/partnerships/{p}/summary?as_of={as_of}")).await;
+        // The feed's summary is the query's answer at the same axes.
         let fed = &seen[&(p.clone(), "summary".to_owned())]["data"];
+        let axis = |name: &str| fed[name].as_str().expect(name).to_owned();
+        let (as_of, valid_at) = (axis("as_of"), axis("valid_at"));
+        let query = get_json(
+            &a,
+            &format!("/v1/partnerships/{p}/summary?as_of={as_of}&valid_at={valid_at}"),
+        )
+        .await;
         let rules = |flags: &Value| -> Vec<String> {
             flags
                 .as_array()

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use accord_domain::Event;
-use accord_domain::models::{Model, ModelSettings, evaluate};
+use accord_domain::models::{Axes, Model, ModelSettings, evaluate};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -211,13 +211,20 @@ async fn queries_answer_live_and_past(a: &Accord) {
         assert_eq!(status, StatusCode::OK, "{answer}");
         // Through JSON text, as the answer came: serde_json's float parsing may differ from
         // the value by one ulp, the same way for both.
-        let text = serde_json::to_string(&evaluate(m, &known, as_of, &ModelSettings::default()))
-            .expect("json");
+        let text = serde_json::to_string(&evaluate(
+            m,
+            &known,
+            Axes::at(as_of),
+            &ModelSettings::default(),
+        ))
+        .expect("json");
         let mut fresh: Value = serde_json::from_str(&text).expect("json");
         fresh["partnership_id"] = json!(p);
-        // The fresh fold's `as_of` has the precision of the string it was parsed from.
-        answer["as_of"] = Value::Null;
-        fresh["as_of"] = Value::Null;
+        // The fresh fold's axes have the precision of the string they were parsed from.
+        for axis in ["as_of", "valid_at"] {
+            answer[axis] = Value::Null;
+            fresh[axis] = Value::Null;
+        }
         assert_eq!(answer, fresh, "{} as of {before}", m.as_str());
     }
     let (_, past) = model(a, p, "flags", &before).await;
@@ -232,6 +239,47 @@ async fn queries_answer_live_and_past(a: &Accord) {
             .is_some_and(|t| t > before.as_str()),
         "{summary}"
     );
+
+    // Business time: the history was recorded today, but asked at 2026-02-05 (after step 3,
+    // before the retraction occurred) the partnership stands as it did then, over HTTP, NATS's
+    // JSON and the CLI alike.
+    let (status, then) = get(&format!(
+        "{}/v1/partnerships/{p}/flags?valid_at=2026-02-05T00:00:00Z",
+        a.url
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{then}");
+    assert_eq!(then["valid_at"], "2026-02-05T00:00:00Z");
+    assert_eq!(r1(&then).as_deref(), Some("critical"), "{then}");
+    let (code, out, err) = accord(&[
+        "show",
+        "flags",
+        p,
+        "--valid-at",
+        "2026-02-05T00:00:00Z",
+        "--server",
+        &a.url,
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(", valid at 2026-02-05T00:00:00Z"), "{out}");
+    assert!(
+        out.contains("critical R1 unwilling_partner (acme>stmary)"),
+        "{out}"
+    );
+    // Before anything occurred, nothing holds.
+    let (_, before_anything) = get(&format!(
+        "{}/v1/partnerships/{p}/flags?valid_at=2026-01-01T00:00:00Z",
+        a.url
+    ))
+    .await;
+    assert_eq!(before_anything["open"], json!([]), "{before_anything}");
+    let (status, body) = get(&format!(
+        "{}/v1/partnerships/{p}/trust?valid_at=next%20week",
+        a.url
+    ))
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["details"][0]["field"], "valid_at");
 
     // Bad input.
     let (status, body) = model(a, "nobody-here", "summary", LATER).await;

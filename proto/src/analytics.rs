@@ -34,6 +34,7 @@ fn trust(partnership_id: String, m: &tr::TrustTimeline) -> pb::TrustTimeline {
     pb::TrustTimeline {
         partnership_id,
         as_of: Some(timestamp(m.as_of)),
+        valid_at: Some(timestamp(m.valid_at)),
         orgs: m
             .orgs
             .iter()
@@ -75,6 +76,7 @@ fn throughput(partnership_id: String, m: &th::Throughput) -> pb::Throughput {
     pb::Throughput {
         partnership_id,
         as_of: Some(timestamp(m.as_of)),
+        valid_at: Some(timestamp(m.valid_at)),
         owners: m
             .owners
             .iter()
@@ -107,6 +109,7 @@ fn asymmetry(partnership_id: String, m: &asy::Asymmetry) -> pb::Asymmetry {
     pb::Asymmetry {
         partnership_id,
         as_of: Some(timestamp(m.as_of)),
+        valid_at: Some(timestamp(m.valid_at)),
         pairs: m
             .pairs
             .iter()
@@ -154,6 +157,7 @@ fn goals(partnership_id: String, m: &go::Goals) -> pb::Goals {
     pb::Goals {
         partnership_id,
         as_of: Some(timestamp(m.as_of)),
+        valid_at: Some(timestamp(m.valid_at)),
         goals: m
             .goals
             .iter()
@@ -190,6 +194,7 @@ fn flags(partnership_id: String, m: &fl::Flags) -> pb::Flags {
     pb::Flags {
         partnership_id,
         as_of: Some(timestamp(m.as_of)),
+        valid_at: Some(timestamp(m.valid_at)),
         open: m.open.iter().map(flag).collect(),
         history: m
             .history
@@ -208,6 +213,7 @@ fn summary(partnership_id: String, m: &su::Summary) -> pb::Summary {
     pb::Summary {
         partnership_id,
         as_of: Some(timestamp(m.as_of)),
+        valid_at: Some(timestamp(m.valid_at)),
         status: m.status.map(|s| s.as_str().to_owned()),
         trust: m
             .trust

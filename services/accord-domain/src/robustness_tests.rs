@@ -1,6 +1,7 @@
 //! No input can poison the ledger: any JSON a client sends is refused or decided, and any
 //! accepted history, extremes included, folds into every read model without a panic.
 
+use crate::models::Axes;
 use proptest::prelude::*;
 use time::macros::datetime;
 
@@ -17,7 +18,7 @@ proptest! {
         let settings = ModelSettings::default();
         for as_of in instants(&events) {
             for model in Model::ALL {
-                evaluate(model, &events, as_of, &settings);
+                evaluate(model, &events, Axes::at(as_of), &settings);
             }
         }
     }

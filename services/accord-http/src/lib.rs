@@ -22,6 +22,7 @@ pub mod serve;
 use std::sync::Arc;
 use std::time::Instant;
 
+use accord_domain::models::Axes;
 use accord_domain::{Event, EventInput, EventType, PartnershipId, Payload};
 use accord_ledger::{Ledger, LedgerError, RecordRequest};
 use accord_log::{EventLog, Verification, verify_partnership};
@@ -369,20 +370,37 @@ pub(crate) struct AsOf {
     pub(crate) as_of: Option<String>,
 }
 
-/// `as_of` from a query string: an RFC 3339 time within the range the ledger records
+/// The time axes a read-model query asks for, each an RFC 3339 time: `as_of` (record time,
+/// default now) and `valid_at` (business time, default `as_of`).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct When {
+    pub(crate) as_of: Option<String>,
+    pub(crate) valid_at: Option<String>,
+}
+
+impl When {
+    /// The axes asked for, `now` standing in for a missing `as_of`.
+    pub(crate) fn axes(&self, now: OffsetDateTime) -> Result<Axes, ApiError> {
+        let as_of = instant("as_of", self.as_of.as_deref())?.unwrap_or(now);
+        Ok(Axes::new(
+            as_of,
+            instant("valid_at", self.valid_at.as_deref())?,
+        ))
+    }
+}
+
+/// An instant from a query string: an RFC 3339 time within the range the ledger records
 /// (docs/domain.md), so that no query makes a read model span millennia.
-pub(crate) fn as_of(q: &AsOf) -> Result<Option<OffsetDateTime>, ApiError> {
-    q.as_of
-        .as_deref()
-        .map(|s| {
-            accord_domain::values::rfc3339::parse(s)
-                .and_then(|t| accord_domain::check::instant_in_range(t).map(|()| t))
-                .map_err(|message| ApiError::BadRequest {
-                    field: "as_of".into(),
-                    message,
-                })
-        })
-        .transpose()
+pub(crate) fn instant(field: &str, s: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {
+    s.map(|s| {
+        accord_domain::values::rfc3339::parse(s)
+            .and_then(|t| accord_domain::check::instant_in_range(t).map(|()| t))
+            .map_err(|message| ApiError::BadRequest {
+                field: field.into(),
+                message,
+            })
+    })
+    .transpose()
 }
 
 /// One event of the audit history.
@@ -404,7 +422,7 @@ async fn history(
 ) -> Result<Response, ApiError> {
     let caller = state.caller(&headers)?;
     let p = partnership(&id)?;
-    let as_of = as_of(&q)?;
+    let as_of = instant("as_of", q.as_of.as_deref())?;
     state.readable(caller, &p).await?;
     let commits = state
         .log

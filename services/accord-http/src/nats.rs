@@ -157,6 +157,8 @@ struct QueryRequest {
     partnership_id: String,
     #[serde(default)]
     as_of: Option<String>,
+    #[serde(default)]
+    valid_at: Option<String>,
 }
 
 async fn answer_query(
@@ -168,10 +170,16 @@ async fn answer_query(
     let caller = caller_of(state.tokens.as_deref(), authorization)?;
     let q: QueryRequest = serde_json::from_slice(payload).map_err(|e| ApiError::BadRequest {
         field: "body".into(),
-        message: format!("must be {{\"partnership_id\": ..., \"as_of\"?: RFC3339}}: {e}"),
+        message: format!(
+            "must be {{\"partnership_id\": ..., \"as_of\"?: RFC3339, \"valid_at\"?: RFC3339}}: {e}"
+        ),
     })?;
-    let as_of = crate::as_of(&crate::AsOf { as_of: q.as_of })?;
-    let answer = query(state, caller, &q.partnership_id, model, as_of).await?;
+    let when = crate::When {
+        as_of: q.as_of,
+        valid_at: q.valid_at,
+    };
+    let axes = when.axes(time::OffsetDateTime::now_utc())?;
+    let answer = query(state, caller, &q.partnership_id, model, axes).await?;
     let mut body = serde_json::to_value(answer).map_err(|e| ApiError::Internal(e.to_string()))?;
     body["partnership_id"] = Value::String(q.partnership_id);
     Ok(body)

@@ -1,12 +1,13 @@
-//! The read models over HTTP: `GET /v1/partnerships/{id}/{trust|throughput|asymmetry|goals|flags|summary}?as_of=RFC3339`,
-//! answered from the projector's store. `as_of` defaults to now; with a past `as_of` the answer
-//! is what the ledger knew then. `GET /v1/partnerships/{id}/retro?as_of=&from=&to=` serves the
-//! retrospective report (`accord_report`) of the same facts.
+//! The read models over HTTP: `GET /v1/partnerships/{id}/{trust|throughput|asymmetry|goals|flags|summary}?as_of=&valid_at=`
+//! (RFC 3339), answered from the projector's store. `as_of` (record time) defaults to now: with a
+//! past `as_of` the answer is what the ledger knew then. `valid_at` (business time) defaults to
+//! `as_of`: the partnership as it stood then. `GET /v1/partnerships/{id}/retro?as_of=&valid_at=&from=&to=`
+//! serves the retrospective report (`accord_report`) of the same facts.
 
 use std::sync::Arc;
 
 use accord_domain::PartnershipId;
-use accord_domain::models::{Model, ModelSettings, ReadModel};
+use accord_domain::models::{Axes, Model, ModelSettings, ReadModel};
 use accord_domain::values::iso_date;
 use accord_projector::{Facts, Projections, QueryError, Status};
 use accord_report::{Retro, RetroError};
@@ -20,7 +21,7 @@ use serde_json::json;
 use time::{Date, OffsetDateTime};
 
 use crate::auth::{Caller, Tokens};
-use crate::{ApiError, AsOf, Metrics, as_of, caller, partnership};
+use crate::{ApiError, Metrics, When, caller, partnership};
 
 /// What the query handlers share.
 #[derive(Debug, Clone)]
@@ -67,29 +68,30 @@ async fn readable_facts(
     Ok((p, facts))
 }
 
-/// One read model of a partnership at `as_of` (now when `None`), for a caller allowed to read
-/// it. HTTP and the NATS service both answer with this.
+/// One read model of a partnership at `axes`, for a caller allowed to read it. HTTP and the NATS
+/// service both answer with this.
 pub async fn query(
     state: &QueryState,
     caller: Caller<'_>,
     id: &str,
     model: Model,
-    as_of: Option<OffsetDateTime>,
+    axes: Axes,
 ) -> Result<ReadModel, ApiError> {
-    let as_of = as_of.unwrap_or_else(OffsetDateTime::now_utc);
     let (p, facts) = readable_facts(state, caller, id).await?;
     let projections = state.projections.clone();
     let settings = state.settings.clone();
-    tokio::task::spawn_blocking(move || projections.evaluate(&p, &facts, model, as_of, &settings))
+    tokio::task::spawn_blocking(move || projections.evaluate(&p, &facts, model, axes, &settings))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(ApiError::from)
 }
 
-/// `GET /v1/partnerships/{id}/retro?as_of=&from=&to=`: the query string of the retrospective.
+/// `GET /v1/partnerships/{id}/retro?as_of=&valid_at=&from=&to=`: the query string of the
+/// retrospective.
 #[derive(Debug, Deserialize)]
 struct RetroQuery {
     as_of: Option<String>,
+    valid_at: Option<String>,
     from: Option<String>,
     to: Option<String>,
 }
@@ -114,10 +116,11 @@ async fn retro(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let caller = caller(state.tokens.as_deref(), &headers)?;
-    let as_of = as_of(&AsOf {
-        as_of: q.as_of.clone(),
-    })?
-    .unwrap_or_else(OffsetDateTime::now_utc);
+    let when = When {
+        as_of: q.as_of,
+        valid_at: q.valid_at,
+    };
+    let axes = when.axes(OffsetDateTime::now_utc())?;
     let (from, to) = (
         date("from", q.from.as_deref())?,
         date("to", q.to.as_deref())?,
@@ -130,7 +133,7 @@ async fn retro(
             accord_report::render(&Retro {
                 partnership_id: &p,
                 events: &facts.events,
-                as_of,
+                axes,
                 from,
                 to,
                 settings: &settings,
@@ -163,7 +166,7 @@ pub fn routes(state: QueryState) -> Router {
                 get(
                     move |State(state): State<QueryState>,
                           Path(id): Path<String>,
-                          Query(q): Query<AsOf>,
+                          Query(q): Query<When>,
                           headers: HeaderMap| async move {
                         answer(&state, model, &id, &q, &headers).await
                     },
@@ -178,12 +181,12 @@ async fn answer(
     state: &QueryState,
     model: Model,
     id: &str,
-    q: &AsOf,
+    q: &When,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let caller = caller(state.tokens.as_deref(), headers)?;
-    let as_of = as_of(q)?;
-    let answer = query(state, caller, id, model, as_of).await?;
+    let axes = q.axes(OffsetDateTime::now_utc())?;
+    let answer = query(state, caller, id, model, axes).await?;
     let mut body = serde_json::to_value(answer).map_err(|e| ApiError::Internal(e.to_string()))?;
     body["partnership_id"] = json!(id);
     Ok(Json(body).into_response())

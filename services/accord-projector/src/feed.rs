@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use accord_domain::PartnershipId;
-use accord_domain::models::{Model, ModelSettings};
+use accord_domain::models::{Axes, Model, ModelSettings};
 use accord_domain::values::rfc3339;
 use accord_log::Position;
 use accord_log::jetstream::HEADER_SCHEMA;
@@ -387,12 +387,15 @@ fn updates(
         let Some(as_of) = facts.events.iter().map(|e| e.recorded_at).max() else {
             continue;
         };
+        // Every event in: one may occur a little after it was recorded (the clock skew allowed).
+        let latest = facts.events.iter().map(|e| e.occurred_at).max();
+        let axes = Axes::new(as_of, latest.map(|t| t.max(as_of)));
         let at = rfc3339::format(as_of);
         let mut updates = Vec::with_capacity(Model::ALL.len());
         for model in Model::ALL {
             // A broken chain has no answer, and a fault in one model's fold (logged and counted
             // where it happened) leaves that model out until the partnership's next commit.
-            let Ok(answer) = projections.evaluate(p, &facts, model, as_of, settings) else {
+            let Ok(answer) = projections.evaluate(p, &facts, model, axes, settings) else {
                 continue;
             };
             let (schema, payload) = accord_proto::analytics::encode(p, &answer);

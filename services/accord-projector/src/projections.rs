@@ -15,9 +15,8 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use accord_domain::PartnershipId;
 use accord_domain::models::flags::FlagsSoFar;
-use accord_domain::models::{Model, ModelSettings, ReadModel, evaluate_resumed};
+use accord_domain::models::{Axes, Model, ModelSettings, ReadModel, evaluate_resumed};
 use accord_log::Position;
-use time::OffsetDateTime;
 
 use crate::store::{Broken, Facts, Store, StoreError, io_error};
 
@@ -84,15 +83,15 @@ impl Facts {
         }
     }
 
-    /// One read model of these facts at `as_of`; a partnership whose chain broke has none.
+    /// One read model of these facts at `axes`; a partnership whose chain broke has none.
     pub fn evaluate(
         &self,
         partnership_id: &PartnershipId,
         model: Model,
-        as_of: OffsetDateTime,
+        axes: Axes,
         settings: &ModelSettings,
     ) -> Result<ReadModel, QueryError> {
-        self.evaluate_resumed(partnership_id, model, as_of, settings, None)
+        self.evaluate_resumed(partnership_id, model, axes, settings, None)
             .map(|(m, _)| m)
     }
 
@@ -100,13 +99,13 @@ impl Facts {
         &self,
         partnership_id: &PartnershipId,
         model: Model,
-        as_of: OffsetDateTime,
+        axes: Axes,
         settings: &ModelSettings,
         so_far: Option<&FlagsSoFar>,
     ) -> Result<(ReadModel, Option<FlagsSoFar>), QueryError> {
         self.unbroken(partnership_id)?;
         guarded(partnership_id, model.as_str(), || {
-            evaluate_resumed(model, &self.events, as_of, settings, so_far)
+            evaluate_resumed(model, &self.events, axes, settings, so_far)
         })
     }
 }
@@ -263,12 +262,12 @@ impl Projections {
         p: &PartnershipId,
         facts: &Facts,
         model: Model,
-        as_of: OffsetDateTime,
+        axes: Axes,
         settings: &ModelSettings,
     ) -> Result<ReadModel, QueryError> {
         let revision = facts.meta.revision;
         let so_far = self.flag_histories.get(p, revision);
-        let (answer, made) = facts.evaluate_resumed(p, model, as_of, settings, so_far.as_ref())?;
+        let (answer, made) = facts.evaluate_resumed(p, model, axes, settings, so_far.as_ref())?;
         if let Some(made) = made {
             self.flag_histories.keep(p, revision, made);
         }

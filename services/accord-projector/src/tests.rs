@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use accord_domain::models::{Model, ModelSettings};
+use accord_domain::models::{Axes, Model, ModelSettings};
 use accord_domain::{CommitId, EventId, EventInput, Hash, PartnershipId};
 use accord_log::StoredCommit;
 use accord_proto::SealedCommit;
@@ -102,7 +102,12 @@ fn view(store: &Store) -> (u64, Vec<String>) {
         out.push(format!("{p} {:?} {}", facts.meta, facts.events.len()));
         for model in Model::ALL {
             let m = facts
-                .evaluate(&p, model, datetime!(2026-06-01 00:00 UTC), &settings)
+                .evaluate(
+                    &p,
+                    model,
+                    Axes::at(datetime!(2026-06-01 00:00 UTC)),
+                    &settings,
+                )
                 .expect("not broken");
             out.push(serde_json::to_string(&m).expect("json"));
         }
@@ -266,7 +271,7 @@ fn a_tampered_commit_stops_its_partnership_and_no_other() {
         .evaluate(
             &p1,
             Model::Summary,
-            datetime!(2026-06-01 00:00 UTC),
+            Axes::at(datetime!(2026-06-01 00:00 UTC)),
             &ModelSettings::default(),
         )
         .expect_err("a broken partnership has no read model");

@@ -10,13 +10,14 @@
 //! - goal attainment;
 //! - the red-flag timeline, with evidence.
 //!
-//! Like the read models it draws on, the report is a pure function of (events, `as_of`, window,
+//! Like the read models it draws on, the report is a pure function of (events, axes, window,
 //! settings): it never reads the clock, so the same inputs give the same bytes.
 //!
-//! Time runs two ways on the page. The report shows what the ledger knew at `as_of` (events
-//! recorded by then, retractions and corrections applied). Its charts lay that knowledge out in
-//! business time (`occurred_at`) over the window. The balance of effort at the end of each quarter
-//! is the asymmetry model evaluated at that instant over the same known events.
+//! Time runs two ways on the page. The report shows what the ledger knew at `as_of` of what had
+//! occurred by `valid_at` (retractions and corrections applied), evaluated at `valid_at`. Its
+//! charts lay that knowledge out in business time (`occurred_at`) over the window. The balance of
+//! effort at the end of each quarter is the asymmetry model evaluated at that instant over the
+//! known events that had occurred by then.
 
 mod charts;
 mod discuss;
@@ -31,7 +32,7 @@ use accord_domain::models::goals::{self, GoalStatus, Goals};
 use accord_domain::models::summary::{self, Summary};
 use accord_domain::models::throughput::{self, Throughput};
 use accord_domain::models::trust::{self, TrustPoint, TrustTimeline};
-use accord_domain::models::{ModelSettings, known_at};
+use accord_domain::models::{Axes, ModelSettings, known};
 use accord_domain::values::rfc3339::format as rfc3339;
 use accord_domain::{EventId, PartnershipId};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -48,9 +49,9 @@ pub struct Retro<'a> {
     pub partnership_id: &'a PartnershipId,
     /// Everything recorded for the partnership, in log order.
     pub events: &'a [Event],
-    /// What the ledger knew then.
-    pub as_of: OffsetDateTime,
-    /// The window of business time shown: from the first event, to `as_of`, unless given.
+    /// What the ledger knew (`as_of`) of the partnership at `valid_at`.
+    pub axes: Axes,
+    /// The window of business time shown: from the first event, to `valid_at`, unless given.
     pub from: Option<Date>,
     pub to: Option<Date>,
     pub settings: &'a ModelSettings,
@@ -63,10 +64,11 @@ pub struct Retro<'a> {
 pub enum RetroError {
     #[error("from ({from}) must not be after to ({to})")]
     Window { from: Date, to: Date },
-    #[error("{partnership_id} has no event the ledger knew at {as_of}")]
+    #[error("{partnership_id} has no event the ledger knew at {as_of} that occurred by {valid_at}")]
     NothingKnown {
         partnership_id: PartnershipId,
         as_of: String,
+        valid_at: String,
     },
 }
 
@@ -92,15 +94,16 @@ struct Page<'a> {
 
 /// The report as one HTML page.
 pub fn render(retro: &Retro<'_>) -> Result<String, RetroError> {
-    let known = known_at(retro.events, retro.as_of);
+    let known = known(retro.events, retro.axes);
     let Some(first) = known.iter().map(|e| e.occurred_at).min() else {
         return Err(RetroError::NothingKnown {
             partnership_id: retro.partnership_id.clone(),
-            as_of: rfc3339(retro.as_of),
+            as_of: rfc3339(retro.axes.as_of),
+            valid_at: rfc3339(retro.axes.valid_at),
         });
     };
     let from = retro.from.unwrap_or(first.date());
-    let to = retro.to.unwrap_or(retro.as_of.date());
+    let to = retro.to.unwrap_or(retro.axes.valid_at.date());
     if from > to {
         return Err(RetroError::Window { from, to });
     }
@@ -108,10 +111,10 @@ pub fn render(retro: &Retro<'_>) -> Result<String, RetroError> {
         from.midnight().assume_utc(),
         to.midnight().assume_utc() + Duration::DAY,
     );
-    let (events, as_of, settings) = (retro.events, retro.as_of, retro.settings);
+    let (events, axes, settings) = (retro.events, retro.axes, retro.settings);
     // The red flags are evaluated once: the flags resume from what the summary made.
-    let (summary, so_far) = summary::summary_resumed(events, as_of, settings, None);
-    let (flags, _) = flags::flags_resumed(events, as_of, settings, so_far.as_ref());
+    let (summary, so_far) = summary::summary_resumed(events, axes, settings, None);
+    let (flags, _) = flags::flags_resumed(events, axes, settings, so_far.as_ref());
     let page = Page {
         retro,
         by_id: known
@@ -122,9 +125,9 @@ pub fn render(retro: &Retro<'_>) -> Result<String, RetroError> {
         axis,
         from,
         to,
-        trust: trust::trust(events, as_of, &settings.trust),
-        throughput: throughput::throughput(events, as_of, &settings.throughput),
-        goals: goals::goals(events, as_of),
+        trust: trust::trust(events, axes, &settings.trust),
+        throughput: throughput::throughput(events, axes, &settings.throughput),
+        goals: goals::goals(events, axes),
         flags,
         summary,
         known,
@@ -257,7 +260,8 @@ impl Page<'_> {
                 p.meta {
                     (self.retro.partnership_id.as_str()) " · " (status)
                     " · from " (self.from) " to " (self.to)
-                    " · as the ledger knew it at " (rfc3339(self.retro.as_of))
+                    " · at " (rfc3339(self.retro.axes.valid_at))
+                    " as the ledger knew it at " (rfc3339(self.retro.axes.as_of))
                 }
                 @if let Some(p) = self.proposal() {
                     p.vision { "\u{201c}" (p.vision) "\u{201d}" }
@@ -429,7 +433,7 @@ impl Page<'_> {
                     ),
                 }));
                 points.push(Point {
-                    at: self.retro.as_of.min(self.axis.to),
+                    at: self.retro.axes.valid_at.min(self.axis.to),
                     value: o.score,
                     dot: None,
                     title: String::new(),
@@ -546,10 +550,10 @@ impl Page<'_> {
         }
     }
 
-    /// The asymmetry model at the end of each quarter of the window, and at `as_of`.
+    /// The asymmetry model at the end of each quarter of the window, and at `valid_at`.
     fn asymmetry_over_time(&self) -> Vec<(OffsetDateTime, Asymmetry)> {
         let settings = &self.retro.settings.asymmetry;
-        let end = self.retro.as_of.min(self.axis.to);
+        let end = self.retro.axes.valid_at.min(self.axis.to);
         let mut instants = Vec::new();
         let mut q = next_quarter(self.from);
         while q.midnight().assume_utc() < end {
@@ -559,7 +563,19 @@ impl Page<'_> {
         instants.push(end);
         instants
             .into_iter()
-            .map(|t| (t, asymmetry_of(&self.known, t, settings)))
+            .map(|t| {
+                let occurred: Vec<Event> = self
+                    .known
+                    .iter()
+                    .filter(|e| e.occurred_at <= t)
+                    .cloned()
+                    .collect();
+                let axes = Axes {
+                    as_of: self.retro.axes.as_of,
+                    valid_at: t,
+                };
+                (t, asymmetry_of(&occurred, axes, settings))
+            })
             .collect()
     }
 
@@ -729,7 +745,7 @@ impl Page<'_> {
     }
 
     fn flags_section(&self) -> Markup {
-        let episodes = flag_episodes(&self.flags, self.retro.as_of);
+        let episodes = flag_episodes(&self.flags, self.retro.axes.valid_at);
         let rows: Vec<(String, Vec<Span>)> = episodes
             .iter()
             .map(|f| {
@@ -809,7 +825,8 @@ impl Page<'_> {
             footer {
                 "Made by accord from the " (self.known.len()) " events in effect"
                 @if let Some(r) = self.retro.revision { " (revision " (r) ")" }
-                " as the ledger knew them at " (rfc3339(self.retro.as_of))
+                " as the ledger knew them at " (rfc3339(self.retro.axes.as_of))
+                ", evaluated at " (rfc3339(self.retro.axes.valid_at))
                 ". The same ledger, time and settings give the same page."
             }
         }
@@ -961,7 +978,7 @@ mod tests {
         Retro {
             partnership_id: p,
             events,
-            as_of,
+            axes: Axes::at(as_of),
             from: None,
             to: None,
             settings,
@@ -1012,6 +1029,7 @@ mod tests {
         let as_of = datetime!(2026-06-01 0:00 UTC);
         let flags = Flags {
             as_of,
+            valid_at: as_of,
             open: vec![flag(Severity::Warn, "again")],
             history: vec![
                 change(

@@ -2,7 +2,7 @@
 
 use accord_domain::PartnershipId;
 use accord_domain::arbitrary::{instants, record, step};
-use accord_domain::models::ModelSettings;
+use accord_domain::models::{Axes, ModelSettings};
 use proptest::prelude::*;
 
 use crate::{Retro, render};
@@ -27,7 +27,7 @@ proptest! {
             let _ = render(&Retro {
                 partnership_id: &p,
                 events: &events,
-                as_of,
+                axes: Axes::at(as_of),
                 from,
                 to,
                 settings: &settings,

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use accord_domain::models::{Model, ModelSettings};
+use accord_domain::models::{Axes, Model, ModelSettings};
 use accord_projector::{Projections, Projector};
 use tokio_util::sync::CancellationToken;
 
@@ -347,9 +347,9 @@ async fn summaries(
     );
     let settings = ModelSettings::default();
     for p in std::iter::once(worked).chain(samples) {
-        let (facts, as_of) = facts_at_last(&projections, p)?;
+        let (facts, axes) = facts_at_last(&projections, p)?;
         let mut summary =
-            serde_json::to_value(facts.evaluate(p, Model::Summary, as_of, &settings)?)?;
+            serde_json::to_value(facts.evaluate(p, Model::Summary, axes, &settings)?)?;
         summary["partnership_id"] = json!(p);
         println!(
             "\n{}",
@@ -359,21 +359,25 @@ async fn summaries(
     Ok(projections)
 }
 
-/// A partnership's facts, and the instant of its last recorded event.
+/// A partnership's facts, and the axes of the end of its own history: everything recorded,
+/// evaluated when its last event occurred (a sample's history ends long before it is imported).
 fn facts_at_last(
     projections: &Projections,
     p: &PartnershipId,
-) -> Result<(accord_projector::Facts, time::OffsetDateTime)> {
+) -> Result<(accord_projector::Facts, Axes)> {
     let facts = projections
         .facts(p)?
         .context("the projector knows every partnership")?;
-    let as_of = facts
-        .events
-        .iter()
-        .map(|e| e.recorded_at)
-        .max()
-        .context("a partnership has events")?;
-    Ok((facts, as_of))
+    let last = |at: fn(&accord_domain::Event) -> time::OffsetDateTime| {
+        facts
+            .events
+            .iter()
+            .map(at)
+            .max()
+            .context("a partnership has events")
+    };
+    let axes = Axes::new(last(|e| e.recorded_at)?, Some(last(|e| e.occurred_at)?));
+    Ok((facts, axes))
 }
 
 /// Writes the retrospective report of each sample partnership into `dir` and prints the paths.
@@ -384,11 +388,11 @@ fn write_reports(projections: &Projections, samples: &[PartnershipId], dir: &Pat
         "\nthe retrospective of each sample partnership, one HTML page each (open in a browser):"
     );
     for p in samples {
-        let (facts, as_of) = facts_at_last(projections, p)?;
+        let (facts, axes) = facts_at_last(projections, p)?;
         let page = accord_report::render(&accord_report::Retro {
             partnership_id: p,
             events: &facts.events,
-            as_of,
+            axes,
             from: None,
             to: None,
             settings: &settings,

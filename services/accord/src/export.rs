@@ -44,6 +44,9 @@ pub(crate) struct ExportArgs {
     /// What the ledger knew at this RFC 3339 time (default: now).
     #[arg(long)]
     as_of: Option<String>,
+    /// The business time read models are evaluated at, RFC 3339 (default: --as-of).
+    #[arg(long)]
+    valid_at: Option<String>,
     #[arg(long, value_enum)]
     format: Format,
     /// The file to write (replaced if it exists).
@@ -141,6 +144,7 @@ const EVENTS: &[Column] = &[
 const TRUST: &[Column] = &[
     col("partnership_id", Str),
     col("as_of", Time),
+    col("valid_at", Time),
     col("org", Str),
     col("score", Float),
     col("band", Str),
@@ -157,6 +161,7 @@ const TRUST: &[Column] = &[
 const THROUGHPUT: &[Column] = &[
     col("partnership_id", Str),
     col("as_of", Time),
+    col("valid_at", Time),
     col("owner_org", Str),
     col("grain", Str),
     col("period", Str),
@@ -170,6 +175,7 @@ const THROUGHPUT: &[Column] = &[
 const ASYMMETRY: &[Column] = &[
     col("partnership_id", Str),
     col("as_of", Time),
+    col("valid_at", Time),
     col("a", Str),
     col("b", Str),
     col("indicator", Str),
@@ -184,6 +190,7 @@ const ASYMMETRY: &[Column] = &[
 const GOALS: &[Column] = &[
     col("partnership_id", Str),
     col("as_of", Time),
+    col("valid_at", Time),
     col("goal_id", Str),
     col("kind", Str),
     col("metric", Str),
@@ -200,6 +207,7 @@ const GOALS: &[Column] = &[
 const FLAGS: &[Column] = &[
     col("partnership_id", Str),
     col("as_of", Time),
+    col("valid_at", Time),
     col("at", Time),
     col("rule_id", Str),
     col("subject", Str),
@@ -214,6 +222,7 @@ const FLAGS: &[Column] = &[
 const SUMMARY: &[Column] = &[
     col("partnership_id", Str),
     col("as_of", Time),
+    col("valid_at", Time),
     col("status", Str),
     col("open_flags", Int),
     col("critical_flags", Int),
@@ -357,6 +366,7 @@ fn trust(p: &str, v: &Value) -> Vec<Row> {
             vec![
                 id(p),
                 time(&v["as_of"]),
+                time(&v["valid_at"]),
                 s(&o["org"]),
                 float(&o["score"]),
                 s(&o["band"]),
@@ -394,6 +404,7 @@ fn throughput(p: &str, v: &Value) -> Vec<Row> {
                 out.push(vec![
                     id(p),
                     time(&v["as_of"]),
+                    time(&v["valid_at"]),
                     s(&o["owner_org"]),
                     Cell::Str(grain.to_owned()),
                     s(&f["period"]),
@@ -416,6 +427,7 @@ fn asymmetry(p: &str, v: &Value) -> Vec<Row> {
             out.push(vec![
                 id(p),
                 time(&v["as_of"]),
+                time(&v["valid_at"]),
                 s(&pair["a"]),
                 s(&pair["b"]),
                 s(&share["indicator"]),
@@ -438,6 +450,7 @@ fn goals(p: &str, v: &Value) -> Vec<Row> {
             vec![
                 id(p),
                 time(&v["as_of"]),
+                time(&v["valid_at"]),
                 s(&g["goal_id"]),
                 s(&g["kind"]),
                 s(&g["metric"]),
@@ -479,6 +492,7 @@ fn flags(p: &str, v: &Value) -> Vec<Row> {
         out.push(vec![
             id(p),
             time(&v["as_of"]),
+            time(&v["valid_at"]),
             time(&c["at"]),
             s(&c["rule_id"]),
             s(&c["subject"]),
@@ -508,6 +522,7 @@ fn summary(p: &str, v: &Value) -> Row {
     vec![
         id(p),
         time(&v["as_of"]),
+        time(&v["valid_at"]),
         s(&v["status"]),
         Cell::Int(open.len() as i64),
         Cell::Int(critical as i64),
@@ -743,18 +758,23 @@ impl ParquetSink {
 // ---- the command ------------------------------------------------------------------------------
 
 pub(crate) async fn export(args: ExportArgs) -> Result<ExitCode> {
-    let as_of = match &args.as_of {
-        Some(t) => match rfc3339::parse(t) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("error: --as-of {e}");
-                return Ok(ExitCode::from(2));
-            }
-        },
-        None => OffsetDateTime::now_utc(),
+    let instant = |flag: &str, t: &Option<String>| match t.as_deref().map(rfc3339::parse) {
+        Some(Err(e)) => {
+            eprintln!("error: --{flag} {e}");
+            Err(ExitCode::from(2))
+        }
+        Some(Ok(t)) => Ok(Some(t)),
+        None => Ok(None),
     };
-    let at = rfc3339::format(as_of);
-    let query = [("as_of", Some(at.as_str()))];
+    let (as_of, valid_at) = match (
+        instant("as-of", &args.as_of),
+        instant("valid-at", &args.valid_at),
+    ) {
+        (Ok(as_of), Ok(valid_at)) => (as_of.unwrap_or_else(OffsetDateTime::now_utc), valid_at),
+        (Err(code), _) | (_, Err(code)) => return Ok(code),
+    };
+    let (at, valid) = (rfc3339::format(as_of), valid_at.map(rfc3339::format));
+    let query = [("as_of", Some(at.as_str())), ("valid_at", valid.as_deref())];
     let client = args.server.client()?;
     let partnerships = if args.partnerships.is_empty() {
         match crate::client::all_partnerships(&args.server, &client).await? {
@@ -787,10 +807,11 @@ pub(crate) async fn export(args: ExportArgs) -> Result<ExitCode> {
     sink.finish()?;
     finish_out(tmp, &args.out)?;
     println!(
-        "exported {} of {} partnership(s) as of {}: {rows} row(s) to {}",
+        "exported {} of {} partnership(s) as of {}{}: {rows} row(s) to {}",
         args.model.name(),
         partnerships.len(),
-        rfc3339::format(as_of),
+        at,
+        valid.map(|v| format!(", valid at {v}")).unwrap_or_default(),
         args.out.display()
     );
     Ok(ExitCode::SUCCESS)

@@ -17,12 +17,16 @@ pub(crate) struct RetroArgs {
     /// The first day of business time shown (YYYY-MM-DD; default: the first event's).
     #[arg(long)]
     from: Option<String>,
-    /// The last day shown (YYYY-MM-DD; default: the day of --as-of).
+    /// The last day shown (YYYY-MM-DD; default: the day of --valid-at).
     #[arg(long)]
     to: Option<String>,
     /// What the ledger knew at this RFC 3339 time (default: now).
     #[arg(long)]
     as_of: Option<String>,
+    /// The business time the partnership is evaluated at, RFC 3339 (default: --as-of): how it
+    /// stood then, as the ledger knew it at --as-of.
+    #[arg(long)]
+    valid_at: Option<String>,
     /// The HTML file to write (replaced if it exists).
     #[arg(long)]
     out: PathBuf,
@@ -36,6 +40,7 @@ pub(crate) async fn retro(args: RetroArgs) -> Result<ExitCode> {
         ("from", args.from.as_deref()),
         ("to", args.to.as_deref()),
         ("as_of", args.as_of.as_deref()),
+        ("valid_at", args.valid_at.as_deref()),
     ];
     let file = match start_out(&args.out)? {
         Ok(file) => file,

@@ -21,6 +21,10 @@ pub(crate) struct ShowArgs {
     /// What the ledger knew at this RFC 3339 time (default: now).
     #[arg(long)]
     as_of: Option<String>,
+    /// The business time the partnership is evaluated at, RFC 3339 (default: --as-of): how it
+    /// stood then, as the ledger knew it at --as-of.
+    #[arg(long)]
+    valid_at: Option<String>,
     /// Print the JSON answer instead of a table.
     #[arg(long)]
     json: bool,
@@ -37,7 +41,10 @@ fn parse_model(s: &str) -> Result<Model, String> {
 
 pub(crate) async fn show(args: ShowArgs) -> Result<ExitCode> {
     let path = format!("/v1/partnerships/{}/{}", args.id, args.model.as_str());
-    let query = [("as_of", args.as_of.as_deref())];
+    let query = [
+        ("as_of", args.as_of.as_deref()),
+        ("valid_at", args.valid_at.as_deref()),
+    ];
     let body = match get_json(&args.server, &args.server.client()?, &path, &query).await? {
         Ok(body) => body,
         Err(code) => return Ok(code),
@@ -53,13 +60,17 @@ pub(crate) async fn show(args: ShowArgs) -> Result<ExitCode> {
 /// A read model's answer as text.
 pub(crate) fn render(model: Model, v: &Value) -> String {
     let mut out = String::new();
-    let _ = writeln!(
+    let (as_of, valid_at) = (str_of(&v["as_of"]), str_of(&v["valid_at"]));
+    let _ = write!(
         out,
-        "{} {} as of {}",
+        "{} {} as of {as_of}",
         str_of(&v["partnership_id"]),
         model.as_str(),
-        str_of(&v["as_of"])
     );
+    if valid_at != as_of {
+        let _ = write!(out, ", valid at {valid_at}");
+    }
+    out.push('\n');
     match model {
         Model::Summary => summary(&mut out, v),
         Model::Trust => trust(&mut out, v),

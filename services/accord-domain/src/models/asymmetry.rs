@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use super::known_at;
+use super::{Axes, known};
 use crate::event::{CommunicationClass, Event, Payload, RevenueReported};
 use crate::ids::{EventId, OrgId};
 use crate::values::Amount;
@@ -91,6 +91,8 @@ pub struct PairAsymmetry {
 pub struct Asymmetry {
     #[serde(with = "crate::values::rfc3339")]
     pub as_of: OffsetDateTime,
+    #[serde(with = "crate::values::rfc3339")]
+    pub valid_at: OffsetDateTime,
     pub pairs: Vec<PairAsymmetry>,
 }
 
@@ -123,21 +125,13 @@ impl Tally {
     }
 }
 
-/// Power-asymmetry indicators as the ledger knew them at `as_of`.
-pub fn asymmetry(
-    events: &[Event],
-    as_of: OffsetDateTime,
-    settings: &AsymmetrySettings,
-) -> Asymmetry {
-    asymmetry_of(&known_at(events, as_of), as_of, settings)
+/// Power-asymmetry indicators at `axes` (see [`known`]).
+pub fn asymmetry(events: &[Event], axes: Axes, settings: &AsymmetrySettings) -> Asymmetry {
+    asymmetry_of(&known(events, axes), axes, settings)
 }
 
-/// The indicators of events already in effect (see [`known_at`]), evaluated at `as_of`.
-pub fn asymmetry_of(
-    effective: &[Event],
-    as_of: OffsetDateTime,
-    settings: &AsymmetrySettings,
-) -> Asymmetry {
+/// The indicators of events already in effect (see [`known`]), evaluated at `axes.valid_at`.
+pub fn asymmetry_of(effective: &[Event], axes: Axes, settings: &AsymmetrySettings) -> Asymmetry {
     let parties: BTreeSet<OrgId> = effective
         .iter()
         .filter_map(|e| match &e.payload {
@@ -149,10 +143,14 @@ pub fn asymmetry_of(
     let mut pairs = Vec::new();
     for a in &parties {
         for b in parties.iter().filter(|b| *b != a) {
-            pairs.push(pair(effective, a, b, as_of, settings));
+            pairs.push(pair(effective, a, b, axes.valid_at, settings));
         }
     }
-    Asymmetry { as_of, pairs }
+    Asymmetry {
+        as_of: axes.as_of,
+        valid_at: axes.valid_at,
+        pairs,
+    }
 }
 
 fn pair(

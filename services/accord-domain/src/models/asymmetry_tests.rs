@@ -2,6 +2,7 @@
 //! then every share, the lean, the balance index and the economic dependence are as computed by
 //! hand.
 
+use crate::models::Axes;
 use serde_json::{Value, json};
 use time::macros::datetime;
 
@@ -25,7 +26,7 @@ fn requested(m: &str, by: &'static str) -> (&'static str, &'static str, &'static
 fn acme_vs_stmary(events: &[Event]) -> PairAsymmetry {
     let a = asymmetry(
         events,
-        datetime!(2026-03-02 00:00 UTC),
+        Axes::at(datetime!(2026-03-02 00:00 UTC)),
         &AsymmetrySettings::default(),
     );
     assert_eq!(a.pairs.len(), 2, "one entry per ordered pair");

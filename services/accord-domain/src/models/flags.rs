@@ -2,7 +2,7 @@
 //! holding; the history of raises and clears is itself a timeline.
 //!
 //! The conditions are evaluated at every instant something can change: each event's business
-//! time, the days when an "active for N days" rule comes due, and `as_of`. A flag is raised at
+//! time, the days when an "active for N days" rule comes due, and `valid_at`. A flag is raised at
 //! the first instant its condition holds and cleared at the first instant it does not.
 //!
 //! Every rule of docs/domain.md, R1 to R16. Rules about one org name it as the subject; rules
@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
-use super::{ModelSettings, known_at};
+use super::{Axes, ModelSettings, known};
 use crate::event::{Event, Payload, Status};
 use crate::ids::{EventId, OrgId};
 use crate::models::goals::goals_of;
@@ -121,6 +121,8 @@ pub struct FlagChange {
 pub struct Flags {
     #[serde(with = "crate::values::rfc3339")]
     pub as_of: OffsetDateTime,
+    #[serde(with = "crate::values::rfc3339")]
+    pub valid_at: OffsetDateTime,
     pub open: Vec<Flag>,
     pub history: Vec<FlagChange>,
 }
@@ -142,15 +144,15 @@ const R16_DAYS: i64 = 90;
 const R16_DROP: f64 = 0.15;
 const R16_MIN_EVIDENCE: f64 = 3.0;
 
-/// Red flags as the ledger knew them at `as_of`.
-pub fn flags(events: &[Event], as_of: OffsetDateTime, settings: &ModelSettings) -> Flags {
-    flags_resumed(events, as_of, settings, None).0
+/// Red flags at `axes` (see [`known`]).
+pub fn flags(events: &[Event], axes: Axes, settings: &ModelSettings) -> Flags {
+    flags_resumed(events, axes, settings, None).0
 }
 
 type Open = BTreeMap<(Rule, Option<String>), Flag>;
 
-/// The flags evaluated up to the last event's instant, which no later `as_of` changes while
-/// the events stay the same and every one of them is known: a query can start from here.
+/// The flags evaluated up to the last event's instant, which no later axes change while the
+/// events stay the same and every one of them is known: a query can start from here.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlagsSoFar {
     /// The last instant evaluated.
@@ -163,16 +165,17 @@ pub struct FlagsSoFar {
 }
 
 /// [`flags`], resuming from `so_far` when it was made from these same events (the caller keys it
-/// by the partnership's revision) and `as_of` is past every `recorded_at`; gives what a later
-/// query can resume from. The answer is the same with or without `so_far`.
+/// by the partnership's revision) and the axes are past every event; gives what a later query
+/// can resume from. The answer is the same with or without `so_far`.
 pub fn flags_resumed(
     events: &[Event],
-    as_of: OffsetDateTime,
+    axes: Axes,
     settings: &ModelSettings,
     so_far: Option<&FlagsSoFar>,
 ) -> (Flags, Option<FlagsSoFar>) {
+    let valid_at = axes.valid_at;
     let recorded = events.iter().map(|e| e.recorded_at).max();
-    let mut effective = known_at(events, as_of);
+    let mut effective = known(events, axes);
     // In business-time order (stable, so log order breaks ties): the events occurred by an
     // instant are then a prefix.
     effective.sort_by_key(|e| e.occurred_at);
@@ -194,13 +197,15 @@ pub fn flags_resumed(
             _ => {}
         }
     }
-    // Everything is known and the last event has occurred: the instants up to it evaluate the
-    // same for any such `as_of`.
-    let complete = recorded.is_some_and(|r| r <= as_of);
-    let last_event = effective
-        .last()
-        .map(|e| e.occurred_at)
-        .filter(|t| complete && *t <= as_of);
+    // Everything is known and has occurred: the instants up to the last event evaluate the same
+    // for any such axes.
+    let complete = !events.is_empty()
+        && events.iter().all(|e| {
+            e.recorded_at <= axes.as_of
+                && e.occurred_at <= valid_at
+                && !matches!(&e.payload, Payload::EventCorrected(c) if c.replacement.occurred_at > valid_at)
+        });
+    let last_event = effective.last().map(|e| e.occurred_at).filter(|_| complete);
     let resumable =
         |s: &&FlagsSoFar| complete && recorded == Some(s.recorded) && s.events == events.len();
     let (mut open, mut history, after) = match so_far.filter(resumable) {
@@ -210,14 +215,14 @@ pub fn flags_resumed(
     let pending = instants
         .iter()
         .copied()
-        .filter(|t| *t <= as_of && after.is_none_or(|a| *t > a));
+        .filter(|t| *t <= valid_at && after.is_none_or(|a| *t > a));
     let mut made = None;
-    for t in pending.chain((!instants.contains(&as_of)).then_some(as_of)) {
+    for t in pending.chain((!instants.contains(&valid_at)).then_some(valid_at)) {
         step(&effective, t, settings, &mut open, &mut history);
         if last_event == Some(t) {
             made = Some(FlagsSoFar {
                 through: t,
-                recorded: recorded.unwrap_or(as_of),
+                recorded: recorded.unwrap_or(axes.as_of),
                 events: events.len(),
                 open: open.clone(),
                 history: history.clone(),
@@ -225,7 +230,8 @@ pub fn flags_resumed(
         }
     }
     let flags = Flags {
-        as_of,
+        as_of: axes.as_of,
+        valid_at,
         open: open.into_values().collect(),
         history,
     };
@@ -323,7 +329,7 @@ fn evaluate(events: &[Event], t: OffsetDateTime, settings: &ModelSettings) -> Ve
     let active = active_since(events);
     let active_for = |days: i64| active.filter(|since| t - *since >= Duration::days(days));
     if let Some(since) = active_for(R3_DAYS)
-        && !goals_of(events, t).coverage.complete
+        && !goals_of(events, Axes::at(t)).coverage.complete
     {
         out.push(flag(
             Rule::R3,
@@ -667,7 +673,7 @@ fn imbalance(
     out: &mut Vec<Flag>,
 ) {
     use crate::models::asymmetry::{Indicator, PairAsymmetry};
-    let model = crate::models::asymmetry::asymmetry_of(events, t, settings);
+    let model = crate::models::asymmetry::asymmetry_of(events, Axes::at(t), settings);
     // In-person meetings at the other's site: `(count, of)` when the travel share is lopsided.
     let travel = |p: &PairAsymmetry| {
         p.shares
@@ -784,11 +790,11 @@ fn trust_falling(
     settings: &crate::models::trust::TrustSettings,
     out: &mut Vec<Flag>,
 ) {
-    let now = crate::models::trust::trust_of(events, t, settings);
+    let now = crate::models::trust::trust_of(events, Axes::at(t), settings);
     let earlier = t - Duration::days(R16_DAYS);
     // `events` are in business-time order (see `flags`).
     let then = &events[..events.partition_point(|e| e.occurred_at <= earlier)];
-    let then = crate::models::trust::trust_of(then, earlier, settings);
+    let then = crate::models::trust::trust_of(then, Axes::at(earlier), settings);
     let enough = |o: &crate::models::trust::OrgTrust| o.r + o.s >= R16_MIN_EVIDENCE;
     for org in now.orgs {
         let drop = then

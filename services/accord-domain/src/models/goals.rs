@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use time::{Date, Duration, OffsetDateTime, Time};
 
-use super::known_at;
+use super::{Axes, known};
 use crate::event::{Event, GoalKind, Metric, Payload};
 use crate::ids::{EventId, ItemId, OrgId};
 use crate::values::{Amount, Period};
@@ -34,7 +34,7 @@ pub enum GoalStatus {
     Dropped,
 }
 
-/// One goal at `as_of`, with the events that make its figures.
+/// One goal at `valid_at`, with the events that make its figures.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GoalAttainment {
     pub goal_id: ItemId,
@@ -44,7 +44,7 @@ pub struct GoalAttainment {
     pub period: Period,
     pub actual: Amount,
     pub attainment: f64,
-    /// The part of the period gone by at `as_of`, 0 to 1.
+    /// The part of the period gone by at `valid_at`, 0 to 1.
     pub elapsed: f64,
     pub status: GoalStatus,
     pub agreed_by: Vec<OrgId>,
@@ -64,6 +64,8 @@ pub struct Coverage {
 pub struct Goals {
     #[serde(with = "crate::values::rfc3339")]
     pub as_of: OffsetDateTime,
+    #[serde(with = "crate::values::rfc3339")]
+    pub valid_at: OffsetDateTime,
     pub goals: Vec<GoalAttainment>,
     pub coverage: Coverage,
 }
@@ -105,13 +107,14 @@ fn next_day(d: Date) -> OffsetDateTime {
     d.with_time(Time::MIDNIGHT).assume_utc() + Duration::days(1)
 }
 
-/// Goal attainment as the ledger knew it at `as_of`.
-pub fn goals(events: &[Event], as_of: OffsetDateTime) -> Goals {
-    goals_of(&known_at(events, as_of), as_of)
+/// Goal attainment at `axes` (see [`known`]).
+pub fn goals(events: &[Event], axes: Axes) -> Goals {
+    goals_of(&known(events, axes), axes)
 }
 
-/// Goal attainment of events already in effect (see [`known_at`]), evaluated at `as_of`.
-pub(crate) fn goals_of(effective: &[Event], as_of: OffsetDateTime) -> Goals {
+/// Goal attainment of events already in effect (see [`known`]), evaluated at `axes.valid_at`.
+pub(crate) fn goals_of(effective: &[Event], axes: Axes) -> Goals {
+    let at = axes.valid_at;
     let mut parties = BTreeSet::new();
     let mut goals: BTreeMap<ItemId, Goal> = BTreeMap::new();
     let mut figures = Vec::new();
@@ -197,14 +200,14 @@ pub(crate) fn goals_of(effective: &[Event], as_of: OffsetDateTime) -> Goals {
                 }
             }
             let attainment = Amount::ratio(actual, g.target.0).unwrap_or(0.0);
-            let elapsed = elapsed(&g.period, as_of);
+            let elapsed = elapsed(&g.period, at);
             let status = if g.dropped {
                 GoalStatus::Dropped
             } else if !parties.is_subset(&g.agreed_by) {
                 GoalStatus::NotAgreed
             } else if attainment >= 1.0 {
                 GoalStatus::Achieved
-            } else if as_of >= next_day(g.period.end) {
+            } else if at >= next_day(g.period.end) {
                 GoalStatus::Missed
             } else if attainment >= ON_TRACK_FACTOR * elapsed {
                 GoalStatus::OnTrack
@@ -237,7 +240,8 @@ pub(crate) fn goals_of(effective: &[Event], as_of: OffsetDateTime) -> Goals {
         agreed(GoalKind::Sales),
     );
     Goals {
-        as_of,
+        as_of: axes.as_of,
+        valid_at: at,
         goals: attained,
         coverage: Coverage {
             qualitative,

@@ -1,6 +1,7 @@
 //! Given goals and figures, when attainment is computed at `as_of`, then each status, figure
 //! and the coverage are as computed by hand.
 
+use crate::models::Axes;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -36,7 +37,7 @@ fn leads(value: &str, start: &str, end: &str) -> (&'static str, &'static str, Va
 
 #[track_caller]
 fn only(events: &[Event], as_of: OffsetDateTime) -> GoalAttainment {
-    let g = goals(events, as_of);
+    let g = goals(events, Axes::at(as_of));
     assert_eq!(g.goals.len(), 1);
     g.goals[0].clone()
 }
@@ -175,7 +176,7 @@ fn closed_deals_and_revenue_come_from_won_deals() {
     items.extend(deal("d2", "2026-02-02T00:00:00Z", false, "9000"));
     items.extend(deal("d3", "2027-02-01T00:00:00Z", true, "800"));
     let events = history(&items);
-    let g = goals(&events, datetime!(2027-03-01 00:00 UTC));
+    let g = goals(&events, Axes::at(datetime!(2027-03-01 00:00 UTC)));
     let n = &g.goals[0];
     let r = &g.goals[1];
     assert_eq!(
@@ -199,7 +200,7 @@ fn coverage_needs_an_agreed_goal_of_each_kind() {
         goal("s", "sales", "revenue", "10"),
         agreed("s", &["acme"]),
     ]);
-    let g = goals(&events, datetime!(2026-02-01 00:00 UTC));
+    let g = goals(&events, Axes::at(datetime!(2026-02-01 00:00 UTC)));
     assert!(g.coverage.qualitative && g.coverage.marketing);
     assert!(!g.coverage.sales, "the sales goal is not agreed by stmary");
     assert!(!g.coverage.complete);
@@ -211,7 +212,7 @@ fn coverage_needs_an_agreed_goal_of_each_kind() {
         goal("s", "sales", "revenue", "10"),
     ];
     items.push(agreed("s", &["acme", "stmary"]));
-    let g = goals(&history(&items), datetime!(2026-02-01 00:00 UTC));
+    let g = goals(&history(&items), Axes::at(datetime!(2026-02-01 00:00 UTC)));
     assert!(g.coverage.complete);
 }
 

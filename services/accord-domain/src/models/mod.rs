@@ -1,6 +1,7 @@
-//! Read models as pure folds: functions of (events, as_of, settings) that never read the clock.
-//! The events given are everything recorded for one partnership, in log order; each model keeps
-//! those recorded at or before `as_of` (what the ledger knew then) and evaluates them at `as_of`.
+//! Read models as pure folds: functions of (events, axes, settings) that never read the clock.
+//! The events given are everything recorded for one partnership, in log order. A model runs on
+//! two time axes ([`Axes`]): it keeps the events recorded at or before `as_of` (what the ledger
+//! knew then) that occurred at or before `valid_at`, and evaluates them at `valid_at`.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -18,6 +19,8 @@ pub mod trust;
 #[cfg(test)]
 mod asymmetry_tests;
 #[cfg(test)]
+mod axes_tests;
+#[cfg(test)]
 mod flags_tests;
 #[cfg(test)]
 mod goals_tests;
@@ -30,15 +33,45 @@ mod throughput_tests;
 #[cfg(test)]
 mod trust_tests;
 
-/// What the ledger knew at `as_of`: the events recorded at or before it, with retractions and
-/// corrections applied.
-pub fn known_at(events: &[Event], as_of: OffsetDateTime) -> Vec<Event> {
+/// The two time axes of a read model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Axes {
+    /// Record time: the model reads what the ledger had recorded by then.
+    pub as_of: OffsetDateTime,
+    /// Business time: the instant the partnership is evaluated at.
+    pub valid_at: OffsetDateTime,
+}
+
+impl Axes {
+    /// Both axes at `at`: what the ledger knew then, evaluated then (a ledger asked live).
+    pub fn at(at: OffsetDateTime) -> Self {
+        Self {
+            as_of: at,
+            valid_at: at,
+        }
+    }
+
+    /// `valid_at` defaults to `as_of`.
+    pub fn new(as_of: OffsetDateTime, valid_at: Option<OffsetDateTime>) -> Self {
+        Self {
+            as_of,
+            valid_at: valid_at.unwrap_or(as_of),
+        }
+    }
+}
+
+/// The events a model at `axes` reads: those recorded by `as_of` that occurred by `valid_at`,
+/// with the retractions and corrections among them applied (a retraction or correction counts
+/// from its own `occurred_at`, and a corrected event stands at its corrected time).
+pub fn known(events: &[Event], axes: Axes) -> Vec<Event> {
     let recorded: Vec<Event> = events
         .iter()
-        .filter(|e| e.recorded_at <= as_of)
+        .filter(|e| e.recorded_at <= axes.as_of && e.occurred_at <= axes.valid_at)
         .cloned()
         .collect();
-    effective_events(&recorded)
+    let mut effective = effective_events(&recorded);
+    effective.retain(|e| e.occurred_at <= axes.valid_at);
+    effective
 }
 
 /// The nearest-rank percentile `p` (0 to 1) of sorted values; `None` when there are none.
@@ -110,14 +143,9 @@ pub enum ReadModel {
 }
 
 /// Evaluates one read model over a partnership's events (everything recorded for it, in log
-/// order) as the ledger knew them at `as_of`.
-pub fn evaluate(
-    model: Model,
-    events: &[Event],
-    as_of: OffsetDateTime,
-    settings: &ModelSettings,
-) -> ReadModel {
-    evaluate_resumed(model, events, as_of, settings, None).0
+/// order) at `axes`.
+pub fn evaluate(model: Model, events: &[Event], axes: Axes, settings: &ModelSettings) -> ReadModel {
+    evaluate_resumed(model, events, axes, settings, None).0
 }
 
 /// [`evaluate`], the red flags (of `flags` and `summary`) resumed from what an earlier query of
@@ -125,7 +153,7 @@ pub fn evaluate(
 pub fn evaluate_resumed(
     model: Model,
     events: &[Event],
-    as_of: OffsetDateTime,
+    axes: Axes,
     settings: &ModelSettings,
     so_far: Option<&flags::FlagsSoFar>,
 ) -> (ReadModel, Option<flags::FlagsSoFar>) {
@@ -133,26 +161,26 @@ pub fn evaluate_resumed(
     match model {
         Model::Trust => alone(ReadModel::Trust(trust::trust(
             events,
-            as_of,
+            axes,
             &settings.trust,
         ))),
         Model::Throughput => alone(ReadModel::Throughput(throughput::throughput(
             events,
-            as_of,
+            axes,
             &settings.throughput,
         ))),
         Model::Asymmetry => alone(ReadModel::Asymmetry(asymmetry::asymmetry(
             events,
-            as_of,
+            axes,
             &settings.asymmetry,
         ))),
-        Model::Goals => alone(ReadModel::Goals(goals::goals(events, as_of))),
+        Model::Goals => alone(ReadModel::Goals(goals::goals(events, axes))),
         Model::Flags => {
-            let (f, so_far) = flags::flags_resumed(events, as_of, settings, so_far);
+            let (f, so_far) = flags::flags_resumed(events, axes, settings, so_far);
             (ReadModel::Flags(f), so_far)
         }
         Model::Summary => {
-            let (s, so_far) = summary::summary_resumed(events, as_of, settings, so_far);
+            let (s, so_far) = summary::summary_resumed(events, axes, settings, so_far);
             (ReadModel::Summary(s), so_far)
         }
     }

@@ -1,5 +1,5 @@
 //! The summary of a partnership in one answer: each org's trust band, the balance index of each
-//! pair, the open red flags and goal coverage, all as the ledger knew them at `as_of`. Each part
+//! pair, the open red flags and goal coverage, all at the same axes. Each part
 //! is read from its own model, so the summary never disagrees with them.
 
 use serde::Serialize;
@@ -9,7 +9,7 @@ use super::asymmetry::asymmetry_of;
 use super::flags::{Flag, FlagsSoFar, flags_resumed};
 use super::goals::{Coverage, GoalStatus, goals_of};
 use super::trust::{Band, trust_of};
-use super::{ModelSettings, known_at};
+use super::{Axes, ModelSettings, known};
 use crate::event::{Event, Payload, Status};
 use crate::ids::OrgId;
 
@@ -44,6 +44,8 @@ pub struct GoalCounts {
 pub struct Summary {
     #[serde(with = "crate::values::rfc3339")]
     pub as_of: OffsetDateTime,
+    #[serde(with = "crate::values::rfc3339")]
+    pub valid_at: OffsetDateTime,
     /// The latest status change, or `None` while the partnership is only proposed.
     pub status: Option<Status>,
     pub trust: Vec<TrustBand>,
@@ -53,26 +55,31 @@ pub struct Summary {
     pub goals: GoalCounts,
 }
 
-/// The summary as the ledger knew it at `as_of`.
-pub fn summary(events: &[Event], as_of: OffsetDateTime, settings: &ModelSettings) -> Summary {
-    summary_resumed(events, as_of, settings, None).0
+/// The summary at `axes` (see [`known`]).
+pub fn summary(events: &[Event], axes: Axes, settings: &ModelSettings) -> Summary {
+    summary_resumed(events, axes, settings, None).0
 }
 
 /// [`summary`], its flags resumed as [`flags_resumed`] does.
 pub fn summary_resumed(
     events: &[Event],
-    as_of: OffsetDateTime,
+    axes: Axes,
     settings: &ModelSettings,
     so_far: Option<&FlagsSoFar>,
 ) -> (Summary, Option<FlagsSoFar>) {
-    let (flags, so_far) = flags_resumed(events, as_of, settings, so_far);
+    let (flags, so_far) = flags_resumed(events, axes, settings, so_far);
     // Each part reads the same events in effect, made once.
-    let effective = known_at(events, as_of);
-    let status = effective.iter().rev().find_map(|e| match &e.payload {
-        Payload::PartnershipStatusChanged(s) if e.occurred_at <= as_of => Some(s.status),
-        _ => None,
-    });
-    let goals = goals_of(&effective, as_of);
+    let effective = known(events, axes);
+    // The latest in business time (of equals, the latest recorded).
+    let status = effective
+        .iter()
+        .filter_map(|e| match &e.payload {
+            Payload::PartnershipStatusChanged(s) => Some((e.occurred_at, s.status)),
+            _ => None,
+        })
+        .max_by_key(|(at, _)| *at)
+        .map(|(_, status)| status);
+    let goals = goals_of(&effective, axes);
     let mut counts = GoalCounts::default();
     for g in &goals.goals {
         *match g.status {
@@ -85,9 +92,10 @@ pub fn summary_resumed(
         } += 1;
     }
     let summary = Summary {
-        as_of,
+        as_of: axes.as_of,
+        valid_at: axes.valid_at,
         status,
-        trust: trust_of(&effective, as_of, &settings.trust)
+        trust: trust_of(&effective, axes, &settings.trust)
             .orgs
             .into_iter()
             .map(|o| TrustBand {
@@ -96,7 +104,7 @@ pub fn summary_resumed(
                 band: o.band,
             })
             .collect(),
-        balance: asymmetry_of(&effective, as_of, &settings.asymmetry)
+        balance: asymmetry_of(&effective, axes, &settings.asymmetry)
             .pairs
             .into_iter()
             .filter(|p| p.a < p.b)

@@ -1,5 +1,6 @@
 //! Given events, the summary reads each part from its own model at the same `as_of`.
 
+use crate::models::Axes;
 use serde_json::json;
 use time::macros::datetime;
 
@@ -44,10 +45,10 @@ fn the_summary_agrees_with_each_model() {
     ]);
     let settings = ModelSettings::default();
     let as_of = datetime!(2026-03-01 00:00 UTC);
-    let s = summary(&events, as_of, &settings);
+    let s = summary(&events, Axes::at(as_of), &settings);
 
     assert_eq!(s.status, Some(Status::Active));
-    let t = trust(&events, as_of, &settings.trust);
+    let t = trust(&events, Axes::at(as_of), &settings.trust);
     assert_eq!(s.trust.len(), 2);
     for (band, org) in s.trust.iter().zip(&t.orgs) {
         assert_eq!(
@@ -57,19 +58,22 @@ fn the_summary_agrees_with_each_model() {
     }
     // Only the goal agreement counts as evidence (T11, r = 0.5 each): not enough for a band.
     assert!(s.trust.iter().all(|b| b.band == Band::InsufficientEvidence));
-    let a = asymmetry(&events, as_of, &settings.asymmetry);
+    let a = asymmetry(&events, Axes::at(as_of), &settings.asymmetry);
     assert_eq!(s.balance.len(), 1, "one pair, listed once");
     assert_eq!(
         (s.balance[0].a.as_str(), s.balance[0].b.as_str()),
         ("acme", "stmary")
     );
     assert_eq!(s.balance[0].balance_index, a.pairs[0].balance_index);
-    assert_eq!(s.open_flags, flags(&events, as_of, &settings).open);
+    assert_eq!(
+        s.open_flags,
+        flags(&events, Axes::at(as_of), &settings).open
+    );
     assert!(
         s.open_flags.iter().any(|f| f.flag == "no_success_metrics"),
         "active 50 days without qualitative and marketing goals agreed"
     );
-    let g = goals(&events, as_of);
+    let g = goals(&events, Axes::at(as_of));
     assert_eq!(s.goal_coverage, g.coverage);
     assert!(s.goal_coverage.sales && !s.goal_coverage.marketing);
     assert_eq!(
@@ -92,7 +96,7 @@ fn before_any_status_change_the_partnership_has_no_status() {
     )]);
     let s = summary(
         &events,
-        datetime!(2026-01-05 00:00 UTC),
+        Axes::at(datetime!(2026-01-05 00:00 UTC)),
         &ModelSettings::default(),
     );
     assert_eq!(s.status, None);

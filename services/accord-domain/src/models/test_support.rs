@@ -48,3 +48,70 @@ pub(super) fn history_by_acme(items: &[(&str, &str, Value)]) -> Vec<Event> {
         .collect();
     history(&items)
 }
+
+/// The worked example of docs/domain.md, each event recorded when it occurred: m1 requested,
+/// scheduled and held (2 to 4), acme's follow-up (5), m2 requested and scheduled (6, 7), stmary's
+/// cancellation (8), and the follow-up's retraction (9).
+pub(super) fn worked_example() -> Vec<Event> {
+    let at = |d: u8| format!("2026-02-{d:02}T10:00:00Z");
+    let items: Vec<(String, &str, &str, Value)> = vec![
+        (
+            at(1),
+            "acme",
+            "meeting_requested",
+            json!({"meeting_id": "m1", "requested_by_org": "acme", "purpose": "p"}),
+        ),
+        (
+            at(1),
+            "stmary",
+            "meeting_scheduled",
+            json!({"meeting_id": "m1", "starts_at": at(2), "host_org": "stmary"}),
+        ),
+        (
+            at(2),
+            "acme",
+            "meeting_held",
+            json!({"meeting_id": "m1", "in_person": false, "attendees": [
+            {"org": "acme", "person": "A", "seniority": "staff"}, {"org": "stmary", "person": "S", "seniority": "exec"}]}),
+        ),
+        // 5: step 2.
+        (
+            at(3),
+            "acme",
+            "follow_up_proposed",
+            json!({"by_org": "acme"}),
+        ),
+        // 6: step 3.
+        (
+            at(4),
+            "acme",
+            "meeting_requested",
+            json!({"meeting_id": "m2", "requested_by_org": "acme", "purpose": "p"}),
+        ),
+        (
+            at(4),
+            "acme",
+            "meeting_scheduled",
+            json!({"meeting_id": "m2", "starts_at": at(9), "host_org": "acme"}),
+        ),
+        // 8: step 4.
+        (
+            at(8),
+            "stmary",
+            "meeting_cancelled",
+            json!({"meeting_id": "m2", "by_org": "stmary", "notice_hours": 24, "reason": "r"}),
+        ),
+        // 9: step 5.
+        (
+            at(10),
+            "acme",
+            "event_retracted",
+            json!({"target_event_id": id(5).to_string(), "reason": "r"}),
+        ),
+    ];
+    let borrowed: Vec<(&str, &str, &str, Value)> = items
+        .iter()
+        .map(|(a, o, k, d)| (a.as_str(), *o, *k, d.clone()))
+        .collect();
+    history(&borrowed)
+}

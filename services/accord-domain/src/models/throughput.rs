@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, Month, OffsetDateTime, Time};
 
-use super::{known_at, nearest_rank};
+use super::{Axes, known, nearest_rank};
 use crate::event::{Event, Payload};
 use crate::ids::{EventId, ItemId, OrgId};
 
@@ -78,6 +78,8 @@ pub struct OwnerThroughput {
 pub struct Throughput {
     #[serde(with = "crate::values::rfc3339")]
     pub as_of: OffsetDateTime,
+    #[serde(with = "crate::values::rfc3339")]
+    pub valid_at: OffsetDateTime,
     pub owners: Vec<OwnerThroughput>,
 }
 
@@ -120,30 +122,26 @@ fn quarter_bounds(year: i32, q: u8) -> (Date, Date) {
     (start, next.previous_day().unwrap_or(next))
 }
 
-/// Throughput as the ledger knew it at `as_of`.
-pub fn throughput(
-    events: &[Event],
-    as_of: OffsetDateTime,
-    settings: &ThroughputSettings,
-) -> Throughput {
-    throughput_of(&known_at(events, as_of), as_of, settings)
+/// Throughput at `axes` (see [`known`]).
+pub fn throughput(events: &[Event], axes: Axes, settings: &ThroughputSettings) -> Throughput {
+    throughput_of(&known(events, axes), axes, settings)
 }
 
-/// Throughput of events already in effect (see [`known_at`]), evaluated at `as_of`.
-fn throughput_of(
-    effective: &[Event],
-    as_of: OffsetDateTime,
-    settings: &ThroughputSettings,
-) -> Throughput {
+/// Throughput of events already in effect (see [`known`]), evaluated at `axes.valid_at`.
+fn throughput_of(effective: &[Event], axes: Axes, settings: &ThroughputSettings) -> Throughput {
     let (by_owner, mut evidence) = items_by_owner(effective);
     let owners = by_owner
         .into_iter()
         .map(|(owner, items)| {
             let evidence = evidence.remove(&owner).unwrap_or_default();
-            owner_throughput(owner, &items, as_of, settings, evidence)
+            owner_throughput(owner, &items, axes.valid_at, settings, evidence)
         })
         .collect();
-    Throughput { as_of, owners }
+    Throughput {
+        as_of: axes.as_of,
+        valid_at: axes.valid_at,
+        owners,
+    }
 }
 
 /// PPC per owner org for the quarter `(year, q)`, of events already in effect (R6 reads it);

@@ -1,6 +1,7 @@
 //! Given deliverables of acme, when throughput is computed at `as_of`, then every figure is as
 //! computed by hand.
 
+use crate::models::Axes;
 use serde_json::{Value, json};
 use time::macros::datetime;
 
@@ -60,7 +61,7 @@ fn events() -> Vec<Event> {
 fn figures_per_owner() {
     let t = throughput(
         &events(),
-        datetime!(2026-04-15 09:00 UTC),
+        Axes::at(datetime!(2026-04-15 09:00 UTC)),
         &ThroughputSettings::default(),
     );
     assert_eq!(t.owners.len(), 1);
@@ -85,7 +86,7 @@ fn figures_per_owner() {
 fn quarters_count_throughput_wip_ppc_and_focus() {
     let t = throughput(
         &events(),
-        datetime!(2026-04-15 09:00 UTC),
+        Axes::at(datetime!(2026-04-15 09:00 UTC)),
         &ThroughputSettings::default(),
     );
     /// Period, throughput, WIP, due, PPC, focus.
@@ -111,7 +112,7 @@ fn quarters_count_throughput_wip_ppc_and_focus() {
 fn weeks_are_iso_weeks_from_the_first_commitment() {
     let t = throughput(
         &events(),
-        datetime!(2026-04-15 09:00 UTC),
+        Axes::at(datetime!(2026-04-15 09:00 UTC)),
         &ThroughputSettings::default(),
     );
     let weeks = &t.owners[0].weeks;

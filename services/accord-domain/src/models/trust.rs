@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime, Time};
 
-use super::known_at;
+use super::{Axes, known};
 use crate::event::{Event, Payload, RoleKind, Status};
 use crate::ids::{EventId, ItemId, OrgId};
 
@@ -119,11 +119,11 @@ pub struct TrustPoint {
     pub delta: f64,
 }
 
-/// An org's trust at `as_of` and the points that made it.
+/// An org's trust at `valid_at` and the points that made it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OrgTrust {
     pub org: OrgId,
-    /// Decayed positive and negative evidence at `as_of`.
+    /// Decayed positive and negative evidence at `valid_at`.
     pub r: f64,
     pub s: f64,
     pub score: f64,
@@ -136,21 +136,20 @@ pub struct OrgTrust {
 pub struct TrustTimeline {
     #[serde(with = "crate::values::rfc3339")]
     pub as_of: OffsetDateTime,
+    #[serde(with = "crate::values::rfc3339")]
+    pub valid_at: OffsetDateTime,
     pub orgs: Vec<OrgTrust>,
 }
 
-/// The timeline as the ledger knew it at `as_of`: events recorded at or before it, evaluated at it.
-pub fn trust(events: &[Event], as_of: OffsetDateTime, settings: &TrustSettings) -> TrustTimeline {
-    trust_of(&known_at(events, as_of), as_of, settings)
+/// The timeline at `axes` (see [`known`]).
+pub fn trust(events: &[Event], axes: Axes, settings: &TrustSettings) -> TrustTimeline {
+    trust_of(&known(events, axes), axes, settings)
 }
 
-/// The timeline of events already in effect (see [`known_at`]), evaluated at `as_of`.
-pub(crate) fn trust_of(
-    effective: &[Event],
-    as_of: OffsetDateTime,
-    settings: &TrustSettings,
-) -> TrustTimeline {
-    let (parties, mut evidence) = collect(effective, as_of, settings);
+/// The timeline of events already in effect (see [`known`]), evaluated at `axes.valid_at`.
+pub(crate) fn trust_of(effective: &[Event], axes: Axes, settings: &TrustSettings) -> TrustTimeline {
+    let at = axes.valid_at;
+    let (parties, mut evidence) = collect(effective, at, settings);
     evidence.sort_by_key(|e| e.at);
     let orgs = parties
         .into_iter()
@@ -176,7 +175,7 @@ pub(crate) fn trust_of(
                     delta: after - before,
                 });
             }
-            let (r, s, score) = score(&mine, as_of, settings);
+            let (r, s, score) = score(&mine, at, settings);
             OrgTrust {
                 band: band(r, s, score, settings),
                 org,
@@ -187,7 +186,11 @@ pub(crate) fn trust_of(
             }
         })
         .collect();
-    TrustTimeline { as_of, orgs }
+    TrustTimeline {
+        as_of: axes.as_of,
+        valid_at: at,
+        orgs,
+    }
 }
 
 /// Decayed r and s at `at`, and the score.

@@ -1,6 +1,7 @@
 //! Given events, when the trust timeline is computed at `as_of`, then each org's evidence,
 //! score, band and points are as computed by hand (rules T1 to T12).
 
+use crate::models::Axes;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -27,7 +28,7 @@ fn check(
     s: f64,
     rules: &[(Rule, u128)],
 ) -> OrgTrust {
-    let timeline = trust(events, as_of, &TrustSettings::default());
+    let timeline = trust(events, Axes::at(as_of), &TrustSettings::default());
     let o = org(&timeline.orgs, who).clone();
     assert!((o.r - r).abs() < EPS, "{who}: r = {}, expected {r}", o.r);
     assert!((o.s - s).abs() < EPS, "{who}: s = {}, expected {s}", o.s);
@@ -141,7 +142,7 @@ fn t1_t2_deliverables_on_time_late_and_open_past_due() {
     );
     // Once the open one's due date has passed, it counts once, from the day after it was due.
     let as_of = datetime!(2026-03-11 00:00 UTC);
-    let o = trust(&events, as_of, &TrustSettings::default());
+    let o = trust(&events, Axes::at(as_of), &TrustSettings::default());
     let acme = org(&o.orgs, "acme");
     let rules: Vec<Rule> = acme.points.iter().map(|p| p.rule_id).collect();
     assert_eq!(rules, [Rule::T1, Rule::T2, Rule::T2]);
@@ -153,7 +154,7 @@ fn t1_t2_deliverables_on_time_late_and_open_past_due() {
     );
     let later = trust(
         &events,
-        datetime!(2026-06-01 00:00 UTC),
+        Axes::at(datetime!(2026-06-01 00:00 UTC)),
         &TrustSettings::default(),
     );
     assert_eq!(org(&later.orgs, "acme").points.len(), 3, "counted once");
@@ -394,7 +395,7 @@ fn evidence_halves_every_180_days_and_bands_follow_the_score() {
     let events = build(&items);
     let t = trust(
         &events,
-        datetime!(2026-02-01 10:00 UTC),
+        Axes::at(datetime!(2026-02-01 10:00 UTC)),
         &TrustSettings::default(),
     );
     let stmary = org(&t.orgs, "stmary");
@@ -459,7 +460,7 @@ fn the_worked_example() {
     let events = build(&items);
     // 1 proposal, 2-4 m1 (4 held), 5 follow-up, 6-7 m2, 8 cancellation.
     let as_of = datetime!(2026-02-04 10:00 UTC);
-    let t = trust(&events, as_of, &TrustSettings::default());
+    let t = trust(&events, Axes::at(as_of), &TrustSettings::default());
     let rules = |o: &OrgTrust| {
         o.points
             .iter()
@@ -483,7 +484,7 @@ fn the_worked_example() {
         json!({"target_event_id": id(5).to_string(), "reason": "logged by mistake"}),
     ));
     let events = build(&items);
-    let t = trust(&events, as_of, &TrustSettings::default());
+    let t = trust(&events, Axes::at(as_of), &TrustSettings::default());
     assert_eq!(rules(org(&t.orgs, "acme")), [(Rule::T7, id(4))]);
     assert_eq!(
         rules(org(&t.orgs, "stmary")),
