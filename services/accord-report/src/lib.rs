@@ -112,9 +112,8 @@ pub fn render(retro: &Retro<'_>) -> Result<String, RetroError> {
         to.midnight().assume_utc() + Duration::DAY,
     );
     let (events, axes, settings) = (retro.events, retro.axes, retro.settings);
-    // The red flags are evaluated once: the flags resume from what the summary made.
-    let (summary, so_far) = summary::summary_resumed(events, axes, settings, None);
-    let (flags, _) = flags::flags_resumed(events, axes, settings, so_far.as_ref());
+    let summary = summary::summary(events, axes, settings);
+    let flags = flags::flags(events, axes, settings);
     let page = Page {
         retro,
         by_id: known

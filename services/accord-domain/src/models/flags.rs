@@ -238,6 +238,18 @@ pub fn flags_resumed(
     (flags, made)
 }
 
+/// The flags that hold at `t` over events in effect that occurred by then, without their history:
+/// what [`flags`] lists as open, in one evaluation.
+pub(crate) fn open_at(
+    effective: &[Event],
+    t: OffsetDateTime,
+    settings: &ModelSettings,
+) -> Vec<Flag> {
+    let mut by_time = effective.to_vec();
+    by_time.sort_by_key(|e| e.occurred_at);
+    evaluate(&by_time, t, settings)
+}
+
 /// Evaluates the flags at instant `t` over the events occurred by then, and records each raise,
 /// change and clear.
 fn step(

@@ -185,19 +185,40 @@ pub(crate) fn goals_of(effective: &[Event], axes: Axes) -> Goals {
             _ => {}
         }
     }
+    // Per (metric, from a deal): the figures by the start of their period, so that each goal
+    // reads only those starting within its own.
+    let mut by_start: BTreeMap<(Metric, bool), Vec<(Date, usize)>> = BTreeMap::new();
+    for (i, f) in figures.iter().enumerate() {
+        by_start
+            .entry((f.metric, f.from_deal))
+            .or_default()
+            .push((f.period.start, i));
+    }
+    for starts in by_start.values_mut() {
+        starts.sort_unstable();
+    }
     let attained: Vec<GoalAttainment> = goals
         .into_iter()
         .map(|(goal_id, g)| {
             let mut evidence = g.evidence;
             let mut actual = Decimal::ZERO;
-            for f in &figures {
-                // Deal metrics count won deals; the others count recorded indicators.
-                let deal_metric = matches!(g.metric, Metric::ClosedDeals | Metric::Revenue);
-                let wanted = f.metric == g.metric && f.from_deal == deal_metric;
-                if wanted && contains(&g.period, &f.period) {
-                    actual = actual.saturating_add(f.value);
-                    evidence.push(f.event_id);
-                }
+            // Deal metrics count won deals; the others count recorded indicators.
+            let deal_metric = matches!(g.metric, Metric::ClosedDeals | Metric::Revenue);
+            let starts = by_start
+                .get(&(g.metric, deal_metric))
+                .map_or(&[][..], Vec::as_slice);
+            let from = starts.partition_point(|(start, _)| *start < g.period.start);
+            let to = starts.partition_point(|(start, _)| *start <= g.period.end);
+            // In the order the figures were recorded.
+            let mut counted: Vec<usize> = starts[from..to.max(from)]
+                .iter()
+                .map(|(_, i)| *i)
+                .filter(|i| contains(&g.period, &figures[*i].period))
+                .collect();
+            counted.sort_unstable();
+            for f in counted.into_iter().map(|i| &figures[i]) {
+                actual = actual.saturating_add(f.value);
+                evidence.push(f.event_id);
             }
             let attainment = Amount::ratio(actual, g.target.0).unwrap_or(0.0);
             let elapsed = elapsed(&g.period, at);

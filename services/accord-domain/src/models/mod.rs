@@ -148,8 +148,7 @@ pub fn evaluate(model: Model, events: &[Event], axes: Axes, settings: &ModelSett
     evaluate_resumed(model, events, axes, settings, None).0
 }
 
-/// [`evaluate`], the red flags (of `flags` and `summary`) resumed from what an earlier query of
-/// the same events left (see [`flags::flags_resumed`]); gives what the next one can resume from.
+/// [`evaluate`], the red flags' history resumed from what an earlier query of the same events left (see [`flags::flags_resumed`]); gives what the next one can resume from.
 pub fn evaluate_resumed(
     model: Model,
     events: &[Event],
@@ -179,10 +178,7 @@ pub fn evaluate_resumed(
             let (f, so_far) = flags::flags_resumed(events, axes, settings, so_far);
             (ReadModel::Flags(f), so_far)
         }
-        Model::Summary => {
-            let (s, so_far) = summary::summary_resumed(events, axes, settings, so_far);
-            (ReadModel::Summary(s), so_far)
-        }
+        Model::Summary => alone(ReadModel::Summary(summary::summary(events, axes, settings))),
     }
 }
 

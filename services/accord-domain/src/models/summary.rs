@@ -6,7 +6,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::asymmetry::asymmetry_of;
-use super::flags::{Flag, FlagsSoFar, flags_resumed};
+use super::flags::{Flag, open_at};
 use super::goals::{Coverage, GoalStatus, goals_of};
 use super::trust::{Band, trust_of};
 use super::{Axes, ModelSettings, known};
@@ -55,21 +55,12 @@ pub struct Summary {
     pub goals: GoalCounts,
 }
 
-/// The summary at `axes` (see [`known`]).
+/// The summary at `axes` (see [`known`]): one evaluation of each part at `valid_at`, the red flags
+/// without their history.
 pub fn summary(events: &[Event], axes: Axes, settings: &ModelSettings) -> Summary {
-    summary_resumed(events, axes, settings, None).0
-}
-
-/// [`summary`], its flags resumed as [`flags_resumed`] does.
-pub fn summary_resumed(
-    events: &[Event],
-    axes: Axes,
-    settings: &ModelSettings,
-    so_far: Option<&FlagsSoFar>,
-) -> (Summary, Option<FlagsSoFar>) {
-    let (flags, so_far) = flags_resumed(events, axes, settings, so_far);
     // Each part reads the same events in effect, made once.
     let effective = known(events, axes);
+    let open_flags = open_at(&effective, axes.valid_at, settings);
     // The latest in business time (of equals, the latest recorded).
     let status = effective
         .iter()
@@ -91,7 +82,7 @@ pub fn summary_resumed(
             GoalStatus::Dropped => &mut counts.dropped,
         } += 1;
     }
-    let summary = Summary {
+    Summary {
         as_of: axes.as_of,
         valid_at: axes.valid_at,
         status,
@@ -115,9 +106,8 @@ pub fn summary_resumed(
                 lean: p.lean,
             })
             .collect(),
-        open_flags: flags.open,
+        open_flags,
         goal_coverage: goals.coverage,
         goals: counts,
-    };
-    (summary, so_far)
+    }
 }
