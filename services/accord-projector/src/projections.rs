@@ -7,16 +7,13 @@
 //! queries switch to the new generation and the old directory is removed. A crash before the
 //! rename leaves `CURRENT` on the old generation, and the unfinished one is removed at start.
 
-use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, RwLock};
 
 use accord_domain::PartnershipId;
-use accord_domain::models::flags::FlagsSoFar;
-use accord_domain::models::{Axes, Model, ModelSettings, ReadModel, evaluate_resumed};
-use accord_log::Position;
+use accord_domain::models::{Axes, Model, ModelSettings, ReadModel, evaluate};
 
 use crate::store::{Broken, Facts, Store, StoreError, io_error};
 
@@ -91,48 +88,10 @@ impl Facts {
         axes: Axes,
         settings: &ModelSettings,
     ) -> Result<ReadModel, QueryError> {
-        self.evaluate_resumed(partnership_id, model, axes, settings, None)
-            .map(|(m, _)| m)
-    }
-
-    fn evaluate_resumed(
-        &self,
-        partnership_id: &PartnershipId,
-        model: Model,
-        axes: Axes,
-        settings: &ModelSettings,
-        so_far: Option<&FlagsSoFar>,
-    ) -> Result<(ReadModel, Option<FlagsSoFar>), QueryError> {
         self.unbroken(partnership_id)?;
         guarded(partnership_id, model.as_str(), || {
-            evaluate_resumed(model, &self.events, axes, settings, so_far)
+            evaluate(model, &self.events, axes, settings)
         })
-    }
-}
-
-/// Most partnerships whose flag history is kept in memory; the whole cache is dropped when it
-/// is full, so memory stays bounded and a query never waits on anything but its own evaluation.
-const FLAG_HISTORIES: usize = 10_000;
-
-/// Per partnership, the flag history up to its last event at its revision (see
-/// `flags_resumed`): a query at a later `as_of` evaluates only the instants after it.
-#[derive(Debug, Default)]
-struct FlagHistories(Mutex<HashMap<PartnershipId, (Position, FlagsSoFar)>>);
-
-impl FlagHistories {
-    fn get(&self, p: &PartnershipId, revision: Position) -> Option<FlagsSoFar> {
-        let kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        kept.get(p)
-            .filter(|(r, _)| *r == revision)
-            .map(|(_, s)| s.clone())
-    }
-
-    fn keep(&self, p: &PartnershipId, revision: Position, so_far: FlagsSoFar) {
-        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if kept.len() >= FLAG_HISTORIES && !kept.contains_key(p) {
-            kept.clear();
-        }
-        kept.insert(p.clone(), (revision, so_far));
     }
 }
 
@@ -141,7 +100,6 @@ impl FlagHistories {
 pub struct Projections {
     dir: PathBuf,
     current: Arc<RwLock<Generation>>,
-    flag_histories: Arc<FlagHistories>,
 }
 
 #[derive(Debug, Clone)]
@@ -189,7 +147,6 @@ impl Projections {
         Ok(Self {
             dir: dir.to_path_buf(),
             current: Arc::new(RwLock::new(Generation { number, store })),
-            flag_histories: Arc::default(),
         })
     }
 
@@ -255,8 +212,7 @@ impl Projections {
         self.store().facts(p)
     }
 
-    /// [`Facts::evaluate`], resuming the red flags from the history an earlier query of the same
-    /// revision kept, and keeping the new one.
+    /// [`Facts::evaluate`] of a partnership's facts.
     pub fn evaluate(
         &self,
         p: &PartnershipId,
@@ -265,13 +221,7 @@ impl Projections {
         axes: Axes,
         settings: &ModelSettings,
     ) -> Result<ReadModel, QueryError> {
-        let revision = facts.meta.revision;
-        let so_far = self.flag_histories.get(p, revision);
-        let (answer, made) = facts.evaluate_resumed(p, model, axes, settings, so_far.as_ref())?;
-        if let Some(made) = made {
-            self.flag_histories.keep(p, revision, made);
-        }
-        Ok(answer)
+        facts.evaluate(p, model, axes, settings)
     }
 }
 

@@ -26,7 +26,7 @@ mod story;
 use std::collections::BTreeMap;
 
 use accord_domain::event::{Event, Payload};
-use accord_domain::models::asymmetry::{Asymmetry, PairAsymmetry, asymmetry_of};
+use accord_domain::models::asymmetry::{Asymmetry, PairAsymmetry, asymmetry_over};
 use accord_domain::models::flags::{self, Flag, Flags, Severity};
 use accord_domain::models::goals::{self, GoalStatus, Goals};
 use accord_domain::models::summary::{self, Summary};
@@ -563,17 +563,12 @@ impl Page<'_> {
         instants
             .into_iter()
             .map(|t| {
-                let occurred: Vec<Event> = self
-                    .known
-                    .iter()
-                    .filter(|e| e.occurred_at <= t)
-                    .cloned()
-                    .collect();
+                let occurred = self.known.iter().filter(move |e| e.occurred_at <= t);
                 let axes = Axes {
                     as_of: self.retro.axes.as_of,
                     valid_at: t,
                 };
-                (t, asymmetry_of(&occurred, axes, settings))
+                (t, asymmetry_over(occurred, axes, settings))
             })
             .collect()
     }

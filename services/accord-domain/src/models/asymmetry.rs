@@ -132,29 +132,61 @@ pub fn asymmetry(events: &[Event], axes: Axes, settings: &AsymmetrySettings) -> 
 
 /// The indicators of events already in effect (see [`known`]), evaluated at `axes.valid_at`.
 pub fn asymmetry_of(effective: &[Event], axes: Axes, settings: &AsymmetrySettings) -> Asymmetry {
+    asymmetry_over(effective.iter(), axes, settings)
+}
+
+/// [`asymmetry_of`] the events in effect that `effective` goes over.
+pub fn asymmetry_over<'e>(
+    effective: impl Iterator<Item = &'e Event> + Clone,
+    axes: Axes,
+    settings: &AsymmetrySettings,
+) -> Asymmetry {
     let parties: BTreeSet<OrgId> = effective
-        .iter()
+        .clone()
         .filter_map(|e| match &e.payload {
             Payload::PartnershipProposed(p) => Some(p.parties.iter().map(|p| p.org.clone())),
             _ => None,
         })
         .flatten()
         .collect();
-    let mut pairs = Vec::new();
-    for a in &parties {
-        for b in parties.iter().filter(|b| *b != a) {
-            pairs.push(pair(effective, a, b, axes.valid_at, settings));
-        }
-    }
     Asymmetry {
         as_of: axes.as_of,
         valid_at: axes.valid_at,
-        pairs,
+        pairs: pairs(effective, &parties, axes.valid_at, settings),
     }
 }
 
-fn pair(
-    events: &[Event],
+/// Every ordered pair of `parties` at `t`, from `events` in order: those in the window at `t`,
+/// and the governance definitions and revenue reports (of which the latest count).
+pub(crate) fn pairs<'e>(
+    events: impl Iterator<Item = &'e Event> + Clone,
+    parties: &BTreeSet<OrgId>,
+    t: OffsetDateTime,
+    settings: &AsymmetrySettings,
+) -> Vec<PairAsymmetry> {
+    let mut pairs = Vec::new();
+    for a in parties {
+        for b in parties.iter().filter(|b| *b != a) {
+            pairs.push(pair(events.clone(), a, b, t, settings));
+        }
+    }
+    pairs
+}
+
+/// Whether an event feeds a windowed indicator (as [`pairs`] reads it).
+pub(crate) fn windowed(e: &Event) -> bool {
+    matches!(
+        &e.payload,
+        Payload::MeetingRequested(_)
+            | Payload::FollowUpProposed(_)
+            | Payload::MeetingCancelled(_)
+            | Payload::DeliverableCommitted(_)
+            | Payload::CommunicationTagged(_)
+    ) || matches!(&e.payload, Payload::MeetingHeld(m) if m.in_person)
+}
+
+fn pair<'e>(
+    events: impl Iterator<Item = &'e Event>,
     a: &OrgId,
     b: &OrgId,
     as_of: OffsetDateTime,

@@ -634,65 +634,6 @@ fn a_backfilled_history_raises_flags_when_they_held() {
     assert!(f.history.is_empty() && f.open.is_empty());
 }
 
-/// Resuming from what an earlier query left gives exactly the answer of a fresh evaluation, at
-/// any later `as_of`; before every event is known, nothing is resumed.
-#[test]
-fn resumed_flags_equal_a_fresh_evaluation() {
-    use super::flags::flags_resumed;
-    let events = history(
-        &["competitor_did_it"],
-        &[
-            (
-                "2026-01-05T00:00:00Z",
-                "acme",
-                "partnership_status_changed",
-                json!({"status": "active", "reason": "r"}),
-            ),
-            (
-                "2026-01-06T00:00:00Z",
-                "acme",
-                "meeting_requested",
-                json!({"meeting_id": "a", "requested_by_org": "acme", "purpose": "p"}),
-            ),
-            (
-                "2026-01-07T00:00:00Z",
-                "acme",
-                "follow_up_proposed",
-                json!({"by_org": "acme"}),
-            ),
-            (
-                "2026-01-08T00:00:00Z",
-                "stmary",
-                "meeting_cancelled",
-                json!({"meeting_id": "a", "by_org": "stmary", "notice_hours": 1, "reason": "r"}),
-            ),
-        ],
-    );
-    let settings = Default::default();
-    let first = datetime!(2026-01-09 00:00 UTC);
-    let (fresh, so_far) = flags_resumed(&events, Axes::at(first), &settings, None);
-    let so_far = so_far.expect("everything is known: the history up to the last event is kept");
-    assert_eq!(fresh, flags(&events, Axes::at(first), &settings));
-    for later in [
-        first,
-        datetime!(2026-02-10 00:00 UTC),
-        datetime!(2026-04-10 00:00 UTC),
-        datetime!(2027-03-01 00:00 UTC),
-    ] {
-        let (resumed, _) = flags_resumed(&events, Axes::at(later), &settings, Some(&so_far));
-        assert_eq!(
-            resumed,
-            flags(&events, Axes::at(later), &settings),
-            "as of {later}"
-        );
-    }
-    // Before the last event was recorded, the kept history does not apply.
-    let early = datetime!(2026-01-06 12:00 UTC);
-    let (resumed, made) = flags_resumed(&events, Axes::at(early), &settings, Some(&so_far));
-    assert_eq!(resumed, flags(&events, Axes::at(early), &settings));
-    assert!(made.is_none());
-}
-
 /// R16's drop counts only with enough evidence (r + s ≥ 3) at both ends of the 90 days: not the
 /// first piece of negative evidence, nor a fall from a score that rested on too little.
 #[test]

@@ -10,18 +10,25 @@ use crate::event::Event;
 use crate::history::effective_events;
 
 pub mod asymmetry;
+mod flag_fold;
+mod flag_rules;
 pub mod flags;
 pub mod goals;
 pub mod summary;
 pub mod throughput;
 pub mod trust;
+mod trust_fold;
 
 #[cfg(test)]
 mod asymmetry_tests;
 #[cfg(test)]
 mod axes_tests;
 #[cfg(test)]
+mod flags_oracle;
+#[cfg(test)]
 mod flags_tests;
+#[cfg(test)]
+mod fold_tests;
 #[cfg(test)]
 mod goals_tests;
 #[cfg(test)]
@@ -145,40 +152,17 @@ pub enum ReadModel {
 /// Evaluates one read model over a partnership's events (everything recorded for it, in log
 /// order) at `axes`.
 pub fn evaluate(model: Model, events: &[Event], axes: Axes, settings: &ModelSettings) -> ReadModel {
-    evaluate_resumed(model, events, axes, settings, None).0
-}
-
-/// [`evaluate`], the red flags' history resumed from what an earlier query of the same events left (see [`flags::flags_resumed`]); gives what the next one can resume from.
-pub fn evaluate_resumed(
-    model: Model,
-    events: &[Event],
-    axes: Axes,
-    settings: &ModelSettings,
-    so_far: Option<&flags::FlagsSoFar>,
-) -> (ReadModel, Option<flags::FlagsSoFar>) {
-    let alone = |m| (m, None);
     match model {
-        Model::Trust => alone(ReadModel::Trust(trust::trust(
-            events,
-            axes,
-            &settings.trust,
-        ))),
-        Model::Throughput => alone(ReadModel::Throughput(throughput::throughput(
-            events,
-            axes,
-            &settings.throughput,
-        ))),
-        Model::Asymmetry => alone(ReadModel::Asymmetry(asymmetry::asymmetry(
-            events,
-            axes,
-            &settings.asymmetry,
-        ))),
-        Model::Goals => alone(ReadModel::Goals(goals::goals(events, axes))),
-        Model::Flags => {
-            let (f, so_far) = flags::flags_resumed(events, axes, settings, so_far);
-            (ReadModel::Flags(f), so_far)
+        Model::Trust => ReadModel::Trust(trust::trust(events, axes, &settings.trust)),
+        Model::Throughput => {
+            ReadModel::Throughput(throughput::throughput(events, axes, &settings.throughput))
         }
-        Model::Summary => alone(ReadModel::Summary(summary::summary(events, axes, settings))),
+        Model::Asymmetry => {
+            ReadModel::Asymmetry(asymmetry::asymmetry(events, axes, &settings.asymmetry))
+        }
+        Model::Goals => ReadModel::Goals(goals::goals(events, axes)),
+        Model::Flags => ReadModel::Flags(flags::flags(events, axes, settings)),
+        Model::Summary => ReadModel::Summary(summary::summary(events, axes, settings)),
     }
 }
 

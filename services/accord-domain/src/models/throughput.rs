@@ -110,7 +110,7 @@ fn quarter_of(d: Date) -> (i32, u8) {
     (d.year(), (u8::from(d.month()) - 1) / 3 + 1)
 }
 
-fn quarter_bounds(year: i32, q: u8) -> (Date, Date) {
+pub(crate) fn quarter_bounds(year: i32, q: u8) -> (Date, Date) {
     let month = |m: u8| Month::try_from(m).unwrap_or(Month::January);
     let start = Date::from_calendar_date(year, month((q - 1) * 3 + 1), 1).unwrap_or(Date::MIN);
     let next = if q == 4 {
@@ -144,8 +144,9 @@ fn throughput_of(effective: &[Event], axes: Axes, settings: &ThroughputSettings)
     }
 }
 
-/// PPC per owner org for the quarter `(year, q)`, of events already in effect (R6 reads it);
-/// `None` for an owner with nothing due in the quarter.
+/// PPC per owner org for the quarter `(year, q)`, of events already in effect (the oracle of R6
+/// reads it); `None` for an owner with nothing due in the quarter.
+#[cfg(test)]
 pub(crate) fn quarter_ppc(effective: &[Event], year: i32, q: u8) -> Vec<(OrgId, Option<f64>)> {
     let (start, end) = quarter_bounds(year, q);
     items_by_owner(effective)

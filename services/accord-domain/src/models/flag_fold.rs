@@ -1,0 +1,631 @@
+//! The red flags folded once over the events in business-time order: each rule keeps its own
+//! state as events are applied, so evaluating every rule at an instant costs what changed, not
+//! the whole history. [`FlagFold::evaluate`] at `t` gives exactly what evaluating every rule over
+//! the events occurred by `t` would (the test oracle, `flags_oracle`, does that).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use time::{Date, Duration, OffsetDateTime};
+
+use super::ModelSettings;
+use super::asymmetry::{self, PairAsymmetry};
+use super::flag_rules::{self as rules, *};
+use super::flags::Flag;
+use super::throughput::quarter_bounds;
+use super::trust_fold::TrustFold;
+use crate::event::{
+    CommunicationClass, Event, GoalKind, Payload, RevenueReported, RoleAssigned, RoleKind, Status,
+};
+use crate::ids::{EventId, ItemId, OrgId};
+
+/// A communication tag (R13): when, whether it says us and them, its event.
+type Tag = (OffsetDateTime, (bool, EventId));
+
+/// A party's liaison seat and exec sponsors (R8).
+#[derive(Default)]
+struct Seat<'e> {
+    seated: BTreeSet<&'e str>,
+    /// Not vacant since an assignment; else vacant since the first activation (`None`), or since
+    /// an unassignment (when, and which event).
+    seated_once: bool,
+    emptied: Option<(OffsetDateTime, EventId)>,
+    sponsors: BTreeMap<&'e str, (&'e RoleAssigned, EventId)>,
+}
+
+/// A deliverable as R5 and R6 read it.
+struct Deliverable {
+    owner: OrgId,
+    top_priority: bool,
+    owned: bool,
+    committed_by: EventId,
+    original_due: Date,
+    due: Date,
+    changes: u32,
+    completed: Option<OffsetDateTime>,
+    cancelled: bool,
+    /// Completed or cancelled.
+    closed: bool,
+}
+
+pub(crate) struct FlagFold<'e, 's> {
+    settings: &'s ModelSettings,
+    /// In business-time order.
+    events: &'e [Event],
+    applied: usize,
+    /// The first proposal's parties, and every proposal's.
+    parties: Vec<OrgId>,
+    all_parties: BTreeSet<OrgId>,
+    proposal: Option<(OffsetDateTime, EventId, bool)>,
+    activation: Option<(OffsetDateTime, EventId)>,
+    last_status: Option<Status>,
+    // R1
+    initiations: Vec<(&'e OrgId, EventId)>,
+    initiations_by: HashMap<&'e OrgId, usize>,
+    scheduled: VecDeque<&'e ItemId>,
+    moved: HashMap<(&'e ItemId, &'e OrgId), EventId>,
+    // R2
+    revenue: BTreeMap<&'e OrgId, (&'e RevenueReported, EventId)>,
+    revenue_events: BTreeMap<&'e OrgId, &'e Event>,
+    // R3
+    goals: BTreeMap<&'e ItemId, (GoalKind, BTreeSet<&'e OrgId>, bool)>,
+    // R4
+    deal: Option<EventId>,
+    incentives: BTreeMap<&'e OrgId, Vec<(OffsetDateTime, f64, EventId)>>,
+    // R5, R6
+    deliverables: BTreeMap<&'e ItemId, Deliverable>,
+    by_due: BTreeMap<Date, BTreeSet<&'e ItemId>>,
+    /// R5 and R6 as of the quarter they were evaluated in, until a deliverable changes.
+    focus: Option<((i32, u8), Vec<Flag>)>,
+    // R7, R9, R12
+    last_in_person: Option<OffsetDateTime>,
+    last_indicator: Option<OffsetDateTime>,
+    exit_defined: bool,
+    // R8
+    seats: BTreeMap<&'e OrgId, Seat<'e>>,
+    // R10
+    window: VecDeque<&'e Event>,
+    governance: Option<&'e Event>,
+    imbalance: Option<Vec<Flag>>,
+    // R11, R14
+    first_governance: Option<(OffsetDateTime, EventId)>,
+    plans: Vec<&'e Event>,
+    plan_agreed: Option<(OffsetDateTime, EventId)>,
+    // R13
+    tags: BTreeMap<&'e OrgId, VecDeque<Tag>>,
+    // R15
+    won_joint: Vec<(OffsetDateTime, &'e ItemId, EventId)>,
+    won_joint_due: usize,
+    highlights: Vec<OffsetDateTime>,
+    unsung: Vec<Flag>,
+    // R16: trust at the instant, and 90 days before it.
+    trust_now: TrustFold<'s>,
+    trust_then: TrustFold<'s>,
+    then_applied: usize,
+}
+
+impl<'e, 's> FlagFold<'e, 's> {
+    /// A fold over `events`, which are in effect and in business-time order.
+    pub(crate) fn new(events: &'e [Event], settings: &'s ModelSettings) -> Self {
+        Self {
+            settings,
+            events,
+            applied: 0,
+            parties: Vec::new(),
+            all_parties: BTreeSet::new(),
+            proposal: None,
+            activation: None,
+            last_status: None,
+            initiations: Vec::new(),
+            initiations_by: HashMap::new(),
+            scheduled: VecDeque::new(),
+            moved: HashMap::new(),
+            revenue: BTreeMap::new(),
+            revenue_events: BTreeMap::new(),
+            goals: BTreeMap::new(),
+            deal: None,
+            incentives: BTreeMap::new(),
+            deliverables: BTreeMap::new(),
+            by_due: BTreeMap::new(),
+            focus: None,
+            last_in_person: None,
+            last_indicator: None,
+            exit_defined: false,
+            seats: BTreeMap::new(),
+            window: VecDeque::new(),
+            governance: None,
+            imbalance: None,
+            first_governance: None,
+            plans: Vec::new(),
+            plan_agreed: None,
+            tags: BTreeMap::new(),
+            won_joint: Vec::new(),
+            won_joint_due: 0,
+            highlights: Vec::new(),
+            unsung: Vec::new(),
+            trust_now: TrustFold::new(&settings.trust),
+            trust_then: TrustFold::new(&settings.trust),
+            then_applied: 0,
+        }
+    }
+
+    /// Evaluates every rule at `t` (no earlier than the last instant evaluated), after applying
+    /// the events occurred by then; gives the flags that hold, by rule and subject.
+    pub(crate) fn evaluate(&mut self, t: OffsetDateTime) -> Vec<Flag> {
+        let events = self.events;
+        while let Some(e) = events.get(self.applied).filter(|e| e.occurred_at <= t) {
+            self.apply(e);
+            self.applied += 1;
+        }
+        let earlier = t - Duration::days(R16_DAYS);
+        while let Some(e) = events
+            .get(self.then_applied)
+            .filter(|e| e.occurred_at <= earlier)
+        {
+            self.trust_then.apply(e);
+            self.then_applied += 1;
+        }
+        self.trust_now.settle(t);
+        self.trust_then.settle(earlier);
+        self.slide_windows(t);
+        let mut out = Vec::new();
+        self.unwilling_partner(&mut out);
+        let active = self.active_since();
+        let active_for = |days: i64| active.filter(|since| t - *since >= Duration::days(days));
+        if let Some(since) = active_for(R3_DAYS)
+            && !self.goal_coverage()
+        {
+            out.push(rules::no_success_metrics(since));
+        }
+        if active_for(R7_DAYS).is_some()
+            && self
+                .last_in_person
+                .is_none_or(|at| t - at >= Duration::days(R7_DAYS))
+        {
+            out.push(rules::no_in_person());
+        }
+        if active_for(R9_R12_DAYS).is_some() {
+            if self
+                .last_indicator
+                .is_none_or(|at| t - at >= Duration::days(R9_R12_DAYS))
+            {
+                out.push(rules::silent_indicators());
+            }
+            if !self.exit_defined {
+                out.push(rules::no_exit_procedure());
+            }
+        }
+        if let Some(governance) = self.first_governance {
+            rules::governance_before_plan(governance, self.plan_agreed, &mut out);
+        }
+        if let Some(proposal) = self.proposal {
+            rules::fomo(
+                proposal,
+                self.activation,
+                self.plan_agreed.map(|p| p.0),
+                &mut out,
+            );
+        }
+        for (org, (r, id)) in &self.revenue {
+            rules::over_reliance(org, r, *id, &mut out);
+        }
+        for org in &self.parties {
+            let changes = self.incentives.get(org).map_or(&[][..], Vec::as_slice);
+            rules::incentives(org, changes, self.deal, active, &mut out);
+        }
+        out.extend(self.focus_and_slippage(t).iter().cloned());
+        if active.is_some() {
+            self.liaison_gap(t, &mut out);
+        }
+        out.extend(self.imbalance(t).iter().cloned());
+        for org in &self.parties {
+            if let Some(tags) = self.tags.get(org) {
+                rules::us_and_them(org, tags.iter().map(|(_, tag)| tag), &mut out);
+            }
+        }
+        self.joint_customer_unsung(t);
+        out.extend(self.unsung.iter().cloned());
+        self.trust_falling(t, &mut out);
+        out.sort_by(|a, b| (a.rule_id, &a.subject).cmp(&(b.rule_id, &b.subject)));
+        out
+    }
+
+    fn apply(&mut self, e: &'e Event) {
+        self.trust_now.apply(e);
+        let at = e.occurred_at;
+        if asymmetry::windowed(e) {
+            self.window.push_back(e);
+            self.imbalance = None;
+        }
+        match &e.payload {
+            Payload::PartnershipProposed(p) => {
+                if self.proposal.is_none() {
+                    self.parties = p.parties.iter().map(|p| p.org.clone()).collect();
+                    let competitor = p.rationale_tags.iter().any(|t| t == "competitor_did_it");
+                    self.proposal = Some((at, e.event_id, competitor));
+                    self.plan_agreed = self.first_plan_agreed();
+                }
+                self.all_parties
+                    .extend(p.parties.iter().map(|p| p.org.clone()));
+                self.imbalance = None;
+            }
+            Payload::PartnershipStatusChanged(s) => {
+                if self.activation.is_none() && matches!(s.status, Status::Active | Status::Renewed)
+                {
+                    self.activation = Some((at, e.event_id));
+                }
+                self.last_status = Some(s.status);
+            }
+            Payload::MeetingRequested(m) => self.initiated(&m.requested_by_org, e.event_id),
+            Payload::FollowUpProposed(f) => self.initiated(&f.by_org, e.event_id),
+            Payload::MeetingScheduled(m) => {
+                self.scheduled.push_back(&m.meeting_id);
+                if self.scheduled.len() > 3 {
+                    self.scheduled.pop_front();
+                }
+            }
+            Payload::MeetingCancelled(c) => {
+                self.moved.insert((&c.meeting_id, &c.by_org), e.event_id);
+            }
+            Payload::MeetingRescheduled(r) => {
+                self.moved.insert((&r.meeting_id, &r.by_org), e.event_id);
+            }
+            Payload::MeetingHeld(m) if m.in_person => self.last_in_person = Some(at),
+            Payload::IndicatorRecorded(_) => self.last_indicator = Some(at),
+            Payload::ExitProcedureDefined(_) => self.exit_defined = true,
+            Payload::RevenueReported(r) => {
+                self.revenue.insert(&r.org, (r, e.event_id));
+                self.revenue_events.insert(&r.org, e);
+                self.imbalance = None;
+            }
+            Payload::GovernanceDefined(_) => {
+                self.first_governance.get_or_insert((at, e.event_id));
+                self.governance = Some(e);
+                self.imbalance = None;
+            }
+            Payload::BusinessPlanAgreed(_) => {
+                self.plans.push(e);
+                if self.plan_agreed.is_none() {
+                    self.plan_agreed = self.first_plan_agreed();
+                }
+            }
+            Payload::GoalProposed(g) => {
+                self.goals
+                    .insert(&g.goal_id, (g.kind, BTreeSet::new(), false));
+            }
+            Payload::GoalAgreed(g) => {
+                if let Some(goal) = self.goals.get_mut(&g.goal_id) {
+                    goal.1.extend(&g.agreed_by_orgs);
+                }
+            }
+            Payload::GoalDropped(g) => {
+                if let Some(goal) = self.goals.get_mut(&g.goal_id) {
+                    goal.2 = true;
+                }
+            }
+            Payload::DealRegistered(_) => {
+                self.deal.get_or_insert(e.event_id);
+            }
+            Payload::SalesIncentiveChanged(s) => {
+                self.incentives.entry(&s.org).or_default().push((
+                    at,
+                    s.partner_deal_credit_pct,
+                    e.event_id,
+                ));
+            }
+            Payload::DealClosed(d) if d.won && d.joint_customer => {
+                self.won_joint.push((at, &d.deal_id, e.event_id));
+            }
+            Payload::JointCustomerHighlighted(_) => self.highlights.push(at),
+            Payload::CommunicationTagged(c) => {
+                self.tags
+                    .entry(&c.org)
+                    .or_default()
+                    .push_back((at, (c.class == CommunicationClass::UsThem, e.event_id)));
+            }
+            Payload::RoleAssigned(r) => {
+                let seat = self.seats.entry(&r.org).or_default();
+                match r.role {
+                    RoleKind::Liaison => {
+                        seat.seated.insert(&r.person);
+                        seat.seated_once = true;
+                        seat.emptied = None;
+                    }
+                    RoleKind::ExecSponsor => {
+                        seat.sponsors.insert(&r.person, (r, e.event_id));
+                    }
+                    RoleKind::DealOwner => {}
+                }
+            }
+            Payload::RoleUnassigned(r) => {
+                let seat = self.seats.entry(&r.org).or_default();
+                match r.role {
+                    RoleKind::Liaison => {
+                        seat.seated.remove(r.person.as_str());
+                        if seat.seated.is_empty() {
+                            seat.seated_once = false;
+                            seat.emptied = Some((at, e.event_id));
+                        }
+                    }
+                    RoleKind::ExecSponsor => {
+                        seat.sponsors.remove(r.person.as_str());
+                    }
+                    RoleKind::DealOwner => {}
+                }
+            }
+            Payload::DeliverableCommitted(d) => {
+                self.focus = None;
+                if let Some(old) = self.deliverables.get(&d.deliverable_id) {
+                    unindex(&mut self.by_due, old.due, &d.deliverable_id);
+                }
+                self.deliverables.insert(
+                    &d.deliverable_id,
+                    Deliverable {
+                        owner: d.owner_org.clone(),
+                        top_priority: d.top_priority,
+                        owned: d.owner_person.is_some(),
+                        committed_by: e.event_id,
+                        original_due: d.due_date,
+                        due: d.due_date,
+                        changes: 0,
+                        completed: None,
+                        cancelled: false,
+                        closed: false,
+                    },
+                );
+                self.by_due
+                    .entry(d.due_date)
+                    .or_default()
+                    .insert(&d.deliverable_id);
+            }
+            Payload::DeliverableDueDateChanged(d) => {
+                self.focus = None;
+                if let Some(item) = self.deliverables.get_mut(&d.deliverable_id) {
+                    unindex(&mut self.by_due, item.due, &d.deliverable_id);
+                    item.due = d.new_due;
+                    item.changes += 1;
+                    self.by_due
+                        .entry(d.new_due)
+                        .or_default()
+                        .insert(&d.deliverable_id);
+                }
+            }
+            Payload::DeliverableCompleted(d) => {
+                self.focus = None;
+                if let Some(item) = self.deliverables.get_mut(&d.deliverable_id) {
+                    item.completed = Some(at);
+                    item.closed = true;
+                }
+            }
+            Payload::DeliverableCancelled(d) => {
+                self.focus = None;
+                if let Some(item) = self.deliverables.get_mut(&d.deliverable_id) {
+                    item.cancelled = true;
+                    item.closed = true;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn initiated(&mut self, org: &'e OrgId, id: EventId) {
+        self.initiations.push((org, id));
+        *self.initiations_by.entry(org).or_default() += 1;
+    }
+
+    /// Since the first activation, while the latest status change keeps the partnership active.
+    fn active_since(&self) -> Option<OffsetDateTime> {
+        let active = matches!(self.last_status, Some(Status::Active | Status::Renewed));
+        self.activation.map(|a| a.0).filter(|_| active)
+    }
+
+    /// The event at which a business plan became agreed: the signature that completed some
+    /// version's signatories (of the first proposal's parties).
+    fn first_plan_agreed(&self) -> Option<(OffsetDateTime, EventId)> {
+        if self.parties.is_empty() {
+            return None;
+        }
+        let mut signed: BTreeMap<(&ItemId, u32), BTreeSet<&OrgId>> = BTreeMap::new();
+        self.plans.iter().find_map(|e| match &e.payload {
+            Payload::BusinessPlanAgreed(p) => {
+                let orgs = signed.entry((&p.plan_id, p.version)).or_default();
+                orgs.extend(&p.signed_by_orgs);
+                self.parties
+                    .iter()
+                    .all(|o| orgs.contains(o))
+                    .then_some((e.occurred_at, e.event_id))
+            }
+            _ => None,
+        })
+    }
+
+    /// Whether agreed goals (every party agreed, not dropped) cover every kind.
+    fn goal_coverage(&self) -> bool {
+        let agreed = |kind: GoalKind| {
+            self.goals.values().any(|(k, by, dropped)| {
+                *k == kind && !dropped && self.all_parties.iter().all(|p| by.contains(p))
+            })
+        };
+        [GoalKind::Qualitative, GoalKind::Marketing, GoalKind::Sales]
+            .into_iter()
+            .all(agreed)
+    }
+
+    /// Lets out of the windows (R10, R13) what is too old at `t`.
+    fn slide_windows(&mut self, t: OffsetDateTime) {
+        let since = t - Duration::days(self.settings.asymmetry.window_days);
+        while self.window.front().is_some_and(|e| e.occurred_at <= since) {
+            self.window.pop_front();
+            self.imbalance = None;
+        }
+        let since = t - Duration::days(R13_DAYS);
+        for tags in self.tags.values_mut() {
+            while tags.front().is_some_and(|(at, _)| *at <= since) {
+                tags.pop_front();
+            }
+        }
+    }
+
+    fn unwilling_partner(&self, out: &mut Vec<Flag>) {
+        for a in &self.parties {
+            for b in self.parties.iter().filter(|b| *b != a) {
+                let count = [a, b]
+                    .iter()
+                    .map(|o| self.initiations_by.get(o).copied().unwrap_or(0))
+                    .sum();
+                let mut last: Vec<(&OrgId, EventId)> = self
+                    .initiations
+                    .iter()
+                    .rev()
+                    .filter(|(o, _)| *o == a || *o == b)
+                    .take(3)
+                    .copied()
+                    .collect();
+                last.reverse();
+                let moved = self
+                    .scheduled
+                    .iter()
+                    .filter_map(|m| self.moved.get(&(*m, b)).copied())
+                    .collect();
+                rules::unwilling_partner(a, b, (count, &last), (self.scheduled.len(), moved), out);
+            }
+        }
+    }
+
+    /// R5 and R6, kept until a deliverable changes or the quarter turns.
+    fn focus_and_slippage(&mut self, t: OffsetDateTime) -> &[Flag] {
+        let quarter = rules::last_quarter(t);
+        if self.focus.as_ref().is_none_or(|(q, _)| *q != quarter) {
+            let mut flags = Vec::new();
+            self.evaluate_focus(quarter, &mut flags);
+            self.focus = Some((quarter, flags));
+        }
+        self.focus.as_ref().map_or(&[][..], |(_, flags)| flags)
+    }
+
+    fn evaluate_focus(&self, quarter: (i32, u8), out: &mut Vec<Flag>) {
+        let open = || self.deliverables.values().filter(|d| !d.closed);
+        let open_top: Vec<EventId> = open()
+            .filter(|d| d.top_priority)
+            .map(|d| d.committed_by)
+            .collect();
+        let unowned: Vec<EventId> = open()
+            .filter(|d| !d.owned)
+            .map(|d| d.committed_by)
+            .collect();
+        rules::no_focus(&open_top, &unowned, out);
+        let slipped = self
+            .deliverables
+            .values()
+            .filter(|d| {
+                let latest = (d.changes > 0).then_some(d.due);
+                rules::slipped(d.changes, d.original_due, latest)
+            })
+            .map(|d| d.committed_by)
+            .collect();
+        let (start, end) = quarter_bounds(quarter.0, quarter.1);
+        let mut by_owner: BTreeMap<&OrgId, (u32, u32)> = BTreeMap::new();
+        for id in self.by_due.range(start..=end).flat_map(|(_, ids)| ids) {
+            let d = &self.deliverables[id];
+            if d.cancelled {
+                continue;
+            }
+            let (due, on_time) = by_owner.entry(&d.owner).or_default();
+            *due += 1;
+            if d.completed.is_some_and(|c| c.date() <= d.due) {
+                *on_time += 1;
+            }
+        }
+        let ppc: Vec<(OrgId, Option<f64>)> = by_owner
+            .into_iter()
+            .map(|(owner, (due, on_time))| {
+                (owner.clone(), Some(f64::from(on_time) / f64::from(due)))
+            })
+            .collect();
+        rules::slippage(slipped, quarter, &ppc, out);
+    }
+
+    fn liaison_gap(&self, t: OffsetDateTime, out: &mut Vec<Flag>) {
+        let since = self.activation.map(|a| a.0);
+        let empty = Seat::default();
+        for org in &self.parties {
+            let seat = self.seats.get(org).unwrap_or(&empty);
+            let vacant = if !seat.seated.is_empty() || seat.seated_once {
+                None
+            } else {
+                match seat.emptied {
+                    Some((at, id)) => Some((at.max(since.unwrap_or(at)), Some(id))),
+                    None => since.map(|s| (s, None)),
+                }
+            };
+            rules::liaison_gap(org, vacant, &seat.sponsors, t, out);
+        }
+    }
+
+    /// R10, kept until the window or the parties, governance or revenue change.
+    fn imbalance(&mut self, t: OffsetDateTime) -> &[Flag] {
+        if self.imbalance.is_none() {
+            let events = self
+                .governance
+                .into_iter()
+                .chain(self.revenue_events.values().copied())
+                .chain(self.window.iter().copied());
+            let pairs: Vec<PairAsymmetry> =
+                asymmetry::pairs(events, &self.all_parties, t, &self.settings.asymmetry);
+            let mut flags = Vec::new();
+            rules::imbalance(&pairs, &mut flags);
+            self.imbalance = Some(flags);
+        }
+        self.imbalance.as_deref().unwrap_or_default()
+    }
+
+    /// R15: each won joint deal whose 180 days have passed by `t` is judged once.
+    fn joint_customer_unsung(&mut self, t: OffsetDateTime) {
+        while let Some((at, deal_id, id)) = self.won_joint.get(self.won_joint_due).copied()
+            && t - at > Duration::days(R15_DAYS)
+        {
+            self.won_joint_due += 1;
+            let first = self.highlights.partition_point(|h| *h < at);
+            let sung = self
+                .highlights
+                .get(first)
+                .is_some_and(|h| *h - at <= Duration::days(R15_DAYS));
+            if !sung {
+                self.unsung.push(rules::joint_customer_unsung(deal_id, id));
+            }
+        }
+    }
+
+    fn trust_falling(&self, t: OffsetDateTime, out: &mut Vec<Flag>) {
+        let earlier = t - Duration::days(R16_DAYS);
+        for org in self.trust_now.parties() {
+            let now = self.trust_now.standing(org, t);
+            let then = self
+                .trust_then
+                .parties()
+                .contains(org)
+                .then(|| self.trust_then.standing(org, earlier));
+            let negative = || {
+                self.trust_now
+                    .timeline(org)
+                    .map_or_else(Vec::new, |timeline| {
+                        timeline
+                            .since(earlier)
+                            .filter(|i| i.negative > 0.0)
+                            .map(|i| i.event_id)
+                            .collect()
+                    })
+            };
+            rules::trust_falling(org, now, then, negative, out);
+        }
+    }
+}
+
+/// Takes `id` out of the index of items due on `due`.
+fn unindex(by_due: &mut BTreeMap<Date, BTreeSet<&ItemId>>, due: Date, id: &ItemId) {
+    if let Some(ids) = by_due.get_mut(&due) {
+        ids.remove(id);
+        if ids.is_empty() {
+            by_due.remove(&due);
+        }
+    }
+}
