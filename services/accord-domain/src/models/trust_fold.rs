@@ -236,6 +236,13 @@ impl<'s> TrustFold<'s> {
         }
     }
 
+    /// A deliverable about to change (if it was committed): no longer counted overdue where it
+    /// was.
+    fn changing(&mut self, id: &ItemId) -> Option<&mut Deliverable> {
+        self.uncount_due(id);
+        self.deliverables.get_mut(id)
+    }
+
     /// Applies one event in effect.
     pub(crate) fn apply(&mut self, e: &Event) {
         self.applied += 1;
@@ -304,48 +311,37 @@ impl<'s> TrustFold<'s> {
                 self.coming_due
                     .insert((overdue(p.due_date), p.deliverable_id.clone()));
             }
-            Payload::DeliverableDueDateChanged(p)
-                if self.deliverables.contains_key(&p.deliverable_id) =>
-            {
-                self.uncount_due(&p.deliverable_id);
-                let d = self
-                    .deliverables
-                    .get_mut(&p.deliverable_id)
-                    .expect("checked above");
-                let notice = midnight(d.due) - at;
-                let (rule, weight) = if notice >= Duration::days(settings.due_change_notice_days) {
-                    (Rule::T3, 0.25)
-                } else {
-                    (Rule::T4, 0.75)
-                };
-                d.due = p.new_due;
-                if d.open {
-                    self.coming_due
-                        .insert((overdue(p.new_due), p.deliverable_id.clone()));
-                }
-                self.push(key(0), &p.by_org, rule, (0.0, weight), e.event_id);
-            }
-            Payload::DeliverableCompleted(p)
-                if self.deliverables.contains_key(&p.deliverable_id) =>
-            {
-                self.uncount_due(&p.deliverable_id);
-                let d = self
-                    .deliverables
-                    .get_mut(&p.deliverable_id)
-                    .expect("checked above");
-                d.open = false;
-                let (owner, on_time) = (d.owner.clone(), at.date() <= d.original_due);
-                if on_time {
-                    self.push(key(0), &owner, Rule::T1, (1.0, 0.0), e.event_id);
-                } else {
-                    self.push(key(0), &owner, Rule::T2, (0.0, 1.0), e.event_id);
+            Payload::DeliverableDueDateChanged(p) => {
+                if let Some(d) = self.changing(&p.deliverable_id) {
+                    let notice = midnight(d.due) - at;
+                    d.due = p.new_due;
+                    let open = d.open;
+                    let (rule, weight) =
+                        if notice >= Duration::days(settings.due_change_notice_days) {
+                            (Rule::T3, 0.25)
+                        } else {
+                            (Rule::T4, 0.75)
+                        };
+                    if open {
+                        self.coming_due
+                            .insert((overdue(p.new_due), p.deliverable_id.clone()));
+                    }
+                    self.push(key(0), &p.by_org, rule, (0.0, weight), e.event_id);
                 }
             }
-            Payload::DeliverableCancelled(p)
-                if self.deliverables.contains_key(&p.deliverable_id) =>
-            {
-                self.uncount_due(&p.deliverable_id);
-                if let Some(d) = self.deliverables.get_mut(&p.deliverable_id) {
+            Payload::DeliverableCompleted(p) => {
+                if let Some(d) = self.changing(&p.deliverable_id) {
+                    d.open = false;
+                    let (owner, on_time) = (d.owner.clone(), at.date() <= d.original_due);
+                    if on_time {
+                        self.push(key(0), &owner, Rule::T1, (1.0, 0.0), e.event_id);
+                    } else {
+                        self.push(key(0), &owner, Rule::T2, (0.0, 1.0), e.event_id);
+                    }
+                }
+            }
+            Payload::DeliverableCancelled(p) => {
+                if let Some(d) = self.changing(&p.deliverable_id) {
                     d.open = false;
                 }
             }
