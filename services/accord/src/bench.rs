@@ -550,8 +550,8 @@ async fn read_side_figures(bin: &std::path::Path, extra: &str, args: &Args) -> R
     );
 
     // Query latency: one model of a partnership at a time, over partnerships in a fixed
-    // shuffle. The first query of a partnership (cold) evaluates its whole flag history; a
-    // repeated one (warm) resumes from the history the projector kept.
+    // shuffle: the first query of a partnership (cold), then the same again (warm: the store's
+    // pages are cached; each query folds the partnership's events once).
     let floor = latencies(
         &http,
         (0..LATENCY_SAMPLES).map(|_| format!("{url}/healthz")),
