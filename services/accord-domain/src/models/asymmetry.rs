@@ -97,14 +97,24 @@ pub struct Asymmetry {
 }
 
 /// Counts `(weighs on A, of all)` over events that concern A or B.
+/// Counts `(weighs on A, of all)` over events that concern A or B, and those events.
 #[derive(Default)]
-struct Tally {
+pub(crate) struct Tally {
     count: u32,
     of: u32,
     evidence: Vec<EventId>,
 }
 
 impl Tally {
+    /// `count` of `of`, without their events.
+    pub(crate) fn counted(count: u32, of: u32) -> Self {
+        Self {
+            count,
+            of,
+            evidence: Vec::new(),
+        }
+    }
+
     fn add(&mut self, on_a: bool, id: EventId) {
         self.of += 1;
         if on_a {
@@ -124,6 +134,17 @@ impl Tally {
         }
     }
 }
+
+/// The indicators in the order a pair lists their shares.
+pub(crate) const INDICATORS: [Indicator; 7] = [
+    Indicator::Initiation,
+    Indicator::Chasing,
+    Indicator::CancelledOn,
+    Indicator::Travel,
+    Indicator::Burden,
+    Indicator::DecisionRights,
+    Indicator::Vocabulary,
+];
 
 /// Power-asymmetry indicators at `axes` (see [`known`]).
 pub fn asymmetry(events: &[Event], axes: Axes, settings: &AsymmetrySettings) -> Asymmetry {
@@ -185,6 +206,44 @@ pub(crate) fn windowed(e: &Event) -> bool {
     ) || matches!(&e.payload, Payload::MeetingHeld(m) if m.in_person)
 }
 
+/// The windowed indicator (by its place in [`INDICATORS`]) an event feeds for the pair (A, B),
+/// and whether it weighs on A.
+pub(crate) fn weighs(e: &Event, a: &OrgId, b: &OrgId) -> Option<(usize, bool)> {
+    let either = |o: &OrgId| o == a || o == b;
+    match &e.payload {
+        Payload::MeetingRequested(m) if either(&m.requested_by_org) => {
+            Some((0, &m.requested_by_org == a))
+        }
+        Payload::FollowUpProposed(f) if either(&f.by_org) => Some((1, &f.by_org == a)),
+        Payload::MeetingCancelled(c) if either(&c.by_org) => Some((2, &c.by_org == b)),
+        Payload::MeetingHeld(m) if m.in_person => m
+            .location_org
+            .as_ref()
+            .filter(|o| either(o))
+            .map(|at| (3, at == b)),
+        Payload::DeliverableCommitted(d) if either(&d.owner_org) => Some((4, &d.owner_org == a)),
+        Payload::CommunicationTagged(c) if &c.org == a => {
+            Some((6, c.class == CommunicationClass::UsThem))
+        }
+        _ => None,
+    }
+}
+
+/// The decision rights of a governance definition, for the pair (A, B): topics decided by B.
+pub(crate) fn decision_rights(g: &Event, a: &OrgId, b: &OrgId) -> Tally {
+    let mut tally = Tally::default();
+    if let Payload::GovernanceDefined(d) = &g.payload {
+        for right in d
+            .decision_rights
+            .iter()
+            .filter(|r| &r.org == a || &r.org == b)
+        {
+            tally.add(&right.org == b, g.event_id);
+        }
+    }
+    tally
+}
+
 fn pair<'e>(
     events: impl Iterator<Item = &'e Event>,
     a: &OrgId,
@@ -194,61 +253,39 @@ fn pair<'e>(
 ) -> PairAsymmetry {
     let since = as_of - Duration::days(settings.window_days);
     let in_window = |e: &Event| e.occurred_at > since && e.occurred_at <= as_of;
-    let either = |o: &OrgId| o == a || o == b;
-    let (mut initiation, mut chasing, mut cancelled_on, mut travel, mut burden, mut vocabulary) = (
-        Tally::default(),
-        Tally::default(),
-        Tally::default(),
-        Tally::default(),
-        Tally::default(),
-        Tally::default(),
-    );
-    let mut decision_rights = Tally::default();
+    let mut tallies: [Tally; 7] = Default::default();
     let mut latest_revenue: [Option<(&RevenueReported, EventId)>; 2] = [None, None];
     for e in events {
         match &e.payload {
             // Governance and revenue are not windowed: the latest definition and report hold.
-            Payload::GovernanceDefined(g) => {
-                decision_rights = Tally::default();
-                for right in g.decision_rights.iter().filter(|r| either(&r.org)) {
-                    decision_rights.add(&right.org == b, e.event_id);
-                }
-            }
+            Payload::GovernanceDefined(_) => tallies[5] = decision_rights(e, a, b),
             Payload::RevenueReported(r) if &r.org == a => latest_revenue[0] = Some((r, e.event_id)),
             Payload::RevenueReported(r) if &r.org == b => latest_revenue[1] = Some((r, e.event_id)),
             _ if !in_window(e) => {}
-            Payload::MeetingRequested(m) if either(&m.requested_by_org) => {
-                initiation.add(&m.requested_by_org == a, e.event_id);
-            }
-            Payload::FollowUpProposed(f) if either(&f.by_org) => {
-                chasing.add(&f.by_org == a, e.event_id);
-            }
-            Payload::MeetingCancelled(c) if either(&c.by_org) => {
-                cancelled_on.add(&c.by_org == b, e.event_id);
-            }
-            Payload::MeetingHeld(m) if m.in_person => {
-                if let Some(at) = m.location_org.as_ref().filter(|o| either(o)) {
-                    travel.add(at == b, e.event_id);
+            _ => {
+                if let Some((i, on_a)) = weighs(e, a, b) {
+                    tallies[i].add(on_a, e.event_id);
                 }
             }
-            Payload::DeliverableCommitted(d) if either(&d.owner_org) => {
-                burden.add(&d.owner_org == a, e.event_id);
-            }
-            Payload::CommunicationTagged(c) if &c.org == a => {
-                vocabulary.add(c.class == CommunicationClass::UsThem, e.event_id);
-            }
-            _ => {}
         }
     }
-    let shares = vec![
-        initiation.share(Indicator::Initiation, settings),
-        chasing.share(Indicator::Chasing, settings),
-        cancelled_on.share(Indicator::CancelledOn, settings),
-        travel.share(Indicator::Travel, settings),
-        burden.share(Indicator::Burden, settings),
-        decision_rights.share(Indicator::DecisionRights, settings),
-        vocabulary.share(Indicator::Vocabulary, settings),
-    ];
+    pair_of(a, b, tallies, latest_revenue, settings)
+}
+
+/// A pair's shares from its tallies (in the order of [`INDICATORS`]), its lean and balance
+/// index, and its economic dependence from the latest revenue reports of A and B.
+pub(crate) fn pair_of(
+    a: &OrgId,
+    b: &OrgId,
+    tallies: [Tally; 7],
+    latest_revenue: [Option<(&RevenueReported, EventId)>; 2],
+    settings: &AsymmetrySettings,
+) -> PairAsymmetry {
+    let shares: Vec<Share> = INDICATORS
+        .into_iter()
+        .zip(tallies)
+        .map(|(indicator, tally)| tally.share(indicator, settings))
+        .collect();
     let effort: Vec<f64> = shares
         .iter()
         .filter(|s| s.indicator != Indicator::Vocabulary && s.sufficient)

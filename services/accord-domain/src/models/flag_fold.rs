@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use time::{Date, Duration, OffsetDateTime};
 
 use super::ModelSettings;
-use super::asymmetry::{self, PairAsymmetry};
+use super::asymmetry::{self, PairAsymmetry, Tally};
 use super::flag_rules::{self as rules, *};
-use super::flags::Flag;
+use super::flags::{Flag, FlagSource, Rule};
 use super::throughput::quarter_bounds;
 use super::trust_fold::TrustFold;
 use crate::event::{
@@ -20,6 +20,10 @@ use crate::ids::{EventId, ItemId, OrgId};
 
 /// A communication tag (R13): when, whether it says us and them, its event.
 type Tag = (OffsetDateTime, (bool, EventId));
+
+/// Per ordered pair of parties, `(weighs on A, of all)` of each indicator over the window (see
+/// `asymmetry::weighs`; decision rights are not windowed and stay 0 here).
+type Counts = BTreeMap<(OrgId, OrgId), [(u32, u32); 7]>;
 
 /// A party's liaison seat and exec sponsors (R8).
 #[derive(Default)]
@@ -52,6 +56,8 @@ pub(crate) struct FlagFold<'e, 's> {
     /// In business-time order.
     events: &'e [Event],
     applied: usize,
+    /// The last instant evaluated.
+    at: Option<OffsetDateTime>,
     /// The first proposal's parties, and every proposal's.
     parties: Vec<OrgId>,
     all_parties: BTreeSet<OrgId>,
@@ -84,14 +90,14 @@ pub(crate) struct FlagFold<'e, 's> {
     seats: BTreeMap<&'e OrgId, Seat<'e>>,
     // R10
     window: VecDeque<&'e Event>,
+    counts: Counts,
     governance: Option<&'e Event>,
-    imbalance: Option<Vec<Flag>>,
     // R11, R14
     first_governance: Option<(OffsetDateTime, EventId)>,
     plans: Vec<&'e Event>,
     plan_agreed: Option<(OffsetDateTime, EventId)>,
     // R13
-    tags: BTreeMap<&'e OrgId, VecDeque<Tag>>,
+    tags: BTreeMap<&'e OrgId, (VecDeque<Tag>, usize)>,
     // R15
     won_joint: Vec<(OffsetDateTime, &'e ItemId, EventId)>,
     won_joint_due: usize,
@@ -110,6 +116,7 @@ impl<'e, 's> FlagFold<'e, 's> {
             settings,
             events,
             applied: 0,
+            at: None,
             parties: Vec::new(),
             all_parties: BTreeSet::new(),
             proposal: None,
@@ -132,8 +139,8 @@ impl<'e, 's> FlagFold<'e, 's> {
             exit_defined: false,
             seats: BTreeMap::new(),
             window: VecDeque::new(),
+            counts: Counts::new(),
             governance: None,
-            imbalance: None,
             first_governance: None,
             plans: Vec::new(),
             plan_agreed: None,
@@ -148,9 +155,10 @@ impl<'e, 's> FlagFold<'e, 's> {
         }
     }
 
-    /// Evaluates every rule at `t` (no earlier than the last instant evaluated), after applying
-    /// the events occurred by then; gives the flags that hold, by rule and subject.
-    pub(crate) fn evaluate(&mut self, t: OffsetDateTime) -> Vec<Flag> {
+    /// Applies the events occurred by `t` and lets the windows and the trust folds move on to
+    /// it (no earlier than the last instant evaluated).
+    fn advance(&mut self, t: OffsetDateTime) {
+        self.at = Some(t);
         let events = self.events;
         while let Some(e) = events.get(self.applied).filter(|e| e.occurred_at <= t) {
             self.apply(e);
@@ -167,6 +175,14 @@ impl<'e, 's> FlagFold<'e, 's> {
         self.trust_now.settle(t);
         self.trust_then.settle(earlier);
         self.slide_windows(t);
+    }
+}
+
+impl FlagSource for FlagFold<'_, '_> {
+    /// Every rule at `t`; the evidence of R10, R13 and R16 (which may be long, and change at
+    /// every instant) is left for [`FlagSource::complete`].
+    fn at(&mut self, t: OffsetDateTime) -> Vec<Flag> {
+        self.advance(t);
         let mut out = Vec::new();
         self.unwilling_partner(&mut out);
         let active = self.active_since();
@@ -216,10 +232,10 @@ impl<'e, 's> FlagFold<'e, 's> {
         if active.is_some() {
             self.liaison_gap(t, &mut out);
         }
-        out.extend(self.imbalance(t).iter().cloned());
+        self.imbalance(&mut out);
         for org in &self.parties {
-            if let Some(tags) = self.tags.get(org) {
-                rules::us_and_them(org, tags.iter().map(|(_, tag)| tag), &mut out);
+            if let Some((tags, us_them)) = self.tags.get(org) {
+                rules::us_and_them(org, (*us_them, tags.len()), Vec::new, &mut out);
             }
         }
         self.joint_customer_unsung(t);
@@ -229,12 +245,55 @@ impl<'e, 's> FlagFold<'e, 's> {
         out
     }
 
+    fn complete(&mut self, flag: &mut Flag) {
+        let Some(t) = self.at else {
+            return;
+        };
+        let subject = flag.subject.as_deref().unwrap_or_default();
+        match flag.rule_id {
+            Rule::R10 => {
+                let mut whole = Vec::new();
+                rules::imbalance(&self.pairs(t), &mut whole);
+                if let Some(f) = whole.into_iter().find(|f| f.subject == flag.subject) {
+                    flag.evidence = f.evidence;
+                }
+            }
+            Rule::R13 => {
+                if let Some((tags, _)) = self
+                    .tags
+                    .iter()
+                    .find(|(o, _)| o.as_str() == subject)
+                    .map(|(_, t)| t)
+                {
+                    flag.evidence = tags
+                        .iter()
+                        .filter(|(_, (u, _))| *u)
+                        .map(|(_, (_, id))| *id)
+                        .collect();
+                }
+            }
+            Rule::R16 => {
+                let earlier = t - Duration::days(R16_DAYS);
+                if let Some(timeline) = self.trust_now.timeline_of(subject) {
+                    flag.evidence = timeline
+                        .since(earlier)
+                        .filter(|i| i.negative > 0.0)
+                        .map(|i| i.event_id)
+                        .collect();
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl<'e> FlagFold<'e, '_> {
     fn apply(&mut self, e: &'e Event) {
         self.trust_now.apply(e);
         let at = e.occurred_at;
         if asymmetry::windowed(e) {
             self.window.push_back(e);
-            self.imbalance = None;
+            count(&mut self.counts, e, 1);
         }
         match &e.payload {
             Payload::PartnershipProposed(p) => {
@@ -246,7 +305,7 @@ impl<'e, 's> FlagFold<'e, 's> {
                 }
                 self.all_parties
                     .extend(p.parties.iter().map(|p| p.org.clone()));
-                self.imbalance = None;
+                self.count_window();
             }
             Payload::PartnershipStatusChanged(s) => {
                 if self.activation.is_none() && matches!(s.status, Status::Active | Status::Renewed)
@@ -275,12 +334,10 @@ impl<'e, 's> FlagFold<'e, 's> {
             Payload::RevenueReported(r) => {
                 self.revenue.insert(&r.org, (r, e.event_id));
                 self.revenue_events.insert(&r.org, e);
-                self.imbalance = None;
             }
             Payload::GovernanceDefined(_) => {
                 self.first_governance.get_or_insert((at, e.event_id));
                 self.governance = Some(e);
-                self.imbalance = None;
             }
             Payload::BusinessPlanAgreed(_) => {
                 self.plans.push(e);
@@ -317,10 +374,10 @@ impl<'e, 's> FlagFold<'e, 's> {
             }
             Payload::JointCustomerHighlighted(_) => self.highlights.push(at),
             Payload::CommunicationTagged(c) => {
-                self.tags
-                    .entry(&c.org)
-                    .or_default()
-                    .push_back((at, (c.class == CommunicationClass::UsThem, e.event_id)));
+                let us_them = c.class == CommunicationClass::UsThem;
+                let (tags, said) = self.tags.entry(&c.org).or_default();
+                tags.push_back((at, (us_them, e.event_id)));
+                *said += usize::from(us_them);
             }
             Payload::RoleAssigned(r) => {
                 let seat = self.seats.entry(&r.org).or_default();
@@ -453,14 +510,21 @@ impl<'e, 's> FlagFold<'e, 's> {
     /// Lets out of the windows (R10, R13) what is too old at `t`.
     fn slide_windows(&mut self, t: OffsetDateTime) {
         let since = t - Duration::days(self.settings.asymmetry.window_days);
-        while self.window.front().is_some_and(|e| e.occurred_at <= since) {
+        while let Some(e) = self
+            .window
+            .front()
+            .copied()
+            .filter(|e| e.occurred_at <= since)
+        {
             self.window.pop_front();
-            self.imbalance = None;
+            count(&mut self.counts, e, -1);
         }
         let since = t - Duration::days(R13_DAYS);
-        for tags in self.tags.values_mut() {
-            while tags.front().is_some_and(|(at, _)| *at <= since) {
+        for (tags, said) in self.tags.values_mut() {
+            while let Some((_, (us_them, _))) = tags.front().copied().filter(|(at, _)| *at <= since)
+            {
                 tags.pop_front();
+                *said -= usize::from(us_them);
             }
         }
     }
@@ -561,21 +625,54 @@ impl<'e, 's> FlagFold<'e, 's> {
         }
     }
 
-    /// R10, kept until the window or the parties, governance or revenue change.
-    fn imbalance(&mut self, t: OffsetDateTime) -> &[Flag] {
-        if self.imbalance.is_none() {
-            let events = self
-                .governance
-                .into_iter()
-                .chain(self.revenue_events.values().copied())
-                .chain(self.window.iter().copied());
-            let pairs: Vec<PairAsymmetry> =
-                asymmetry::pairs(events, &self.all_parties, t, &self.settings.asymmetry);
-            let mut flags = Vec::new();
-            rules::imbalance(&pairs, &mut flags);
-            self.imbalance = Some(flags);
+    /// Every ordered pair of all parties, from the window's counts (without the events behind
+    /// them).
+    fn counted_pairs(&self) -> Vec<PairAsymmetry> {
+        let revenue = |o: &OrgId| self.revenue.get(o).map(|(r, id)| (*r, *id));
+        self.counts
+            .iter()
+            .map(|((a, b), counts)| {
+                let mut tallies = counts.map(|(count, of)| Tally::counted(count, of));
+                if let Some(g) = self.governance {
+                    tallies[5] = asymmetry::decision_rights(g, a, b);
+                }
+                asymmetry::pair_of(
+                    a,
+                    b,
+                    tallies,
+                    [revenue(a), revenue(b)],
+                    &self.settings.asymmetry,
+                )
+            })
+            .collect()
+    }
+
+    /// Every ordered pair of all parties at `t`, with the events behind each share.
+    fn pairs(&self, t: OffsetDateTime) -> Vec<PairAsymmetry> {
+        let events = self
+            .governance
+            .into_iter()
+            .chain(self.revenue_events.values().copied())
+            .chain(self.window.iter().copied());
+        asymmetry::pairs(events, &self.all_parties, t, &self.settings.asymmetry)
+    }
+
+    /// R10 from the counts: the flags and their reasons, the evidence left for `complete`.
+    fn imbalance(&self, out: &mut Vec<Flag>) {
+        rules::imbalance(&self.counted_pairs(), out);
+    }
+
+    /// Counts the window again for every ordered pair of all parties (when a party joins).
+    fn count_window(&mut self) {
+        self.counts = Counts::new();
+        for a in &self.all_parties {
+            for b in self.all_parties.iter().filter(|b| *b != a) {
+                self.counts.insert((a.clone(), b.clone()), [(0, 0); 7]);
+            }
         }
-        self.imbalance.as_deref().unwrap_or_default()
+        for e in &self.window {
+            count(&mut self.counts, e, 1);
+        }
     }
 
     /// R15: each won joint deal whose 180 days have passed by `t` is judged once.
@@ -604,18 +701,7 @@ impl<'e, 's> FlagFold<'e, 's> {
                 .parties()
                 .contains(org)
                 .then(|| self.trust_then.standing(org, earlier));
-            let negative = || {
-                self.trust_now
-                    .timeline(org)
-                    .map_or_else(Vec::new, |timeline| {
-                        timeline
-                            .since(earlier)
-                            .filter(|i| i.negative > 0.0)
-                            .map(|i| i.event_id)
-                            .collect()
-                    })
-            };
-            rules::trust_falling(org, now, then, negative, out);
+            rules::trust_falling(org, now, then, Vec::new, out);
         }
     }
 }
@@ -626,6 +712,19 @@ fn unindex(by_due: &mut BTreeMap<Date, BTreeSet<&ItemId>>, due: Date, id: &ItemI
         ids.remove(id);
         if ids.is_empty() {
             by_due.remove(&due);
+        }
+    }
+}
+
+/// Adds (`by` 1) or takes away (-1) an event of the window in every pair's counts.
+fn count(counts: &mut Counts, e: &Event, by: i32) {
+    for ((a, b), counts) in counts.iter_mut() {
+        if let Some((i, on_a)) = asymmetry::weighs(e, a, b) {
+            let (count, of) = &mut counts[i];
+            *of = of.saturating_add_signed(by);
+            if on_a {
+                *count = count.saturating_add_signed(by);
+            }
         }
     }
 }

@@ -408,21 +408,21 @@ pub(crate) fn no_exit_procedure() -> Flag {
     )
 }
 
-/// R13 for `org`: its tags of the last 90 days, `(us_them, event)`.
-pub(crate) fn us_and_them<'t>(
+/// R13 for `org`: `us_them` of its `of` tags of the last 90 days say us and them; `evidence`
+/// gives those.
+pub(crate) fn us_and_them(
     org: &OrgId,
-    tags: impl ExactSizeIterator<Item = &'t (bool, EventId)> + Clone,
+    (us_them, of): (usize, usize),
+    evidence: impl FnOnce() -> Vec<EventId>,
     out: &mut Vec<Flag>,
 ) {
-    let of = tags.len();
-    let us_them = tags.clone().filter(|(u, _)| *u).count();
     if of >= 5 && us_them as f64 / of as f64 >= 0.7 {
         out.push(flag(
             Rule::R13,
             Some(org.to_string()),
             Severity::Warn,
             format!("{us_them} of {org}'s last {of} tagged communications say us and them"),
-            tags.filter(|(u, _)| *u).map(|(_, id)| *id).collect(),
+            evidence(),
         ));
     }
 }

@@ -132,7 +132,7 @@ pub struct Flags {
 pub fn flags(events: &[Event], axes: Axes, settings: &ModelSettings) -> Flags {
     let effective = by_business_time(known(events, axes));
     let mut fold = FlagFold::new(&effective, settings);
-    let (open, history) = timeline(&effective, axes.valid_at, |t| fold.evaluate(t));
+    let (open, history) = timeline(&effective, axes.valid_at, &mut fold);
     Flags {
         as_of: axes.as_of,
         valid_at: axes.valid_at,
@@ -149,7 +149,22 @@ pub(crate) fn open_at(
     settings: &ModelSettings,
 ) -> Vec<Flag> {
     let effective = by_business_time(effective.to_vec());
-    FlagFold::new(&effective, settings).evaluate(t)
+    let mut fold = FlagFold::new(&effective, settings);
+    let mut open = fold.at(t);
+    for flag in &mut open {
+        fold.complete(flag);
+    }
+    open
+}
+
+/// The flags that hold at each instant, asked in order.
+pub(crate) trait FlagSource {
+    /// The flags that hold at `t` (no earlier than the instant asked before), by rule and
+    /// subject; the evidence of some may be left for [`FlagSource::complete`].
+    fn at(&mut self, t: OffsetDateTime) -> Vec<Flag>;
+
+    /// Gives a flag of the last [`FlagSource::at`] its evidence, if it was left out.
+    fn complete(&mut self, flag: &mut Flag);
 }
 
 /// Events in business-time order (stable, so log order breaks ties): those occurred by an instant
@@ -161,13 +176,13 @@ pub(crate) fn by_business_time(mut events: Vec<Event>) -> Vec<Event> {
 
 pub(crate) type Open = BTreeMap<(Rule, Option<String>), Flag>;
 
-/// The flags at each instant something can change up to `valid_at` (as `evaluate` gives them at
+/// The flags at each instant something can change up to `valid_at` (as `source` gives them at
 /// an instant, over `effective` in business-time order), and the history of their raises,
 /// changes of severity and clears, each with the flag as it stood then.
 pub(crate) fn timeline(
     effective: &[Event],
     valid_at: OffsetDateTime,
-    mut evaluate: impl FnMut(OffsetDateTime) -> Vec<Flag>,
+    source: &mut impl FlagSource,
 ) -> (Open, Vec<FlagChange>) {
     let mut instants: BTreeSet<OffsetDateTime> = effective.iter().map(|e| e.occurred_at).collect();
     let activation = effective.iter().find(|e| {
@@ -195,7 +210,8 @@ pub(crate) fn timeline(
     let mut open = Open::new();
     let mut history = Vec::new();
     for t in instants.range(..=valid_at).copied() {
-        let now: Open = evaluate(t)
+        let now: Open = source
+            .at(t)
             .into_iter()
             .map(|f| ((f.rule_id, f.subject.clone()), f))
             .collect();
@@ -206,11 +222,13 @@ pub(crate) fn timeline(
                 .get(key)
                 .is_none_or(|was| was.severity != flag.severity)
             {
+                let mut flag = flag.clone();
+                source.complete(&mut flag);
                 history.push(FlagChange {
                     at: t,
                     rule_id: key.0,
                     subject: key.1.clone(),
-                    now: Some(flag.clone()),
+                    now: Some(flag),
                 });
             }
         }
@@ -223,6 +241,9 @@ pub(crate) fn timeline(
             });
         }
         open = now;
+    }
+    for flag in open.values_mut() {
+        source.complete(flag);
     }
     (open, history)
 }

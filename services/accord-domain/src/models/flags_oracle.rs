@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use time::{Duration, OffsetDateTime};
 
 use super::flag_rules::{self as rules, *};
-use super::flags::{Flag, Flags, by_business_time, timeline};
+use super::flags::{Flag, FlagSource, Flags, by_business_time, timeline};
 use super::goals::goals_of;
 use super::trust::{OrgTrust, trust_of};
 use super::{Axes, ModelSettings, known};
@@ -17,16 +17,35 @@ use crate::ids::{EventId, ItemId, OrgId};
 /// Red flags at `axes`, each instant evaluated from scratch.
 pub(super) fn flags(events: &[Event], axes: Axes, settings: &ModelSettings) -> Flags {
     let effective = by_business_time(known(events, axes));
-    let (open, history) = timeline(&effective, axes.valid_at, |t| {
-        let upto = &effective[..effective.partition_point(|e| e.occurred_at <= t)];
-        evaluate(upto, t, settings)
-    });
+    let (open, history) = timeline(
+        &effective,
+        axes.valid_at,
+        &mut FromScratch {
+            effective: &effective,
+            settings,
+        },
+    );
     Flags {
         as_of: axes.as_of,
         valid_at: axes.valid_at,
         open: open.into_values().collect(),
         history,
     }
+}
+
+/// Every rule over the events occurred by each instant, their flags whole.
+struct FromScratch<'e> {
+    effective: &'e [Event],
+    settings: &'e ModelSettings,
+}
+
+impl FlagSource for FromScratch<'_> {
+    fn at(&mut self, t: OffsetDateTime) -> Vec<Flag> {
+        let upto = &self.effective[..self.effective.partition_point(|e| e.occurred_at <= t)];
+        evaluate(upto, t, self.settings)
+    }
+
+    fn complete(&mut self, _: &mut Flag) {}
 }
 
 /// The event that first made the partnership active.
@@ -156,7 +175,13 @@ fn evaluate(events: &[Event], t: OffsetDateTime, settings: &ModelSettings) -> Ve
                 _ => None,
             })
             .collect();
-        rules::us_and_them(org, tags.iter(), &mut out);
+        let said = || tags.iter().filter(|(u, _)| *u).map(|(_, id)| *id);
+        rules::us_and_them(
+            org,
+            (said().count(), tags.len()),
+            || said().collect(),
+            &mut out,
+        );
     }
     joint_customer_unsung(events, t, &mut out);
     trust_falling(events, t, settings, &mut out);

@@ -185,6 +185,14 @@ impl<'s> TrustFold<'s> {
         self.orgs.get(org)
     }
 
+    /// [`TrustFold::timeline`] of the org named `org`.
+    pub(crate) fn timeline_of(&self, org: &str) -> Option<&Timeline> {
+        self.orgs
+            .iter()
+            .find(|(o, _)| o.as_str() == org)
+            .map(|(_, t)| t)
+    }
+
     fn vacancy(&self) -> Duration {
         Duration::days(self.settings.liaison_vacancy_days)
     }
