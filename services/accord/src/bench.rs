@@ -5,8 +5,9 @@
 //! 2 (append latency through HTTP vs a raw awaited publish), 3 (replay of the log, and a full
 //! rebuild of the read models by a real `accord projector --rebuild` process, vs raw
 //! ordered-consumer replay), 4 (query latency over HTTP), 5 (the projector's peak memory during
-//! the rebuild, and nats-server's memory at 100k partnerships) and 6 (append and replay on the
-//! embedded backend, against raw sled).
+//! the rebuild, and nats-server's memory at 100k partnerships), 6 (append and replay on the
+//! embedded backend, against raw sled) and 7 (the read models of one long partnership, cold:
+//! `bench_history`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -51,6 +52,9 @@ pub(crate) struct Args {
     /// Figure 5: partnerships (one subject each) for nats-server's memory.
     #[arg(long, default_value_t = 100_000)]
     subjects: u64,
+    /// Figure 7: the sizes of the one partnership's history, in events.
+    #[arg(long, value_delimiter = ',', default_value = "1000,4000,16000,64000")]
+    history_events: Vec<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -119,6 +123,7 @@ pub(crate) async fn run(args: Args) -> Result<()> {
     } else {
         ""
     };
+    crate::bench_history::figure_7(&args.history_events)?;
     if args.backends != Backends::Embedded {
         jetstream_figures(&bin, extra, &args).await?;
         read_side_figures(&bin, extra, &args).await?;

@@ -2,8 +2,9 @@
 //! or one read model of every partnership (or of those named), as one flat table for an
 //! analyst's tools.
 //!
-//! The rows come from the API's JSON, the same answers `accord show` prints, all at one `as_of`
-//! (now, taken once, unless given). Each model has one grain, and its columns are the same in
+//! The rows come from the API's answers, the same `accord show` prints, all at one `as_of` (now,
+//! taken once, unless given); a read model is read back as its typed model and flattened as
+//! `accord_domain::models::table` says. Each model has one grain, and its columns are the same in
 //! the three formats (docs/exports.md lists them):
 //! - `events`: one row per event, with both times and the commit's hash and the hash it follows;
 //! - `trust`: one row per trust point of each org (an org with none has one row without point);
@@ -17,14 +18,16 @@
 //! The file is written beside `--out` and renamed into place at the end (`client::start_out`),
 //! so a failed export leaves no half file.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use accord_domain::models::Model;
+use Kind::{Bool, Float, Int, Str, Time};
+use accord_domain::PartnershipId;
+use accord_domain::models::table::{self, Cell, Column, Kind, Row, col};
+use accord_domain::models::{Model, ReadModel};
 use accord_domain::values::rfc3339;
 use anyhow::{Context, Result};
 use parquet::basic::Compression;
@@ -83,43 +86,6 @@ enum Format {
     Parquet,
 }
 
-/// A column's type: how it is written in each format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// UTF-8 text.
-    Str,
-    Int,
-    Float,
-    Bool,
-    /// An instant: RFC 3339 in CSV and JSONL, a UTC timestamp (µs) in Parquet.
-    Time,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Column {
-    name: &'static str,
-    kind: Kind,
-}
-
-const fn col(name: &'static str, kind: Kind) -> Column {
-    Column { name, kind }
-}
-
-/// One value of a row; any column may be empty.
-#[derive(Debug, Clone, PartialEq)]
-enum Cell {
-    Null,
-    Str(String),
-    Int(i64),
-    Float(f64),
-    Bool(bool),
-    Time(OffsetDateTime),
-}
-
-type Row = Vec<Cell>;
-
-use Kind::{Bool, Float, Int, Str, Time};
-
 const EVENTS: &[Column] = &[
     col("partnership_id", Str),
     col("position", Int),
@@ -141,115 +107,11 @@ const EVENTS: &[Column] = &[
     col("hash", Str),
 ];
 
-const TRUST: &[Column] = &[
-    col("partnership_id", Str),
-    col("as_of", Time),
-    col("valid_at", Time),
-    col("org", Str),
-    col("score", Float),
-    col("band", Str),
-    col("r", Float),
-    col("s", Float),
-    col("at", Time),
-    col("event_id", Str),
-    col("rule_id", Str),
-    col("score_before", Float),
-    col("score_after", Float),
-    col("delta", Float),
-];
-
-const THROUGHPUT: &[Column] = &[
-    col("partnership_id", Str),
-    col("as_of", Time),
-    col("valid_at", Time),
-    col("owner_org", Str),
-    col("grain", Str),
-    col("period", Str),
-    col("throughput", Int),
-    col("wip", Int),
-    col("due", Int),
-    col("ppc", Float),
-    col("focus", Int),
-];
-
-const ASYMMETRY: &[Column] = &[
-    col("partnership_id", Str),
-    col("as_of", Time),
-    col("valid_at", Time),
-    col("a", Str),
-    col("b", Str),
-    col("indicator", Str),
-    col("count", Int),
-    col("of", Int),
-    col("share", Float),
-    col("sufficient", Bool),
-    col("lean", Float),
-    col("balance_index", Float),
-];
-
-const GOALS: &[Column] = &[
-    col("partnership_id", Str),
-    col("as_of", Time),
-    col("valid_at", Time),
-    col("goal_id", Str),
-    col("kind", Str),
-    col("metric", Str),
-    col("target", Str),
-    col("actual", Str),
-    col("period_start", Str),
-    col("period_end", Str),
-    col("attainment", Float),
-    col("elapsed", Float),
-    col("status", Str),
-    col("agreed_by", Str),
-];
-
-const FLAGS: &[Column] = &[
-    col("partnership_id", Str),
-    col("as_of", Time),
-    col("valid_at", Time),
-    col("at", Time),
-    col("rule_id", Str),
-    col("subject", Str),
-    col("change", Str),
-    col("open", Bool),
-    col("flag", Str),
-    col("severity", Str),
-    col("reason", Str),
-    col("evidence", Str),
-];
-
-const SUMMARY: &[Column] = &[
-    col("partnership_id", Str),
-    col("as_of", Time),
-    col("valid_at", Time),
-    col("status", Str),
-    col("open_flags", Int),
-    col("critical_flags", Int),
-    col("flag_rules", Str),
-    col("lowest_trust_org", Str),
-    col("lowest_trust_score", Float),
-    col("lowest_trust_band", Str),
-    col("lowest_balance_index", Float),
-    col("goals_not_agreed", Int),
-    col("goals_achieved", Int),
-    col("goals_on_track", Int),
-    col("goals_behind", Int),
-    col("goals_missed", Int),
-    col("goals_dropped", Int),
-    col("goal_coverage_complete", Bool),
-];
-
 impl What {
     fn columns(self) -> &'static [Column] {
         match self {
             What::Events => EVENTS,
-            What::Model(Model::Trust) => TRUST,
-            What::Model(Model::Throughput) => THROUGHPUT,
-            What::Model(Model::Asymmetry) => ASYMMETRY,
-            What::Model(Model::Goals) => GOALS,
-            What::Model(Model::Flags) => FLAGS,
-            What::Model(Model::Summary) => SUMMARY,
+            What::Model(m) => table::columns(m),
         }
     }
 
@@ -260,16 +122,15 @@ impl What {
         }
     }
 
-    /// The rows of one partnership's answer.
-    fn rows(self, p: &str, v: &Value) -> Vec<Row> {
+    /// The rows of one partnership's answer: a model read back as the typed model it is.
+    fn rows(self, p: &str, v: &Value) -> Result<Vec<Row>> {
         match self {
-            What::Events => events(p, v),
-            What::Model(Model::Trust) => trust(p, v),
-            What::Model(Model::Throughput) => throughput(p, v),
-            What::Model(Model::Asymmetry) => asymmetry(p, v),
-            What::Model(Model::Goals) => goals(p, v),
-            What::Model(Model::Flags) => flags(p, v),
-            What::Model(Model::Summary) => vec![summary(p, v)],
+            What::Events => Ok(events(p, v)),
+            What::Model(m) => {
+                let model = ReadModel::read(m, v)
+                    .with_context(|| format!("the {} of {p} is not one", m.as_str()))?;
+                Ok(model.rows(&PartnershipId::parse(p)?))
+            }
         }
     }
 }
@@ -288,14 +149,6 @@ fn int(v: &Value) -> Cell {
     v.as_i64().map_or(Cell::Null, Cell::Int)
 }
 
-fn float(v: &Value) -> Cell {
-    v.as_f64().map_or(Cell::Null, Cell::Float)
-}
-
-fn boolean(v: &Value) -> Cell {
-    v.as_bool().map_or(Cell::Null, Cell::Bool)
-}
-
 fn time(v: &Value) -> Cell {
     v.as_str()
         .and_then(|s| rfc3339::parse(s).ok())
@@ -308,17 +161,6 @@ fn id(p: &str) -> Cell {
 
 fn items(v: &Value) -> &[Value] {
     v.as_array().map_or(&[], Vec::as_slice)
-}
-
-/// A list of strings as one cell, `;`-separated.
-fn joined(v: &Value) -> Cell {
-    Cell::Str(
-        items(v)
-            .iter()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .join(";"),
-    )
 }
 
 fn events(p: &str, v: &Value) -> Vec<Row> {
@@ -357,193 +199,6 @@ fn events(p: &str, v: &Value) -> Vec<Row> {
         ]);
     }
     out
-}
-
-fn trust(p: &str, v: &Value) -> Vec<Row> {
-    let mut out = Vec::new();
-    for o in items(&v["orgs"]) {
-        let org = || {
-            vec![
-                id(p),
-                time(&v["as_of"]),
-                time(&v["valid_at"]),
-                s(&o["org"]),
-                float(&o["score"]),
-                s(&o["band"]),
-                float(&o["r"]),
-                float(&o["s"]),
-            ]
-        };
-        let points = items(&o["points"]);
-        if points.is_empty() {
-            let mut row = org();
-            row.extend(std::iter::repeat_n(Cell::Null, 6));
-            out.push(row);
-        }
-        for pt in points {
-            let mut row = org();
-            row.extend([
-                time(&pt["at"]),
-                s(&pt["event_id"]),
-                s(&pt["rule_id"]),
-                float(&pt["score_before"]),
-                float(&pt["score_after"]),
-                float(&pt["delta"]),
-            ]);
-            out.push(row);
-        }
-    }
-    out
-}
-
-fn throughput(p: &str, v: &Value) -> Vec<Row> {
-    let mut out = Vec::new();
-    for o in items(&v["owners"]) {
-        for (grain, flows) in [("week", &o["weeks"]), ("quarter", &o["quarters"])] {
-            for f in items(flows) {
-                out.push(vec![
-                    id(p),
-                    time(&v["as_of"]),
-                    time(&v["valid_at"]),
-                    s(&o["owner_org"]),
-                    Cell::Str(grain.to_owned()),
-                    s(&f["period"]),
-                    int(&f["throughput"]),
-                    int(&f["wip"]),
-                    int(&f["due"]),
-                    float(&f["ppc"]),
-                    int(&f["focus"]),
-                ]);
-            }
-        }
-    }
-    out
-}
-
-fn asymmetry(p: &str, v: &Value) -> Vec<Row> {
-    let mut out = Vec::new();
-    for pair in items(&v["pairs"]) {
-        for share in items(&pair["shares"]) {
-            out.push(vec![
-                id(p),
-                time(&v["as_of"]),
-                time(&v["valid_at"]),
-                s(&pair["a"]),
-                s(&pair["b"]),
-                s(&share["indicator"]),
-                int(&share["count"]),
-                int(&share["of"]),
-                float(&share["share"]),
-                boolean(&share["sufficient"]),
-                float(&pair["lean"]),
-                float(&pair["balance_index"]),
-            ]);
-        }
-    }
-    out
-}
-
-fn goals(p: &str, v: &Value) -> Vec<Row> {
-    items(&v["goals"])
-        .iter()
-        .map(|g| {
-            vec![
-                id(p),
-                time(&v["as_of"]),
-                time(&v["valid_at"]),
-                s(&g["goal_id"]),
-                s(&g["kind"]),
-                s(&g["metric"]),
-                s(&g["target"]),
-                s(&g["actual"]),
-                s(&g["period"]["start"]),
-                s(&g["period"]["end"]),
-                float(&g["attainment"]),
-                float(&g["elapsed"]),
-                s(&g["status"]),
-                joined(&g["agreed_by"]),
-            ]
-        })
-        .collect()
-}
-
-fn flags(p: &str, v: &Value) -> Vec<Row> {
-    let history = items(&v["history"]);
-    // A flag is its rule and subject.
-    fn key(c: &Value) -> (Option<&str>, Option<&str>) {
-        (c["rule_id"].as_str(), c["subject"].as_str())
-    }
-    let last: BTreeMap<_, usize> = history
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (key(c), i))
-        .collect();
-    let mut standing = BTreeMap::new();
-    let mut out = Vec::new();
-    for (i, c) in history.iter().enumerate() {
-        let now = &c["now"];
-        let was_open = standing.insert(key(c), !now.is_null()).unwrap_or(false);
-        let change = match (was_open, now.is_null()) {
-            (_, true) => "cleared",
-            (false, false) => "opened",
-            (true, false) => "changed",
-        };
-        let last_of_flag = last[&key(c)] == i;
-        out.push(vec![
-            id(p),
-            time(&v["as_of"]),
-            time(&v["valid_at"]),
-            time(&c["at"]),
-            s(&c["rule_id"]),
-            s(&c["subject"]),
-            Cell::Str(change.to_owned()),
-            Cell::Bool(last_of_flag && !now.is_null()),
-            s(&now["flag"]),
-            s(&now["severity"]),
-            s(&now["reason"]),
-            joined(&now["evidence"]),
-        ]);
-    }
-    out
-}
-
-fn summary(p: &str, v: &Value) -> Row {
-    let open = items(&v["open_flags"]);
-    let critical = open.iter().filter(|f| f["severity"] == "critical").count();
-    let lowest = items(&v["trust"]).iter().min_by(|a, b| {
-        let score = |t: &Value| t["score"].as_f64().unwrap_or(f64::INFINITY);
-        score(a).total_cmp(&score(b))
-    });
-    let lowest_balance = items(&v["balance"])
-        .iter()
-        .filter_map(|b| b["balance_index"].as_f64())
-        .min_by(f64::total_cmp);
-    let g = &v["goals"];
-    vec![
-        id(p),
-        time(&v["as_of"]),
-        time(&v["valid_at"]),
-        s(&v["status"]),
-        Cell::Int(open.len() as i64),
-        Cell::Int(critical as i64),
-        Cell::Str(
-            open.iter()
-                .filter_map(|f| f["rule_id"].as_str())
-                .collect::<Vec<_>>()
-                .join(";"),
-        ),
-        lowest.map_or(Cell::Null, |t| s(&t["org"])),
-        lowest.map_or(Cell::Null, |t| float(&t["score"])),
-        lowest.map_or(Cell::Null, |t| s(&t["band"])),
-        lowest_balance.map_or(Cell::Null, Cell::Float),
-        int(&g["not_agreed"]),
-        int(&g["achieved"]),
-        int(&g["on_track"]),
-        int(&g["behind"]),
-        int(&g["missed"]),
-        int(&g["dropped"]),
-        boolean(&v["goal_coverage"]["complete"]),
-    ]
 }
 
 // ---- the three formats ------------------------------------------------------------------------
@@ -800,7 +455,7 @@ pub(crate) async fn export(args: ExportArgs) -> Result<ExitCode> {
             Ok(answer) => answer,
             Err(code) => return Ok(code),
         };
-        let batch = args.model.rows(p, &answer);
+        let batch = args.model.rows(p, &answer)?;
         rows += batch.len();
         sink.write(batch)?;
     }

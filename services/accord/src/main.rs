@@ -1,6 +1,7 @@
 //! `accord`: one binary that runs every service and is the client.
 
 mod bench;
+mod bench_history;
 mod client;
 mod demo;
 mod export;

@@ -34,7 +34,15 @@ impl Default for AsymmetrySettings {
 }
 
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::VariantArray,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -49,7 +57,7 @@ pub enum Indicator {
 }
 
 /// One indicator for A: `count` of `of` events weigh on A.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Share {
     pub indicator: Indicator,
     pub count: u32,
@@ -61,7 +69,7 @@ pub struct Share {
 }
 
 /// Economic dependence between A and B, from their latest revenue reports.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Economic {
     /// Revenue A earns via B ÷ A's total revenue.
     pub d_a: Option<f64>,
@@ -75,7 +83,7 @@ pub struct Economic {
     pub evidence: Vec<EventId>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PairAsymmetry {
     pub a: OrgId,
     pub b: OrgId,
@@ -87,7 +95,7 @@ pub struct PairAsymmetry {
     pub economic: Economic,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Asymmetry {
     #[serde(with = "crate::values::rfc3339")]
     pub as_of: OffsetDateTime,

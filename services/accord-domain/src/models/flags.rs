@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use super::flag_fold::FlagFold;
@@ -30,6 +30,7 @@ use crate::ids::EventId;
     Ord,
     Hash,
     Serialize,
+    Deserialize,
     strum::IntoStaticStr,
     strum::VariantArray,
 )]
@@ -84,6 +85,7 @@ impl Rule {
     PartialOrd,
     Ord,
     Serialize,
+    Deserialize,
     strum::IntoStaticStr,
     strum::VariantArray,
 )]
@@ -95,10 +97,12 @@ pub enum Severity {
 }
 
 /// A flag that holds: which rule, about whom (an org, or `a>b` for a pair), how bad, why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Flag {
     pub rule_id: Rule,
-    pub flag: &'static str,
+    /// The rule's name (see [`Rule::name`]).
+    #[serde(deserialize_with = "rule_name")]
+    pub flag: RuleName,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     pub severity: Severity,
@@ -106,8 +110,23 @@ pub struct Flag {
     pub evidence: Vec<EventId>,
 }
 
+/// A rule's name; read only as one of [`Rule::name`]'s (an alias, so that serde does not take it
+/// for a string borrowed from the input).
+pub type RuleName = &'static str;
+
+/// A flag's name as a rule's: no other name is read.
+fn rule_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<RuleName, D::Error> {
+    use strum::VariantArray;
+    let name = String::deserialize(d)?;
+    Rule::VARIANTS
+        .iter()
+        .map(|r| r.name())
+        .find(|n| *n == name)
+        .ok_or_else(|| serde::de::Error::custom(format!("{name:?} is no rule's name")))
+}
+
 /// A raise, a change of severity, or a clear.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FlagChange {
     #[serde(with = "crate::values::rfc3339")]
     pub at: OffsetDateTime,
@@ -118,7 +137,7 @@ pub struct FlagChange {
     pub now: Option<Flag>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Flags {
     #[serde(with = "crate::values::rfc3339")]
     pub as_of: OffsetDateTime,

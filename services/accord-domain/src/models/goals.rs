@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime, Time};
 
 use super::{Axes, known};
@@ -21,7 +21,15 @@ use crate::values::{Amount, Period};
 pub const ON_TRACK_FACTOR: f64 = 0.9;
 
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::VariantArray,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -35,7 +43,7 @@ pub enum GoalStatus {
 }
 
 /// One goal at `valid_at`, with the events that make its figures.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GoalAttainment {
     pub goal_id: ItemId,
     pub kind: GoalKind,
@@ -52,7 +60,7 @@ pub struct GoalAttainment {
 }
 
 /// Whether agreed goals cover each kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Coverage {
     pub qualitative: bool,
     pub marketing: bool,
@@ -60,7 +68,7 @@ pub struct Coverage {
     pub complete: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Goals {
     #[serde(with = "crate::values::rfc3339")]
     pub as_of: OffsetDateTime,

@@ -15,6 +15,7 @@ mod flag_rules;
 pub mod flags;
 pub mod goals;
 pub mod summary;
+pub mod table;
 pub mod throughput;
 pub mod trust;
 mod trust_fold;
@@ -33,6 +34,8 @@ mod fold_tests;
 mod goals_tests;
 #[cfg(test)]
 mod summary_tests;
+#[cfg(test)]
+mod table_tests;
 #[cfg(test)]
 mod test_support;
 #[cfg(test)]
@@ -147,6 +150,20 @@ pub enum ReadModel {
     Goals(goals::Goals),
     Flags(flags::Flags),
     Summary(summary::Summary),
+}
+
+impl ReadModel {
+    /// A model's answer read back from what it was written as (the API's JSON), as `model`.
+    pub fn read<'de, D: serde::Deserializer<'de>>(model: Model, d: D) -> Result<Self, D::Error> {
+        Ok(match model {
+            Model::Trust => ReadModel::Trust(Deserialize::deserialize(d)?),
+            Model::Throughput => ReadModel::Throughput(Deserialize::deserialize(d)?),
+            Model::Asymmetry => ReadModel::Asymmetry(Deserialize::deserialize(d)?),
+            Model::Goals => ReadModel::Goals(Deserialize::deserialize(d)?),
+            Model::Flags => ReadModel::Flags(Deserialize::deserialize(d)?),
+            Model::Summary => ReadModel::Summary(Deserialize::deserialize(d)?),
+        })
+    }
 }
 
 /// Evaluates one read model over a partnership's events (everything recorded for it, in log

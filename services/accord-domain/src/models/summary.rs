@@ -2,7 +2,7 @@
 //! pair, the open red flags and goal coverage, all at the same axes. Each part
 //! is read from its own model, so the summary never disagrees with them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::asymmetry::asymmetry_of;
@@ -13,7 +13,7 @@ use super::{Axes, ModelSettings, known};
 use crate::event::{Event, Payload, Status};
 use crate::ids::OrgId;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrustBand {
     pub org: OrgId,
     pub score: f64,
@@ -21,7 +21,7 @@ pub struct TrustBand {
 }
 
 /// The balance of one pair of parties (listed once, `a` before `b`); the lean is `a`'s.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Balance {
     pub a: OrgId,
     pub b: OrgId,
@@ -30,7 +30,7 @@ pub struct Balance {
 }
 
 /// How many goals stand at each status.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GoalCounts {
     pub not_agreed: u32,
     pub achieved: u32,
@@ -40,7 +40,7 @@ pub struct GoalCounts {
     pub dropped: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     #[serde(with = "crate::values::rfc3339")]
     pub as_of: OffsetDateTime,

@@ -35,7 +35,7 @@ impl Default for ThroughputSettings {
 }
 
 /// One ISO week or one quarter.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Flow {
     /// `2026-W05` or `2026-Q1`.
     pub period: String,
@@ -51,14 +51,14 @@ pub struct Flow {
     pub focus: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OpenItem {
     pub deliverable_id: ItemId,
     pub age_days: i64,
     pub started: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OwnerThroughput {
     pub owner_org: OrgId,
     pub weeks: Vec<Flow>,
@@ -74,7 +74,7 @@ pub struct OwnerThroughput {
     pub evidence: Vec<EventId>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Throughput {
     #[serde(with = "crate::values::rfc3339")]
     pub as_of: OffsetDateTime,

@@ -96,7 +96,7 @@ pub enum Band {
 }
 
 /// A point of the timeline: one trust-relevant event and how it moved the score.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrustPoint {
     #[serde(with = "crate::values::rfc3339")]
     pub at: OffsetDateTime,
@@ -108,7 +108,7 @@ pub struct TrustPoint {
 }
 
 /// An org's trust at `valid_at` and the points that made it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrgTrust {
     pub org: OrgId,
     /// Decayed positive and negative evidence at `valid_at`.
@@ -120,7 +120,7 @@ pub struct OrgTrust {
 }
 
 /// The trust timeline of a partnership, one entry per party.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrustTimeline {
     #[serde(with = "crate::values::rfc3339")]
     pub as_of: OffsetDateTime,
