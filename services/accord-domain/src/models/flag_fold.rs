@@ -11,7 +11,7 @@ use super::ModelSettings;
 use super::asymmetry::{self, PairAsymmetry, Tally};
 use super::flag_rules::{self as rules, *};
 use super::flags::{Flag, FlagSource, Rule};
-use super::throughput::quarter_bounds;
+use super::throughput::quarter_of;
 use super::trust_fold::TrustFold;
 use crate::event::{
     CommunicationClass, Event, GoalKind, Payload, RevenueReported, RoleAssigned, RoleKind, Status,
@@ -51,6 +51,23 @@ struct Deliverable {
     closed: bool,
 }
 
+impl Deliverable {
+    fn slipped(&self) -> bool {
+        let latest = (self.changes > 0).then_some(self.due);
+        rules::slipped(self.changes, self.original_due, latest)
+    }
+}
+
+/// The counts R5 and R6 read: open top-priority and unowned items, slipped items, and per
+/// quarter and owner the items due (not cancelled) and those done by their due date.
+#[derive(Default)]
+struct Focus {
+    open_top: i64,
+    unowned: i64,
+    slipped: i64,
+    due: BTreeMap<(i32, u8), BTreeMap<OrgId, (i64, i64)>>,
+}
+
 pub(crate) struct FlagFold<'e, 's> {
     settings: &'s ModelSettings,
     /// In business-time order.
@@ -79,9 +96,7 @@ pub(crate) struct FlagFold<'e, 's> {
     incentives: BTreeMap<&'e OrgId, Vec<(OffsetDateTime, f64, EventId)>>,
     // R5, R6
     deliverables: BTreeMap<&'e ItemId, Deliverable>,
-    by_due: BTreeMap<Date, BTreeSet<&'e ItemId>>,
-    /// R5 and R6 as of the quarter they were evaluated in, until a deliverable changes.
-    focus: Option<((i32, u8), Vec<Flag>)>,
+    focus: Focus,
     // R7, R9, R12
     last_in_person: Option<OffsetDateTime>,
     last_indicator: Option<OffsetDateTime>,
@@ -132,8 +147,7 @@ impl<'e, 's> FlagFold<'e, 's> {
             deal: None,
             incentives: BTreeMap::new(),
             deliverables: BTreeMap::new(),
-            by_due: BTreeMap::new(),
-            focus: None,
+            focus: Focus::default(),
             last_in_person: None,
             last_indicator: None,
             exit_defined: false,
@@ -228,7 +242,7 @@ impl FlagSource for FlagFold<'_, '_> {
             let changes = self.incentives.get(org).map_or(&[][..], Vec::as_slice);
             rules::incentives(org, changes, self.deal, active, &mut out);
         }
-        out.extend(self.focus_and_slippage(t).iter().cloned());
+        self.focus_and_slippage(t, &mut out);
         if active.is_some() {
             self.liaison_gap(t, &mut out);
         }
@@ -258,6 +272,11 @@ impl FlagSource for FlagFold<'_, '_> {
                     flag.evidence = f.evidence;
                 }
             }
+            Rule::R5 => {
+                let (top, unowned, _) = self.focus_evidence();
+                flag.evidence = rules::focus_evidence(&top, &unowned);
+            }
+            Rule::R6 => flag.evidence = self.focus_evidence().2,
             Rule::R13 => {
                 if let Some((tags, _)) = self
                     .tags
@@ -410,10 +429,7 @@ impl<'e> FlagFold<'e, '_> {
                 }
             }
             Payload::DeliverableCommitted(d) => {
-                self.focus = None;
-                if let Some(old) = self.deliverables.get(&d.deliverable_id) {
-                    unindex(&mut self.by_due, old.due, &d.deliverable_id);
-                }
+                self.weigh(&d.deliverable_id, -1);
                 self.deliverables.insert(
                     &d.deliverable_id,
                     Deliverable {
@@ -429,38 +445,65 @@ impl<'e> FlagFold<'e, '_> {
                         closed: false,
                     },
                 );
-                self.by_due
-                    .entry(d.due_date)
-                    .or_default()
-                    .insert(&d.deliverable_id);
+                self.weigh(&d.deliverable_id, 1);
             }
             Payload::DeliverableDueDateChanged(d) => {
-                self.focus = None;
-                if let Some(item) = self.deliverables.get_mut(&d.deliverable_id) {
-                    unindex(&mut self.by_due, item.due, &d.deliverable_id);
+                self.deliverable(&d.deliverable_id, |item| {
                     item.due = d.new_due;
                     item.changes += 1;
-                    self.by_due
-                        .entry(d.new_due)
-                        .or_default()
-                        .insert(&d.deliverable_id);
-                }
+                });
             }
             Payload::DeliverableCompleted(d) => {
-                self.focus = None;
-                if let Some(item) = self.deliverables.get_mut(&d.deliverable_id) {
+                self.deliverable(&d.deliverable_id, |item| {
                     item.completed = Some(at);
                     item.closed = true;
-                }
+                });
             }
             Payload::DeliverableCancelled(d) => {
-                self.focus = None;
-                if let Some(item) = self.deliverables.get_mut(&d.deliverable_id) {
+                self.deliverable(&d.deliverable_id, |item| {
                     item.cancelled = true;
                     item.closed = true;
-                }
+                });
             }
             _ => {}
+        }
+    }
+
+    /// Changes a committed deliverable, and its part in the R5 and R6 counts.
+    fn deliverable(&mut self, id: &ItemId, change: impl FnOnce(&mut Deliverable)) {
+        self.weigh(id, -1);
+        if let Some(item) = self.deliverables.get_mut(id) {
+            change(item);
+        }
+        self.weigh(id, 1);
+    }
+
+    /// Adds (`by` 1) or takes away (-1) a deliverable's part in the R5 and R6 counts.
+    fn weigh(&mut self, id: &ItemId, by: i64) {
+        let Some(d) = self.deliverables.get(id) else {
+            return;
+        };
+        let counts = &mut self.focus;
+        if !d.closed && d.top_priority {
+            counts.open_top += by;
+        }
+        if !d.closed && !d.owned {
+            counts.unowned += by;
+        }
+        if d.slipped() {
+            counts.slipped += by;
+        }
+        if !d.cancelled {
+            let (due, on_time) = counts
+                .due
+                .entry(quarter_of(d.due))
+                .or_default()
+                .entry(d.owner.clone())
+                .or_default();
+            *due += by;
+            if d.completed.is_some_and(|c| c.date() <= d.due) {
+                *on_time += by;
+            }
         }
     }
 
@@ -555,57 +598,34 @@ impl<'e> FlagFold<'e, '_> {
         }
     }
 
-    /// R5 and R6, kept until a deliverable changes or the quarter turns.
-    fn focus_and_slippage(&mut self, t: OffsetDateTime) -> &[Flag] {
+    /// R5 and R6 from the counts; their evidence is left for `complete`.
+    fn focus_and_slippage(&self, t: OffsetDateTime, out: &mut Vec<Flag>) {
+        let counts = &self.focus;
+        rules::no_focus((counts.open_top, counts.unowned), Vec::new, out);
         let quarter = rules::last_quarter(t);
-        if self.focus.as_ref().is_none_or(|(q, _)| *q != quarter) {
-            let mut flags = Vec::new();
-            self.evaluate_focus(quarter, &mut flags);
-            self.focus = Some((quarter, flags));
-        }
-        self.focus.as_ref().map_or(&[][..], |(_, flags)| flags)
+        let ppc: Vec<(OrgId, Option<f64>)> = counts
+            .due
+            .get(&quarter)
+            .into_iter()
+            .flatten()
+            .filter(|(_, (due, _))| *due > 0)
+            .map(|(owner, (due, on_time))| (owner.clone(), Some(*on_time as f64 / *due as f64)))
+            .collect();
+        rules::slippage((counts.slipped, Vec::new), quarter, &ppc, out);
     }
 
-    fn evaluate_focus(&self, quarter: (i32, u8), out: &mut Vec<Flag>) {
+    /// The open items that are top priority and those without an owner, and the slipped ones,
+    /// by item.
+    fn focus_evidence(&self) -> (Vec<EventId>, Vec<EventId>, Vec<EventId>) {
         let open = || self.deliverables.values().filter(|d| !d.closed);
-        let open_top: Vec<EventId> = open()
-            .filter(|d| d.top_priority)
-            .map(|d| d.committed_by)
-            .collect();
-        let unowned: Vec<EventId> = open()
-            .filter(|d| !d.owned)
-            .map(|d| d.committed_by)
-            .collect();
-        rules::no_focus(&open_top, &unowned, out);
-        let slipped = self
-            .deliverables
-            .values()
-            .filter(|d| {
-                let latest = (d.changes > 0).then_some(d.due);
-                rules::slipped(d.changes, d.original_due, latest)
-            })
-            .map(|d| d.committed_by)
-            .collect();
-        let (start, end) = quarter_bounds(quarter.0, quarter.1);
-        let mut by_owner: BTreeMap<&OrgId, (u32, u32)> = BTreeMap::new();
-        for id in self.by_due.range(start..=end).flat_map(|(_, ids)| ids) {
-            let d = &self.deliverables[id];
-            if d.cancelled {
-                continue;
-            }
-            let (due, on_time) = by_owner.entry(&d.owner).or_default();
-            *due += 1;
-            if d.completed.is_some_and(|c| c.date() <= d.due) {
-                *on_time += 1;
-            }
-        }
-        let ppc: Vec<(OrgId, Option<f64>)> = by_owner
-            .into_iter()
-            .map(|(owner, (due, on_time))| {
-                (owner.clone(), Some(f64::from(on_time) / f64::from(due)))
-            })
-            .collect();
-        rules::slippage(slipped, quarter, &ppc, out);
+        let top = open().filter(|d| d.top_priority).map(|d| d.committed_by);
+        let unowned = open().filter(|d| !d.owned).map(|d| d.committed_by);
+        let slipped = self.deliverables.values().filter(|d| d.slipped());
+        (
+            top.collect(),
+            unowned.collect(),
+            slipped.map(|d| d.committed_by).collect(),
+        )
     }
 
     fn liaison_gap(&self, t: OffsetDateTime, out: &mut Vec<Flag>) {
@@ -702,16 +722,6 @@ impl<'e> FlagFold<'e, '_> {
                 .contains(org)
                 .then(|| self.trust_then.standing(org, earlier));
             rules::trust_falling(org, now, then, Vec::new, out);
-        }
-    }
-}
-
-/// Takes `id` out of the index of items due on `due`.
-fn unindex(by_due: &mut BTreeMap<Date, BTreeSet<&ItemId>>, due: Date, id: &ItemId) {
-    if let Some(ids) = by_due.get_mut(&due) {
-        ids.remove(id);
-        if ids.is_empty() {
-            by_due.remove(&due);
         }
     }
 }

@@ -189,30 +189,40 @@ pub(crate) fn incentives(
     }
 }
 
-/// R5: the open items that are top priority and those without an owner (in item order).
-pub(crate) fn no_focus(open_top: &[EventId], unowned: &[EventId], out: &mut Vec<Flag>) {
-    if open_top.len() <= 2 && unowned.is_empty() {
+/// R5: `open_top` open items are top priority and `unowned` have no owner; `evidence` gives
+/// them (see [`focus_evidence`]).
+pub(crate) fn no_focus(
+    (open_top, unowned): (i64, i64),
+    evidence: impl FnOnce() -> Vec<EventId>,
+    out: &mut Vec<Flag>,
+) {
+    if open_top <= 2 && unowned == 0 {
         return;
     }
     let mut why = Vec::new();
-    if open_top.len() > 2 {
-        why.push(format!("{} top-priority items are open", open_top.len()));
+    if open_top > 2 {
+        why.push(format!("{open_top} top-priority items are open"));
     }
-    if !unowned.is_empty() {
-        why.push(format!("{} open items have no owner", unowned.len()));
+    if unowned > 0 {
+        why.push(format!("{unowned} open items have no owner"));
     }
     out.push(flag(
         Rule::R5,
         None,
         Severity::Warn,
         why.join("; "),
-        // An item both top-priority and unowned is one piece of evidence.
-        open_top
-            .iter()
-            .chain(unowned.iter().filter(|id| !open_top.contains(id)))
-            .copied()
-            .collect(),
+        evidence(),
     ));
+}
+
+/// R5's evidence: the open top-priority items, then the unowned ones (an item both is one
+/// piece of evidence), in item order.
+pub(crate) fn focus_evidence(open_top: &[EventId], unowned: &[EventId]) -> Vec<EventId> {
+    open_top
+        .iter()
+        .chain(unowned.iter().filter(|id| !open_top.contains(id)))
+        .copied()
+        .collect()
 }
 
 /// Whether an item slipped: changed twice, or moved more than 30 days from its original date.
@@ -227,9 +237,10 @@ pub(crate) fn last_quarter(t: OffsetDateTime) -> (i32, u8) {
     if q == 1 { (year - 1, 4) } else { (year, q - 1) }
 }
 
-/// R6: the slipped items, and each owner's PPC of the last quarter.
+/// R6: `slipped` items slipped (`evidence` gives them), and each owner's PPC of the last
+/// quarter.
 pub(crate) fn slippage(
-    slipped: Vec<EventId>,
+    (slipped, evidence): (i64, impl FnOnce() -> Vec<EventId>),
     (year, q): (i32, u8),
     ppc: &[(OrgId, Option<f64>)],
     out: &mut Vec<Flag>,
@@ -239,14 +250,13 @@ pub(crate) fn slippage(
         .filter(|(_, ppc)| ppc.is_some_and(|p| p < 0.80))
         .map(|(owner, _)| owner.to_string())
         .collect();
-    if slipped.is_empty() && low_ppc.is_empty() {
+    if slipped == 0 && low_ppc.is_empty() {
         return;
     }
     let mut why = Vec::new();
-    if !slipped.is_empty() {
+    if slipped > 0 {
         why.push(format!(
-            "{} items slipped twice or by more than 30 days",
-            slipped.len()
+            "{slipped} items slipped twice or by more than 30 days"
         ));
     }
     if !low_ppc.is_empty() {
@@ -260,7 +270,7 @@ pub(crate) fn slippage(
         None,
         Severity::Warn,
         why.join("; "),
-        slipped,
+        evidence(),
     ));
 }
 

@@ -220,15 +220,20 @@ fn focus_and_slippage(events: &[Event], t: OffsetDateTime, out: &mut Vec<Flag>) 
     }
     let open_top: Vec<EventId> = open.values().filter(|o| o.0).map(|o| o.2).collect();
     let unowned: Vec<EventId> = open.values().filter(|o| !o.1).map(|o| o.2).collect();
-    rules::no_focus(&open_top, &unowned, out);
-    let slipped = changes
+    let count = |ids: &[EventId]| ids.len() as i64;
+    rules::no_focus(
+        (count(&open_top), count(&unowned)),
+        || rules::focus_evidence(&open_top, &unowned),
+        out,
+    );
+    let slipped: Vec<EventId> = changes
         .values()
         .filter(|(count, latest, original, _)| rules::slipped(*count, *original, *latest))
         .map(|c| c.3)
         .collect();
     let quarter = rules::last_quarter(t);
     let ppc = super::throughput::quarter_ppc(events, quarter.0, quarter.1);
-    rules::slippage(slipped, quarter, &ppc, out);
+    rules::slippage((count(&slipped), || slipped), quarter, &ppc, out);
 }
 
 /// R8: each party's liaison seat and exec sponsors.

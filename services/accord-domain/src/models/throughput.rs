@@ -106,7 +106,7 @@ fn end_of(d: Date) -> OffsetDateTime {
     d.with_time(Time::MIDNIGHT).assume_utc() + Duration::days(1)
 }
 
-fn quarter_of(d: Date) -> (i32, u8) {
+pub(crate) fn quarter_of(d: Date) -> (i32, u8) {
     (d.year(), (u8::from(d.month()) - 1) / 3 + 1)
 }
 
