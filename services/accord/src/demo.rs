@@ -348,13 +348,8 @@ async fn summaries(
     let settings = ModelSettings::default();
     for p in std::iter::once(worked).chain(samples) {
         let (facts, axes) = facts_at_last(&projections, p)?;
-        let mut summary =
-            serde_json::to_value(facts.evaluate(p, Model::Summary, axes, &settings)?)?;
-        summary["partnership_id"] = json!(p);
-        println!(
-            "\n{}",
-            crate::show::render(Model::Summary, &summary).trim_end()
-        );
+        let summary = facts.evaluate(p, Model::Summary, axes, &settings)?;
+        println!("\n{}", crate::show::render(p, &summary).trim_end());
     }
     Ok(projections)
 }

@@ -1,13 +1,21 @@
 //! `accord show MODEL ID`: one read model as a readable table (or `--json`), and the same tables
-//! for `accord demo`. Tables are drawn from the JSON the API answers, so the CLI shows exactly
-//! what the API says.
+//! for `accord demo`. The API's answer is read back as the typed model it is, so the CLI shows
+//! exactly what the API says, and a renamed field is a compile error here.
 
 use std::fmt::Write;
 use std::process::ExitCode;
 
-use accord_domain::models::Model;
-use anyhow::Result;
-use serde_json::Value;
+use accord_domain::PartnershipId;
+use accord_domain::models::asymmetry::Asymmetry;
+use accord_domain::models::flags::{Flag, Flags};
+use accord_domain::models::goals::{Coverage, Goals};
+use accord_domain::models::summary::Summary;
+use accord_domain::models::throughput::Throughput;
+use accord_domain::models::trust::TrustTimeline;
+use accord_domain::models::{Model, ReadModel};
+use accord_domain::values::rfc3339;
+use anyhow::{Context, Result};
+use time::OffsetDateTime;
 
 use crate::client::{Server, get_json};
 
@@ -52,284 +60,274 @@ pub(crate) async fn show(args: ShowArgs) -> Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&body)?);
     } else {
-        print!("{}", render(args.model, &body));
+        let model = ReadModel::read(args.model, &body)
+            .with_context(|| format!("the server's {} is not one", args.model.as_str()))?;
+        print!("{}", render(&PartnershipId::parse(&args.id)?, &model));
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// A read model's answer as text.
-pub(crate) fn render(model: Model, v: &Value) -> String {
+pub(crate) fn render(p: &PartnershipId, model: &ReadModel) -> String {
     let mut out = String::new();
-    let (as_of, valid_at) = (str_of(&v["as_of"]), str_of(&v["valid_at"]));
+    let (as_of, valid_at) = model.axes();
+    let name = match model {
+        ReadModel::Trust(_) => Model::Trust,
+        ReadModel::Throughput(_) => Model::Throughput,
+        ReadModel::Asymmetry(_) => Model::Asymmetry,
+        ReadModel::Goals(_) => Model::Goals,
+        ReadModel::Flags(_) => Model::Flags,
+        ReadModel::Summary(_) => Model::Summary,
+    };
     let _ = write!(
         out,
-        "{} {} as of {as_of}",
-        str_of(&v["partnership_id"]),
-        model.as_str(),
+        "{p} {} as of {}",
+        name.as_str(),
+        rfc3339::format(as_of)
     );
     if valid_at != as_of {
-        let _ = write!(out, ", valid at {valid_at}");
+        let _ = write!(out, ", valid at {}", rfc3339::format(valid_at));
     }
     out.push('\n');
     match model {
-        Model::Summary => summary(&mut out, v),
-        Model::Trust => trust(&mut out, v),
-        Model::Throughput => throughput(&mut out, v),
-        Model::Asymmetry => asymmetry(&mut out, v),
-        Model::Goals => goals(&mut out, v),
-        Model::Flags => flags(&mut out, v),
+        ReadModel::Summary(m) => summary(&mut out, m),
+        ReadModel::Trust(m) => trust(&mut out, m),
+        ReadModel::Throughput(m) => throughput(&mut out, m),
+        ReadModel::Asymmetry(m) => asymmetry(&mut out, m),
+        ReadModel::Goals(m) => goals(&mut out, m),
+        ReadModel::Flags(m) => flags(&mut out, m),
     }
     out
 }
 
-fn str_of(v: &Value) -> &str {
-    v.as_str().unwrap_or("-")
-}
-
-fn items(v: &Value) -> impl Iterator<Item = &Value> {
-    v.as_array().into_iter().flatten()
-}
-
 /// A number with two decimals, or `-` when there is none.
-fn num(v: &Value) -> String {
-    v.as_f64().map_or_else(|| "-".into(), |x| format!("{x:.2}"))
+fn num(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".into(), |x| format!("{x:.2}"))
 }
 
 /// A whole number, or `-` when there is none.
-fn int(v: &Value) -> String {
-    v.as_i64().map_or_else(|| "-".into(), |x| x.to_string())
+fn int(x: Option<impl ToString>) -> String {
+    x.map_or_else(|| "-".into(), |x| x.to_string())
 }
 
-fn yes_no(v: &Value) -> &'static str {
-    if v.as_bool() == Some(true) {
-        "yes"
-    } else {
-        "no"
-    }
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
 }
 
-fn subject(f: &Value) -> String {
-    f["subject"]
-        .as_str()
-        .map(|s| format!(" ({s})"))
-        .unwrap_or_default()
+/// An instant to the second.
+fn second(t: OffsetDateTime) -> String {
+    rfc3339::format(t).get(..19).unwrap_or("-").to_owned()
 }
 
-fn summary(out: &mut String, v: &Value) {
-    let _ = writeln!(out, "  status     {}", str_of(&v["status"]));
-    for t in items(&v["trust"]) {
+fn subject(subject: Option<&str>) -> String {
+    subject.map(|s| format!(" ({s})")).unwrap_or_default()
+}
+
+fn coverage(c: &Coverage) -> String {
+    format!(
+        "qualitative {}, marketing {}, sales {}",
+        yes_no(c.qualitative),
+        yes_no(c.marketing),
+        yes_no(c.sales)
+    )
+}
+
+fn summary(out: &mut String, m: &Summary) {
+    let _ = writeln!(out, "  status     {}", m.status.map_or("-", |s| s.as_str()));
+    for t in &m.trust {
+        let band: &'static str = t.band.into();
         let _ = writeln!(
             out,
-            "  trust      {:<14} {}  {}",
-            str_of(&t["org"]),
-            num(&t["score"]),
-            str_of(&t["band"])
+            "  trust      {:<14} {}  {band}",
+            t.org.as_str(),
+            num(Some(t.score))
         );
     }
-    for b in items(&v["balance"]) {
+    for b in &m.balance {
         let _ = writeln!(
             out,
             "  balance    {}/{}  index {}  lean {}",
-            str_of(&b["a"]),
-            str_of(&b["b"]),
-            b["balance_index"]
-                .as_f64()
+            b.a,
+            b.b,
+            b.balance_index
                 .map_or_else(|| "- (too few events)".into(), |x| format!("{x:.2}")),
-            num(&b["lean"])
+            num(b.lean)
         );
     }
-    let c = &v["goal_coverage"];
-    let g = &v["goals"];
+    let g = &m.goals;
     let _ = writeln!(
         out,
-        "  goals      coverage: qualitative {}, marketing {}, sales {}; {} achieved, {} on track, {} behind, {} missed, {} not agreed",
-        yes_no(&c["qualitative"]),
-        yes_no(&c["marketing"]),
-        yes_no(&c["sales"]),
-        int(&g["achieved"]),
-        int(&g["on_track"]),
-        int(&g["behind"]),
-        int(&g["missed"]),
-        g["not_agreed"]
+        "  goals      coverage: {}; {} achieved, {} on track, {} behind, {} missed, {} not agreed",
+        coverage(&m.goal_coverage),
+        g.achieved,
+        g.on_track,
+        g.behind,
+        g.missed,
+        g.not_agreed
     );
-    open_flags(out, &v["open_flags"]);
+    open_flags(out, &m.open_flags);
 }
 
-fn open_flags(out: &mut String, flags: &Value) {
-    let flags: Vec<&Value> = items(flags).collect();
+fn open_flags(out: &mut String, flags: &[Flag]) {
     if flags.is_empty() {
         let _ = writeln!(out, "  red flags  none open");
     }
     for f in flags {
+        let (severity, rule): (&'static str, &'static str) = (f.severity.into(), f.rule_id.into());
         let _ = writeln!(
             out,
-            "  red flag   {:<8} {} {}{}: {}",
-            str_of(&f["severity"]),
-            str_of(&f["rule_id"]),
-            str_of(&f["flag"]),
-            subject(f),
-            str_of(&f["reason"])
+            "  red flag   {severity:<8} {rule} {}{}: {}",
+            f.flag,
+            subject(f.subject.as_deref()),
+            f.reason
         );
     }
 }
 
-fn trust(out: &mut String, v: &Value) {
-    for o in items(&v["orgs"]) {
+fn trust(out: &mut String, m: &TrustTimeline) {
+    for o in &m.orgs {
+        let band: &'static str = o.band.into();
         let _ = writeln!(
             out,
-            "\n{}: score {} ({}), r {} s {}",
-            str_of(&o["org"]),
-            num(&o["score"]),
-            str_of(&o["band"]),
-            num(&o["r"]),
-            num(&o["s"])
+            "\n{}: score {} ({band}), r {} s {}",
+            o.org,
+            num(Some(o.score)),
+            num(Some(o.r)),
+            num(Some(o.s))
         );
         let _ = writeln!(
             out,
             "  {:<20}  {:<4}  {:>6}  {:>6}  {:>6}  event",
             "at", "rule", "before", "after", "delta"
         );
-        for p in items(&o["points"]) {
+        for p in &o.points {
+            let rule: &'static str = p.rule_id.into();
             let _ = writeln!(
                 out,
-                "  {:<20}  {:<4}  {:>6}  {:>6}  {:>+6.2}  {}",
-                str_of(&p["at"]).get(..19).unwrap_or("-"),
-                str_of(&p["rule_id"]),
-                num(&p["score_before"]),
-                num(&p["score_after"]),
-                p["delta"].as_f64().unwrap_or(0.0),
-                str_of(&p["event_id"])
+                "  {:<20}  {rule:<4}  {:>6}  {:>6}  {:>+6.2}  {}",
+                second(p.at),
+                num(Some(p.score_before)),
+                num(Some(p.score_after)),
+                p.delta,
+                p.event_id
             );
         }
     }
 }
 
-fn throughput(out: &mut String, v: &Value) {
-    for o in items(&v["owners"]) {
+fn throughput(out: &mut String, m: &Throughput) {
+    for o in &m.owners {
         let _ = writeln!(
             out,
             "\n{}: cycle time p50 {} d, p85 (SLE) {} d; on time {} (original due) {} (latest); {} slips, {} slip days; {} open",
-            str_of(&o["owner_org"]),
-            int(&o["cycle_time_p50"]),
-            int(&o["cycle_time_p85"]),
-            num(&o["on_time_original"]),
-            num(&o["on_time_latest"]),
-            int(&o["slips"]),
-            int(&o["slip_days"]),
-            items(&o["open_items"]).count()
+            o.owner_org,
+            int(o.cycle_time_p50),
+            int(o.cycle_time_p85),
+            num(o.on_time_original),
+            num(o.on_time_latest),
+            o.slips,
+            o.slip_days,
+            o.open_items.len()
         );
         let _ = writeln!(
             out,
             "  {:<8}  {:>10}  {:>4}  {:>4}  {:>5}  {:>5}",
             "quarter", "throughput", "wip", "due", "ppc", "focus"
         );
-        for q in items(&o["quarters"]) {
+        for q in &o.quarters {
             let _ = writeln!(
                 out,
                 "  {:<8}  {:>10}  {:>4}  {:>4}  {:>5}  {:>5}",
-                str_of(&q["period"]),
-                int(&q["throughput"]),
-                int(&q["wip"]),
-                int(&q["due"]),
-                num(&q["ppc"]),
-                int(&q["focus"])
+                q.period,
+                q.throughput,
+                q.wip,
+                int(q.due),
+                num(q.ppc),
+                int(q.focus)
             );
         }
     }
 }
 
-fn asymmetry(out: &mut String, v: &Value) {
-    for p in items(&v["pairs"]) {
+fn asymmetry(out: &mut String, m: &Asymmetry) {
+    for p in &m.pairs {
         let _ = writeln!(
             out,
             "\n{} with {}: lean {}, balance index {}",
-            str_of(&p["a"]),
-            str_of(&p["b"]),
-            num(&p["lean"]),
-            num(&p["balance_index"])
+            p.a,
+            p.b,
+            num(p.lean),
+            num(p.balance_index)
         );
         let _ = writeln!(
             out,
             "  {:<16}  {:>5}  {:>5}  {:>5}",
             "indicator", "count", "of", "share"
         );
-        for s in items(&p["shares"]) {
+        for s in &p.shares {
+            let indicator: &'static str = s.indicator.into();
             let _ = writeln!(
                 out,
-                "  {:<16}  {:>5}  {:>5}  {:>5}{}",
-                str_of(&s["indicator"]),
-                int(&s["count"]),
-                int(&s["of"]),
-                num(&s["share"]),
-                if s["sufficient"].as_bool() == Some(true) {
-                    ""
-                } else {
-                    "  (insufficient)"
-                }
+                "  {indicator:<16}  {:>5}  {:>5}  {:>5}{}",
+                s.count,
+                s.of,
+                num(s.share),
+                if s.sufficient { "" } else { "  (insufficient)" }
             );
         }
-        let e = &p["economic"];
+        let e = &p.economic;
         let _ = writeln!(
             out,
             "  economic: D_A {}, D_B {}, DA {}, JD {}, DA/JD {}, HHI_A {}",
-            num(&e["d_a"]),
-            num(&e["d_b"]),
-            num(&e["da"]),
-            num(&e["jd"]),
-            num(&e["da_over_jd"]),
-            num(&e["hhi_a"])
+            num(e.d_a),
+            num(e.d_b),
+            num(e.da),
+            num(e.jd),
+            num(e.da_over_jd),
+            num(e.hhi_a)
         );
     }
 }
 
-fn goals(out: &mut String, v: &Value) {
+fn goals(out: &mut String, m: &Goals) {
     let _ = writeln!(
         out,
         "  {:<16}  {:<12}  {:<12}  {:>10}  {:>10}  {:>6}  status",
         "goal", "kind", "metric", "target", "actual", "attain"
     );
-    for g in items(&v["goals"]) {
+    for g in &m.goals {
+        let status: &'static str = g.status.into();
         let _ = writeln!(
             out,
-            "  {:<16}  {:<12}  {:<12}  {:>10}  {:>10}  {:>6}  {}",
-            str_of(&g["goal_id"]),
-            str_of(&g["kind"]),
-            str_of(&g["metric"]),
-            str_of(&g["target"]),
-            str_of(&g["actual"]),
-            num(&g["attainment"]),
-            str_of(&g["status"])
+            "  {:<16}  {:<12}  {:<12}  {:>10}  {:>10}  {:>6}  {status}",
+            g.goal_id.as_str(),
+            g.kind.as_str(),
+            g.metric.as_str(),
+            g.target.to_string(),
+            g.actual.to_string(),
+            num(Some(g.attainment))
         );
     }
-    let c = &v["coverage"];
-    let _ = writeln!(
-        out,
-        "  coverage: qualitative {}, marketing {}, sales {}",
-        yes_no(&c["qualitative"]),
-        yes_no(&c["marketing"]),
-        yes_no(&c["sales"])
-    );
+    let _ = writeln!(out, "  coverage: {}", coverage(&m.coverage));
 }
 
-fn flags(out: &mut String, v: &Value) {
-    open_flags(out, &v["open"]);
+fn flags(out: &mut String, m: &Flags) {
+    open_flags(out, &m.open);
     let _ = writeln!(out, "\nhistory:");
-    for c in items(&v["history"]) {
-        let change = match c["now"].as_object() {
-            Some(now) => format!(
-                "{} {}: {}",
-                now["severity"].as_str().unwrap_or("-"),
-                now["flag"].as_str().unwrap_or("-"),
-                now["reason"].as_str().unwrap_or("-")
-            ),
+    for c in &m.history {
+        let change = match &c.now {
+            Some(now) => {
+                let severity: &'static str = now.severity.into();
+                format!("{severity} {}: {}", now.flag, now.reason)
+            }
             None => "cleared".into(),
         };
+        let rule: &'static str = c.rule_id.into();
         let _ = writeln!(
             out,
-            "  {:<20}  {:<4}{}  {change}",
-            str_of(&c["at"]).get(..19).unwrap_or("-"),
-            str_of(&c["rule_id"]),
-            subject(c)
+            "  {:<20}  {rule:<4}{}  {change}",
+            second(c.at),
+            subject(c.subject.as_deref())
         );
     }
 }
