@@ -122,6 +122,23 @@ pub fn goals(events: &[Event], axes: Axes) -> Goals {
 
 /// Goal attainment of events already in effect (see [`known`]), evaluated at `axes.valid_at`.
 pub(crate) fn goals_of(effective: &[Event], axes: Axes) -> Goals {
+    attain(effective, axes, Evidence::Listed)
+}
+
+/// [`goals_of`] without the figures each goal counted in its evidence (its own events stay): the
+/// statuses and coverage only, for the summary.
+pub(crate) fn statuses_of(effective: &[Event], axes: Axes) -> Goals {
+    attain(effective, axes, Evidence::Left)
+}
+
+/// Whether a goal's evidence lists the figures it counted.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Evidence {
+    Listed,
+    Left,
+}
+
+fn attain(effective: &[Event], axes: Axes, evidence_of: Evidence) -> Goals {
     let at = axes.valid_at;
     let mut parties = BTreeSet::new();
     let mut goals: BTreeMap<ItemId, Goal> = BTreeMap::new();
@@ -217,16 +234,19 @@ pub(crate) fn goals_of(effective: &[Event], axes: Axes) -> Goals {
                 .map_or(&[][..], Vec::as_slice);
             let from = starts.partition_point(|(start, _)| *start < g.period.start);
             let to = starts.partition_point(|(start, _)| *start <= g.period.end);
-            // In the order the figures were recorded.
             let mut counted: Vec<usize> = starts[from..to.max(from)]
                 .iter()
                 .map(|(_, i)| *i)
                 .filter(|i| contains(&g.period, &figures[*i].period))
                 .collect();
+            // In the order the figures were recorded (a sum of amounts in range is exact in
+            // any order, but one that saturates is not).
             counted.sort_unstable();
             for f in counted.into_iter().map(|i| &figures[i]) {
                 actual = actual.saturating_add(f.value);
-                evidence.push(f.event_id);
+                if evidence_of == Evidence::Listed {
+                    evidence.push(f.event_id);
+                }
             }
             let attainment = Amount::ratio(actual, g.target.0).unwrap_or(0.0);
             let elapsed = elapsed(&g.period, at);

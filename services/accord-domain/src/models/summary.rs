@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::asymmetry::asymmetry_of;
 use super::flags::{Flag, open_at};
-use super::goals::{Coverage, GoalStatus, goals_of};
+use super::goals::{Coverage, GoalStatus, statuses_of};
 use super::trust::{Band, trust_of};
 use super::{Axes, ModelSettings, known};
 use crate::event::{Event, Payload, Status};
@@ -70,7 +70,7 @@ pub fn summary(events: &[Event], axes: Axes, settings: &ModelSettings) -> Summar
         })
         .max_by_key(|(at, _)| *at)
         .map(|(_, status)| status);
-    let goals = goals_of(&effective, axes);
+    let goals = statuses_of(&effective, axes);
     let mut counts = GoalCounts::default();
     for g in &goals.goals {
         *match g.status {
