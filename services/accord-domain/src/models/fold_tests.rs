@@ -1,7 +1,8 @@
-//! The linear fold of the red flags against the simple evaluation (`flags_oracle`), on random
-//! histories made to trip every rule: events of the types the rules read, over two years with
-//! ties in time, recorded in one order and occurred in another (backfills), with retractions and
-//! corrections, asked at several axes.
+//! The linear folds against the simple evaluations, on random histories made to trip every rule:
+//! events of the types the rules read, over two years with ties in time, recorded in one order
+//! and occurred in another (backfills), with retractions and corrections, asked at several axes.
+//! The red flags (`flag_fold`) against `flags_oracle`, history included; the trust timeline
+//! (`trust_fold`) against `trust_oracle`.
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -10,8 +11,9 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::flags::flags;
-use super::flags_oracle;
-use super::{Axes, ModelSettings};
+use super::trust::trust_of;
+use super::{Axes, ModelSettings, known};
+use super::{flags_oracle, trust_oracle};
 use crate::{Event, EventId, EventInput, PartnershipId};
 
 const START: OffsetDateTime = datetime!(2025-01-01 09:00 UTC);
@@ -263,6 +265,18 @@ proptest! {
             let folded = flags(&events, axes, &settings);
             let oracle = flags_oracle::flags(&events, axes, &settings);
             prop_assert_eq!(folded, oracle, "at {:?}", axes);
+            let effective = known(&events, axes);
+            let folded = trust_of(&effective, axes, &settings.trust).orgs;
+            let oracle = trust_oracle::orgs(&effective, axes.valid_at, &settings.trust);
+            prop_assert_eq!(folded.len(), oracle.len());
+            for (f, o) in folded.iter().zip(&oracle) {
+                prop_assert_eq!(&f.org, &o.org);
+                prop_assert_eq!(&f.points, &o.points, "points of {} at {:?}", f.org, axes);
+                // Carried forward, the decayed sums may differ from summed terms by rounding.
+                for (a, b) in [(f.r, o.r), (f.s, o.s), (f.score, o.score)] {
+                    prop_assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "{} at {:?}: {} vs {}", f.org, axes, a, b);
+                }
+            }
         }
     }
 }

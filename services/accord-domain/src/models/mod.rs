@@ -41,6 +41,8 @@ mod test_support;
 #[cfg(test)]
 mod throughput_tests;
 #[cfg(test)]
+mod trust_oracle;
+#[cfg(test)]
 mod trust_tests;
 
 /// The two time axes of a read model.
