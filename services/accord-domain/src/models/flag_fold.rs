@@ -1,29 +1,28 @@
 //! The red flags folded once over the events in business-time order: each rule keeps its own
 //! state as events are applied, so evaluating every rule at an instant costs what changed, not
-//! the whole history. [`FlagFold::evaluate`] at `t` gives exactly what evaluating every rule over
+//! the whole history. [`FlagSource::at`] `t` gives exactly what evaluating every rule over
 //! the events occurred by `t` would (the test oracle, `flags_oracle`, does that).
+
+mod deliverables;
+mod window;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
-use time::{Date, Duration, OffsetDateTime};
+use time::{Duration, OffsetDateTime};
 
 use super::ModelSettings;
-use super::asymmetry::{self, PairAsymmetry, Tally};
 use super::flag_rules::{self as rules, *};
 use super::flags::{Flag, FlagSource, Rule};
-use super::throughput::quarter_of;
 use super::trust_fold::TrustFold;
 use crate::event::{
     CommunicationClass, Event, GoalKind, Payload, RevenueReported, RoleAssigned, RoleKind, Status,
 };
 use crate::ids::{EventId, ItemId, OrgId};
+use deliverables::Deliverables;
+use window::{Latest, Window};
 
 /// A communication tag (R13): when, whether it says us and them, its event.
 type Tag = (OffsetDateTime, (bool, EventId));
-
-/// Per ordered pair of parties, `(weighs on A, of all)` of each indicator over the window (see
-/// `asymmetry::weighs`; decision rights are not windowed and stay 0 here).
-type Counts = BTreeMap<(OrgId, OrgId), [(u32, u32); 7]>;
 
 /// A party's liaison seat and exec sponsors (R8).
 #[derive(Default)]
@@ -34,38 +33,6 @@ struct Seat<'e> {
     seated_once: bool,
     emptied: Option<(OffsetDateTime, EventId)>,
     sponsors: BTreeMap<&'e str, (&'e RoleAssigned, EventId)>,
-}
-
-/// A deliverable as R5 and R6 read it.
-struct Deliverable {
-    owner: OrgId,
-    top_priority: bool,
-    owned: bool,
-    committed_by: EventId,
-    original_due: Date,
-    due: Date,
-    changes: u32,
-    completed: Option<OffsetDateTime>,
-    cancelled: bool,
-    /// Completed or cancelled.
-    closed: bool,
-}
-
-impl Deliverable {
-    fn slipped(&self) -> bool {
-        let latest = (self.changes > 0).then_some(self.due);
-        rules::slipped(self.changes, self.original_due, latest)
-    }
-}
-
-/// The counts R5 and R6 read: open top-priority and unowned items, slipped items, and per
-/// quarter and owner the items due (not cancelled) and those done by their due date.
-#[derive(Default)]
-struct Focus {
-    open_top: i64,
-    unowned: i64,
-    slipped: i64,
-    due: BTreeMap<(i32, u8), BTreeMap<OrgId, (i64, i64)>>,
 }
 
 pub(crate) struct FlagFold<'e, 's> {
@@ -95,8 +62,7 @@ pub(crate) struct FlagFold<'e, 's> {
     deal: Option<EventId>,
     incentives: BTreeMap<&'e OrgId, Vec<(OffsetDateTime, f64, EventId)>>,
     // R5, R6
-    deliverables: BTreeMap<&'e ItemId, Deliverable>,
-    focus: Focus,
+    deliverables: Deliverables<'e>,
     // R7, R9, R12
     last_in_person: Option<OffsetDateTime>,
     last_indicator: Option<OffsetDateTime>,
@@ -104,8 +70,7 @@ pub(crate) struct FlagFold<'e, 's> {
     // R8
     seats: BTreeMap<&'e OrgId, Seat<'e>>,
     // R10
-    window: VecDeque<&'e Event>,
-    counts: Counts,
+    window: Window<'e>,
     governance: Option<&'e Event>,
     // R11, R14
     first_governance: Option<(OffsetDateTime, EventId)>,
@@ -146,14 +111,12 @@ impl<'e, 's> FlagFold<'e, 's> {
             goals: BTreeMap::new(),
             deal: None,
             incentives: BTreeMap::new(),
-            deliverables: BTreeMap::new(),
-            focus: Focus::default(),
+            deliverables: Deliverables::default(),
             last_in_person: None,
             last_indicator: None,
             exit_defined: false,
             seats: BTreeMap::new(),
-            window: VecDeque::new(),
-            counts: Counts::new(),
+            window: Window::default(),
             governance: None,
             first_governance: None,
             plans: Vec::new(),
@@ -242,11 +205,16 @@ impl FlagSource for FlagFold<'_, '_> {
             let changes = self.incentives.get(org).map_or(&[][..], Vec::as_slice);
             rules::incentives(org, changes, self.deal, active, &mut out);
         }
-        self.focus_and_slippage(t, &mut out);
+        self.deliverables.flags(t, &mut out);
         if active.is_some() {
             self.liaison_gap(t, &mut out);
         }
-        self.imbalance(&mut out);
+        rules::imbalance(
+            &self
+                .window
+                .counted_pairs(self.latest(), &self.settings.asymmetry),
+            &mut out,
+        );
         for org in &self.parties {
             if let Some((tags, us_them)) = self.tags.get(org) {
                 rules::us_and_them(org, (*us_them, tags.len()), Vec::new, &mut out);
@@ -267,16 +235,18 @@ impl FlagSource for FlagFold<'_, '_> {
         match flag.rule_id {
             Rule::R10 => {
                 let mut whole = Vec::new();
-                rules::imbalance(&self.pairs(t), &mut whole);
+                let pairs = self.window.pairs(
+                    self.latest(),
+                    &self.all_parties,
+                    t,
+                    &self.settings.asymmetry,
+                );
+                rules::imbalance(&pairs, &mut whole);
                 if let Some(f) = whole.into_iter().find(|f| f.subject == flag.subject) {
                     flag.evidence = f.evidence;
                 }
             }
-            Rule::R5 => {
-                let (top, unowned, _) = self.focus_evidence();
-                flag.evidence = rules::focus_evidence(&top, &unowned);
-            }
-            Rule::R6 => flag.evidence = self.focus_evidence().2,
+            Rule::R5 | Rule::R6 => flag.evidence = self.deliverables.evidence(flag.rule_id),
             Rule::R13 => {
                 if let Some((tags, _)) = self
                     .tags
@@ -310,10 +280,7 @@ impl<'e> FlagFold<'e, '_> {
     fn apply(&mut self, e: &'e Event) {
         self.trust_now.apply(e);
         let at = e.occurred_at;
-        if asymmetry::windowed(e) {
-            self.window.push_back(e);
-            count(&mut self.counts, e, 1);
-        }
+        self.window.push(e);
         match &e.payload {
             Payload::PartnershipProposed(p) => {
                 if self.proposal.is_none() {
@@ -324,7 +291,7 @@ impl<'e> FlagFold<'e, '_> {
                 }
                 self.all_parties
                     .extend(p.parties.iter().map(|p| p.org.clone()));
-                self.count_window();
+                self.window.recount(&self.all_parties);
             }
             Payload::PartnershipStatusChanged(s) => {
                 if self.activation.is_none() && matches!(s.status, Status::Active | Status::Renewed)
@@ -428,82 +395,26 @@ impl<'e> FlagFold<'e, '_> {
                     RoleKind::DealOwner => {}
                 }
             }
-            Payload::DeliverableCommitted(d) => {
-                self.weigh(&d.deliverable_id, -1);
-                self.deliverables.insert(
-                    &d.deliverable_id,
-                    Deliverable {
-                        owner: d.owner_org.clone(),
-                        top_priority: d.top_priority,
-                        owned: d.owner_person.is_some(),
-                        committed_by: e.event_id,
-                        original_due: d.due_date,
-                        due: d.due_date,
-                        changes: 0,
-                        completed: None,
-                        cancelled: false,
-                        closed: false,
-                    },
-                );
-                self.weigh(&d.deliverable_id, 1);
-            }
+            Payload::DeliverableCommitted(d) => self.deliverables.commit(d, e.event_id),
             Payload::DeliverableDueDateChanged(d) => {
-                self.deliverable(&d.deliverable_id, |item| {
+                self.deliverables.change(&d.deliverable_id, |item| {
                     item.due = d.new_due;
                     item.changes += 1;
                 });
             }
             Payload::DeliverableCompleted(d) => {
-                self.deliverable(&d.deliverable_id, |item| {
+                self.deliverables.change(&d.deliverable_id, |item| {
                     item.completed = Some(at);
                     item.closed = true;
                 });
             }
             Payload::DeliverableCancelled(d) => {
-                self.deliverable(&d.deliverable_id, |item| {
+                self.deliverables.change(&d.deliverable_id, |item| {
                     item.cancelled = true;
                     item.closed = true;
                 });
             }
             _ => {}
-        }
-    }
-
-    /// Changes a committed deliverable, and its part in the R5 and R6 counts.
-    fn deliverable(&mut self, id: &ItemId, change: impl FnOnce(&mut Deliverable)) {
-        self.weigh(id, -1);
-        if let Some(item) = self.deliverables.get_mut(id) {
-            change(item);
-        }
-        self.weigh(id, 1);
-    }
-
-    /// Adds (`by` 1) or takes away (-1) a deliverable's part in the R5 and R6 counts.
-    fn weigh(&mut self, id: &ItemId, by: i64) {
-        let Some(d) = self.deliverables.get(id) else {
-            return;
-        };
-        let counts = &mut self.focus;
-        if !d.closed && d.top_priority {
-            counts.open_top += by;
-        }
-        if !d.closed && !d.owned {
-            counts.unowned += by;
-        }
-        if d.slipped() {
-            counts.slipped += by;
-        }
-        if !d.cancelled {
-            let (due, on_time) = counts
-                .due
-                .entry(quarter_of(d.due))
-                .or_default()
-                .entry(d.owner.clone())
-                .or_default();
-            *due += by;
-            if d.completed.is_some_and(|c| c.date() <= d.due) {
-                *on_time += by;
-            }
         }
     }
 
@@ -552,16 +463,8 @@ impl<'e> FlagFold<'e, '_> {
 
     /// Lets out of the windows (R10, R13) what is too old at `t`.
     fn slide_windows(&mut self, t: OffsetDateTime) {
-        let since = t - Duration::days(self.settings.asymmetry.window_days);
-        while let Some(e) = self
-            .window
-            .front()
-            .copied()
-            .filter(|e| e.occurred_at <= since)
-        {
-            self.window.pop_front();
-            count(&mut self.counts, e, -1);
-        }
+        self.window
+            .slide(t - Duration::days(self.settings.asymmetry.window_days));
         let since = t - Duration::days(R13_DAYS);
         for (tags, said) in self.tags.values_mut() {
             while let Some((_, (us_them, _))) = tags.front().copied().filter(|(at, _)| *at <= since)
@@ -598,36 +501,6 @@ impl<'e> FlagFold<'e, '_> {
         }
     }
 
-    /// R5 and R6 from the counts; their evidence is left for `complete`.
-    fn focus_and_slippage(&self, t: OffsetDateTime, out: &mut Vec<Flag>) {
-        let counts = &self.focus;
-        rules::no_focus((counts.open_top, counts.unowned), Vec::new, out);
-        let quarter = rules::last_quarter(t);
-        let ppc: Vec<(OrgId, Option<f64>)> = counts
-            .due
-            .get(&quarter)
-            .into_iter()
-            .flatten()
-            .filter(|(_, (due, _))| *due > 0)
-            .map(|(owner, (due, on_time))| (owner.clone(), Some(*on_time as f64 / *due as f64)))
-            .collect();
-        rules::slippage((counts.slipped, Vec::new), quarter, &ppc, out);
-    }
-
-    /// The open items that are top priority and those without an owner, and the slipped ones,
-    /// by item.
-    fn focus_evidence(&self) -> (Vec<EventId>, Vec<EventId>, Vec<EventId>) {
-        let open = || self.deliverables.values().filter(|d| !d.closed);
-        let top = open().filter(|d| d.top_priority).map(|d| d.committed_by);
-        let unowned = open().filter(|d| !d.owned).map(|d| d.committed_by);
-        let slipped = self.deliverables.values().filter(|d| d.slipped());
-        (
-            top.collect(),
-            unowned.collect(),
-            slipped.map(|d| d.committed_by).collect(),
-        )
-    }
-
     fn liaison_gap(&self, t: OffsetDateTime, out: &mut Vec<Flag>) {
         let since = self.activation.map(|a| a.0);
         let empty = Seat::default();
@@ -645,53 +518,13 @@ impl<'e> FlagFold<'e, '_> {
         }
     }
 
-    /// Every ordered pair of all parties, from the window's counts (without the events behind
-    /// them).
-    fn counted_pairs(&self) -> Vec<PairAsymmetry> {
-        let revenue = |o: &OrgId| self.revenue.get(o).map(|(r, id)| (*r, *id));
-        self.counts
-            .iter()
-            .map(|((a, b), counts)| {
-                let mut tallies = counts.map(|(count, of)| Tally::counted(count, of));
-                if let Some(g) = self.governance {
-                    tallies[5] = asymmetry::decision_rights(g, a, b);
-                }
-                asymmetry::pair_of(
-                    a,
-                    b,
-                    tallies,
-                    [revenue(a), revenue(b)],
-                    &self.settings.asymmetry,
-                )
-            })
-            .collect()
-    }
-
-    /// Every ordered pair of all parties at `t`, with the events behind each share.
-    fn pairs(&self, t: OffsetDateTime) -> Vec<PairAsymmetry> {
-        let events = self
-            .governance
-            .into_iter()
-            .chain(self.revenue_events.values().copied())
-            .chain(self.window.iter().copied());
-        asymmetry::pairs(events, &self.all_parties, t, &self.settings.asymmetry)
-    }
-
-    /// R10 from the counts: the flags and their reasons, the evidence left for `complete`.
-    fn imbalance(&self, out: &mut Vec<Flag>) {
-        rules::imbalance(&self.counted_pairs(), out);
-    }
-
-    /// Counts the window again for every ordered pair of all parties (when a party joins).
-    fn count_window(&mut self) {
-        self.counts = Counts::new();
-        for a in &self.all_parties {
-            for b in self.all_parties.iter().filter(|b| *b != a) {
-                self.counts.insert((a.clone(), b.clone()), [(0, 0); 7]);
-            }
-        }
-        for e in &self.window {
-            count(&mut self.counts, e, 1);
+    /// The latest governance definition and revenue report of each org: what the asymmetry
+    /// model reads beside the window.
+    fn latest(&self) -> Latest<'_, 'e> {
+        Latest {
+            governance: self.governance,
+            revenue: &self.revenue,
+            revenue_events: &self.revenue_events,
         }
     }
 
@@ -722,19 +555,6 @@ impl<'e> FlagFold<'e, '_> {
                 .contains(org)
                 .then(|| self.trust_then.standing(org, earlier));
             rules::trust_falling(org, now, then, Vec::new, out);
-        }
-    }
-}
-
-/// Adds (`by` 1) or takes away (-1) an event of the window in every pair's counts.
-fn count(counts: &mut Counts, e: &Event, by: i32) {
-    for ((a, b), counts) in counts.iter_mut() {
-        if let Some((i, on_a)) = asymmetry::weighs(e, a, b) {
-            let (count, of) = &mut counts[i];
-            *of = of.saturating_add_signed(by);
-            if on_a {
-                *count = count.saturating_add_signed(by);
-            }
         }
     }
 }
