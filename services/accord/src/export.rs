@@ -11,7 +11,7 @@
 //! - `throughput`: one row per owner and period, weeks and quarters (`grain`);
 //! - `asymmetry`: one row per pair of orgs and indicator;
 //! - `goals`: one row per goal;
-//! - `flags`: one row per change of a red flag (opened, changed or cleared), `open` on the last
+//! - `flags`: one row per change of a red flag (opened, changed in severity, or cleared), `open` on the last
 //!   state of each flag still open;
 //! - `summary`: one row per partnership.
 //!
