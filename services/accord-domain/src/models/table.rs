@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 use super::asymmetry::Asymmetry;
-use super::flags::{Flags, Severity};
+use super::flags::{Flag, Flags, Severity};
 use super::goals::Goals;
 use super::summary::Summary;
 use super::throughput::{Flow, Throughput};
@@ -330,8 +330,14 @@ fn goals(m: &Goals) -> Vec<Row> {
 }
 
 /// One row per entry of the flag history: opened, changed (of severity) or cleared; `open` on
-/// the last row of each flag still open.
+/// the last row of each flag still open, which carries the flag's reason and evidence as they
+/// stand at `valid_at`.
 fn flags(m: &Flags) -> Vec<Row> {
+    let open: BTreeMap<_, &Flag> = m
+        .open
+        .iter()
+        .map(|f| ((f.rule_id, &f.subject), f))
+        .collect();
     let last: BTreeMap<_, usize> = m
         .history
         .iter()
@@ -348,13 +354,18 @@ fn flags(m: &Flags) -> Vec<Row> {
             (false, Some(_)) => "opened",
             (true, Some(_)) => "changed",
         };
-        let now = c.now.as_ref();
+        let still_open = last[&key] == i && c.now.is_some();
+        let now = if still_open {
+            open.get(&key).copied().or(c.now.as_ref())
+        } else {
+            c.now.as_ref()
+        };
         out.push(vec![
             Cell::Time(c.at),
             name(c.rule_id),
             c.subject.as_ref().map_or(Cell::Null, text),
             text(change),
-            Cell::Bool(last[&key] == i && now.is_some()),
+            Cell::Bool(still_open),
             now.map_or(Cell::Null, |f| text(f.flag)),
             now.map_or(Cell::Null, |f| name(f.severity)),
             now.map_or(Cell::Null, |f| text(&f.reason)),

@@ -2,9 +2,10 @@
 //! its columns, with each column's type.
 
 use proptest::prelude::*;
+use serde_json::json;
 use time::macros::datetime;
 
-use super::table::{Cell, Kind, columns};
+use super::table::{Cell, Kind, Row, columns};
 use super::test_support::worked_example;
 use super::{Axes, Model, ModelSettings, ReadModel, evaluate};
 use crate::arbitrary::{record, step};
@@ -82,4 +83,45 @@ proptest! {
             round_trip_and_rows(&events, Axes::at(at));
         }
     }
+}
+
+/// The last row of a flag still open carries its reason and evidence at `valid_at`, though the
+/// history records only its raise (the reason moved, the severity did not).
+#[test]
+fn an_open_flag_row_stands_at_valid_at() {
+    let tag = |at: &'static str| {
+        (
+            at,
+            "stmary",
+            "communication_tagged",
+            json!({"org": "stmary", "class": "us_them", "doc_ref": "d"}),
+        )
+    };
+    let events = super::test_support::history(&[
+        tag("2026-02-01T00:00:00Z"),
+        tag("2026-02-01T00:00:00Z"),
+        tag("2026-02-01T00:00:00Z"),
+        tag("2026-02-01T00:00:00Z"),
+        tag("2026-02-01T00:00:00Z"),
+        tag("2026-02-03T00:00:00Z"),
+    ]);
+    let p = PartnershipId::parse("acme-stmary").expect("a slug");
+    let flags = evaluate(
+        Model::Flags,
+        &events,
+        Axes::at(datetime!(2026-02-04 00:00 UTC)),
+        &ModelSettings::default(),
+    );
+    let r13: Vec<Row> = flags
+        .rows(&p)
+        .into_iter()
+        .filter(|r| r[4] == Cell::Str("R13".into()))
+        .collect();
+    assert_eq!(r13.len(), 1, "raised once: {r13:?}");
+    assert_eq!(r13[0][3], Cell::Time(datetime!(2026-02-01 00:00 UTC)));
+    assert_eq!(r13[0][7], Cell::Bool(true));
+    assert_eq!(
+        r13[0][10],
+        Cell::Str("6 of stmary's last 6 tagged communications say us and them".into())
+    );
 }
