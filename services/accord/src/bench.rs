@@ -2,7 +2,8 @@
 //! same machine (see docs/benchmarks.md). Prints one line per figure: value, baseline, ratio.
 //!
 //! Figures: 1 (append through the ledger vs raw pipelined publish with expected sequence),
-//! 2 (append latency through HTTP vs a raw awaited publish), 3 (replay of the log, and a full
+//! 2 (append latency through HTTP vs a raw awaited publish; and commits through a real `accord
+//! up` over HTTP on durable JetStream, `bench_up`), 3 (replay of the log, and a full
 //! rebuild of the read models by a real `accord projector --rebuild` process, vs raw
 //! ordered-consumer replay), 4 (query latency over HTTP), 5 (the projector's peak memory during
 //! the rebuild, and nats-server's memory at 100k partnerships), 6 (append and replay on the
@@ -69,16 +70,16 @@ const RAW_PAYLOAD: usize = 300;
 /// Values per sled batch in the raw sled baseline, as in docs/benchmarks.md.
 const SLED_BATCH: u64 = 1000;
 
-struct Figure {
-    name: &'static str,
-    unit: &'static str,
-    value: f64,
-    baseline: f64,
-    target: Option<f64>,
+pub(crate) struct Figure {
+    pub(crate) name: &'static str,
+    pub(crate) unit: &'static str,
+    pub(crate) value: f64,
+    pub(crate) baseline: f64,
+    pub(crate) target: Option<f64>,
 }
 
 impl Figure {
-    fn print(&self) {
+    pub(crate) fn print(&self) {
         let ratio = self.value / self.baseline;
         let verdict = self.target.map_or(String::new(), |t| {
             format!(
@@ -93,7 +94,7 @@ impl Figure {
     }
 }
 
-fn rate(n: u64, took: Duration) -> f64 {
+pub(crate) fn rate(n: u64, took: Duration) -> f64 {
     n as f64 / took.as_secs_f64()
 }
 
@@ -126,6 +127,7 @@ pub(crate) async fn run(args: Args) -> Result<()> {
     crate::bench_history::figure_7(&args.history_events)?;
     if args.backends != Backends::Embedded {
         jetstream_figures(&bin, extra, &args).await?;
+        crate::bench_up::figure_2(&bin, args.partnerships, args.commits).await?;
         read_side_figures(&bin, extra, &args).await?;
         subject_memory(&bin, extra, args.subjects).await?;
     }
@@ -322,7 +324,11 @@ async fn embedded_figures(args: &Args) -> Result<()> {
 
 /// Raw async-nats: one task per subject, each publish carrying the subject's expected last
 /// sequence, so one publish per subject is in flight at a time (docs/benchmarks.md's third row).
-async fn raw_publish(client: &async_nats::Client, subjects: u64, each: u64) -> Result<f64> {
+pub(crate) async fn raw_publish(
+    client: &async_nats::Client,
+    subjects: u64,
+    each: u64,
+) -> Result<f64> {
     let js = jetstream::new(client.clone());
     bench_stream(&js, "BENCH_RAW", "bench.raw.*").await?;
     let payload = bytes::Bytes::from(vec![b'x'; RAW_PAYLOAD]);
@@ -398,7 +404,7 @@ fn request(p: &PartnershipId, event: serde_json::Value) -> RecordRequest {
     }
 }
 
-fn proposal() -> serde_json::Value {
+pub(crate) fn proposal() -> serde_json::Value {
     json!({"type": "partnership_proposed", "occurred_at": "2026-01-05T09:00:00Z",
            "actor": {"org": "acme"},
            "data": {"parties": [{"org": "acme", "name": "Acme Health", "kind": "vendor"},
@@ -406,7 +412,7 @@ fn proposal() -> serde_json::Value {
                     "vision": "benchmark"}})
 }
 
-fn meeting(n: u64) -> serde_json::Value {
+pub(crate) fn meeting(n: u64) -> serde_json::Value {
     json!({"type": "meeting_requested", "occurred_at": "2026-02-01T09:00:00Z",
            "actor": {"org": "acme", "person": "Ana Ruiz"},
            "data": {"meeting_id": format!("m{n}"), "requested_by_org": "acme",
