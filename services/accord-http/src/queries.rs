@@ -78,9 +78,8 @@ pub async fn query(
     axes: Axes,
 ) -> Result<ReadModel, ApiError> {
     let (p, facts) = readable_facts(state, caller, id).await?;
-    let projections = state.projections.clone();
     let settings = state.settings.clone();
-    tokio::task::spawn_blocking(move || projections.evaluate(&p, &facts, model, axes, &settings))
+    tokio::task::spawn_blocking(move || facts.evaluate(&p, model, axes, &settings))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(ApiError::from)

@@ -395,7 +395,7 @@ fn updates(
         for model in Model::ALL {
             // A broken chain has no answer, and a fault in one model's fold (logged and counted
             // where it happened) leaves that model out until the partnership's next commit.
-            let Ok(answer) = projections.evaluate(p, &facts, model, axes, settings) else {
+            let Ok(answer) = facts.evaluate(p, model, axes, settings) else {
                 continue;
             };
             let (schema, payload) = accord_proto::analytics::encode(p, &answer);

@@ -211,18 +211,6 @@ impl Projections {
     pub fn facts(&self, p: &PartnershipId) -> Result<Option<Facts>, StoreError> {
         self.store().facts(p)
     }
-
-    /// [`Facts::evaluate`] of a partnership's facts.
-    pub fn evaluate(
-        &self,
-        p: &PartnershipId,
-        facts: &Facts,
-        model: Model,
-        axes: Axes,
-        settings: &ModelSettings,
-    ) -> Result<ReadModel, QueryError> {
-        facts.evaluate(p, model, axes, settings)
-    }
 }
 
 /// A generation being built by a rebuild, not yet read by queries.
