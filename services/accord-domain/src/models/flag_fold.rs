@@ -28,13 +28,16 @@ type Tag = (OffsetDateTime, (bool, EventId));
 #[derive(Default)]
 struct Seat<'e> {
     seated: BTreeSet<&'e str>,
-    /// Not vacant since an assignment; else vacant since the first activation (`None`), or since
-    /// an unassignment (when, and which event).
+    /// A liaison was assigned since the seat last emptied: it is not vacant.
     seated_once: bool,
+    /// When, and by which event, the seat last emptied; with neither this nor an assignment,
+    /// it has been vacant since the first activation.
     emptied: Option<(OffsetDateTime, EventId)>,
     sponsors: BTreeMap<&'e str, (&'e RoleAssigned, EventId)>,
 }
 
+/// Every rule's state over events in effect, applied in business-time order up to the last
+/// instant asked (see the module).
 pub(crate) struct FlagFold<'e, 's> {
     settings: &'s ModelSettings,
     /// In business-time order.
@@ -42,8 +45,9 @@ pub(crate) struct FlagFold<'e, 's> {
     applied: usize,
     /// The last instant evaluated.
     at: Option<OffsetDateTime>,
-    /// The first proposal's parties, and every proposal's.
+    /// The first proposal's parties (the rules about one org or an ordered pair).
     parties: Vec<OrgId>,
+    /// Every proposal's parties (goal consent and the asymmetry pairs).
     all_parties: BTreeSet<OrgId>,
     proposal: Option<(OffsetDateTime, EventId, bool)>,
     activation: Option<(OffsetDateTime, EventId)>,
