@@ -505,28 +505,9 @@ async fn read_side_figures(bin: &std::path::Path, extra: &str, args: &Args) -> R
 
     let dir = tempfile::tempdir()?;
     let started = Instant::now();
-    let mut projector = std::process::Command::new(std::env::current_exe()?)
-        .args(["projector", "--rebuild", "--http", "127.0.0.1:0", "--nats"])
-        .arg(server.url())
-        .arg("--data-dir")
-        .arg(dir.path())
-        .env("RUST_LOG", "warn")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .context("starting accord projector")?;
+    let (mut projector, url) =
+        spawn_accord(&["projector", "--rebuild"], &server.url(), dir.path()).await?;
     let pid = projector.id();
-    let stdout = projector.stdout.take().context("the projector's stdout")?;
-    let url = tokio::task::spawn_blocking(move || {
-        use std::io::BufRead;
-        std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|l| l.split("HTTP API on ").nth(1).map(|u| u.trim().to_owned()))
-    })
-    .await?
-    .context("the projector says where it listens")?;
     let http = reqwest::Client::new();
     loop {
         let report: serde_json::Value = http
@@ -582,6 +563,37 @@ async fn read_side_figures(bin: &std::path::Path, extra: &str, args: &Args) -> R
     projector.kill()?;
     projector.wait()?;
     Ok(())
+}
+
+/// Starts this binary's `command` (`up`, `projector`, ...) on `nats` with its data in `dir`,
+/// its HTTP API on a free port; gives the process and the API's URL, which it prints.
+pub(crate) async fn spawn_accord(
+    command: &[&str],
+    nats: &str,
+    dir: &std::path::Path,
+) -> Result<(std::process::Child, String)> {
+    let mut child = std::process::Command::new(std::env::current_exe()?)
+        .args(command)
+        .args(["--http", "127.0.0.1:0", "--nats", nats])
+        .arg("--data-dir")
+        .arg(dir)
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting accord {}", command.join(" ")))?;
+    let stdout = child.stdout.take().context("the child's stdout")?;
+    let url = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|l| l.split("HTTP API on ").nth(1).map(|u| u.trim().to_owned()))
+    })
+    .await?
+    .with_context(|| format!("accord {} says where it listens", command.join(" ")))?;
+    Ok((child, url))
 }
 
 /// Appends `accord gen`'s history through the ledger, one task per partnership; gives the ids.

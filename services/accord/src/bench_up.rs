@@ -6,10 +6,10 @@
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use nats_process::NatsServer;
 
-use crate::bench::{Figure, meeting, proposal, rate, raw_publish};
+use crate::bench::{Figure, meeting, proposal, rate, raw_publish, spawn_accord};
 
 /// HTTP writers at once, each over its share of the partnerships.
 const WRITERS: u64 = 64;
@@ -22,27 +22,7 @@ pub(crate) async fn figure_2(bin: &Path, partnerships: u64, commits: u64) -> Res
     let raw = raw_publish(&client, partnerships, commits).await?;
 
     let dir = tempfile::tempdir()?;
-    let mut up = std::process::Command::new(std::env::current_exe()?)
-        .args(["up", "--http", "127.0.0.1:0", "--nats"])
-        .arg(server.url())
-        .arg("--data-dir")
-        .arg(dir.path())
-        .env("RUST_LOG", "warn")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .context("starting accord up")?;
-    let stdout = up.stdout.take().context("the stdout of accord up")?;
-    let url = tokio::task::spawn_blocking(move || {
-        use std::io::BufRead;
-        std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|l| l.split("HTTP API on ").nth(1).map(|u| u.trim().to_owned()))
-    })
-    .await?
-    .context("accord up says where it listens")?;
+    let (mut up, url) = spawn_accord(&["up"], &server.url(), dir.path()).await?;
     let post = {
         let http = reqwest::Client::new();
         move |p: u64, event: serde_json::Value| {
