@@ -58,8 +58,8 @@ pub(crate) struct FlagFold<'e, 's> {
     scheduled: VecDeque<&'e ItemId>,
     moved: HashMap<(&'e ItemId, &'e OrgId), EventId>,
     // R2
-    revenue: BTreeMap<&'e OrgId, (&'e RevenueReported, EventId)>,
-    revenue_events: BTreeMap<&'e OrgId, &'e Event>,
+    /// Each org's latest revenue report, and its event.
+    revenue: BTreeMap<&'e OrgId, (&'e RevenueReported, &'e Event)>,
     // R3
     goals: BTreeMap<&'e ItemId, (GoalKind, BTreeSet<&'e OrgId>, bool)>,
     // R4
@@ -111,7 +111,6 @@ impl<'e, 's> FlagFold<'e, 's> {
             scheduled: VecDeque::new(),
             moved: HashMap::new(),
             revenue: BTreeMap::new(),
-            revenue_events: BTreeMap::new(),
             goals: BTreeMap::new(),
             deal: None,
             incentives: BTreeMap::new(),
@@ -202,8 +201,8 @@ impl FlagSource for FlagFold<'_, '_> {
                 &mut out,
             );
         }
-        for (org, (r, id)) in &self.revenue {
-            rules::over_reliance(org, r, *id, &mut out);
+        for (org, (r, e)) in &self.revenue {
+            rules::over_reliance(org, r, e.event_id, &mut out);
         }
         for org in &self.parties {
             let changes = self.incentives.get(org).map_or(&[][..], Vec::as_slice);
@@ -322,8 +321,7 @@ impl<'e> FlagFold<'e, '_> {
             Payload::IndicatorRecorded(_) => self.last_indicator = Some(at),
             Payload::ExitProcedureDefined(_) => self.exit_defined = true,
             Payload::RevenueReported(r) => {
-                self.revenue.insert(&r.org, (r, e.event_id));
-                self.revenue_events.insert(&r.org, e);
+                self.revenue.insert(&r.org, (r, e));
             }
             Payload::GovernanceDefined(_) => {
                 self.first_governance.get_or_insert((at, e.event_id));
@@ -528,7 +526,6 @@ impl<'e> FlagFold<'e, '_> {
         Latest {
             governance: self.governance,
             revenue: &self.revenue,
-            revenue_events: &self.revenue_events,
         }
     }
 

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use time::OffsetDateTime;
 
 use crate::event::{Event, RevenueReported};
-use crate::ids::{EventId, OrgId};
+use crate::ids::OrgId;
 use crate::models::asymmetry::{self, AsymmetrySettings, PairAsymmetry, Tally};
 
 /// Per ordered pair of parties, `(weighs on A, of all)` of each indicator over the window (see
@@ -24,8 +24,7 @@ pub(super) struct Window<'e> {
 /// each org's latest revenue report.
 pub(super) struct Latest<'f, 'e> {
     pub(super) governance: Option<&'e Event>,
-    pub(super) revenue: &'f BTreeMap<&'e OrgId, (&'e RevenueReported, EventId)>,
-    pub(super) revenue_events: &'f BTreeMap<&'e OrgId, &'e Event>,
+    pub(super) revenue: &'f BTreeMap<&'e OrgId, (&'e RevenueReported, &'e Event)>,
 }
 
 impl<'e> Window<'e> {
@@ -69,7 +68,7 @@ impl<'e> Window<'e> {
         latest: Latest<'_, 'e>,
         settings: &AsymmetrySettings,
     ) -> Vec<PairAsymmetry> {
-        let revenue = |o: &OrgId| latest.revenue.get(o).map(|(r, id)| (*r, *id));
+        let revenue = |o: &OrgId| latest.revenue.get(o).map(|(r, e)| (*r, e.event_id));
         self.counts
             .iter()
             .map(|((a, b), counts)| {
@@ -93,7 +92,7 @@ impl<'e> Window<'e> {
         let events = latest
             .governance
             .into_iter()
-            .chain(latest.revenue_events.values().copied())
+            .chain(latest.revenue.values().map(|(_, e)| *e))
             .chain(self.events.iter().copied());
         asymmetry::pairs(events, parties, t, settings)
     }
