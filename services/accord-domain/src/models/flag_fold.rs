@@ -7,16 +7,16 @@ mod deliverables;
 mod window;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 
-use super::ModelSettings;
+use super::asymmetry::Asymmetry;
 use super::flag_rules::{self as rules, *};
 use super::flags::{Flag, FlagSource, Rule};
 use super::trust_fold::TrustFold;
-use crate::event::{
-    CommunicationClass, Event, GoalKind, Payload, RevenueReported, RoleAssigned, RoleKind, Status,
-};
+use super::{Axes, ModelSettings};
+use crate::event::{CommunicationClass, Event, GoalKind, Payload, RoleAssigned, RoleKind, Status};
 use crate::ids::{EventId, ItemId, OrgId};
 use deliverables::Deliverables;
 use window::{Latest, Window};
@@ -25,24 +25,29 @@ use window::{Latest, Window};
 type Tag = (OffsetDateTime, (bool, EventId));
 
 /// A party's liaison seat and exec sponsors (R8).
-#[derive(Default)]
-struct Seat<'e> {
-    seated: BTreeSet<&'e str>,
+#[derive(Clone, Default)]
+struct Seat {
+    seated: BTreeSet<String>,
     /// A liaison was assigned since the seat last emptied: it is not vacant.
     seated_once: bool,
     /// When, and by which event, the seat last emptied; with neither this nor an assignment,
     /// it has been vacant since the first activation.
     emptied: Option<(OffsetDateTime, EventId)>,
-    sponsors: BTreeMap<&'e str, (&'e RoleAssigned, EventId)>,
+    sponsors: BTreeMap<String, (RoleAssigned, EventId)>,
 }
 
-/// Every rule's state over events in effect, applied in business-time order up to the last
-/// instant asked (see the module).
-pub(crate) struct FlagFold<'e, 's> {
-    settings: &'s ModelSettings,
-    /// In business-time order.
-    events: &'e [Event],
-    applied: usize,
+/// An org's initiations (R1): how many, and the last three, each with its place among all.
+#[derive(Clone, Default)]
+struct Initiations {
+    count: usize,
+    last: VecDeque<(u64, EventId)>,
+}
+
+/// Every rule's state over the events in effect pushed so far, in business-time order (see the
+/// module). Owned, so that a partnership's state can be kept and copied.
+#[derive(Clone)]
+pub(crate) struct FlagFold {
+    settings: ModelSettings,
     /// The last instant evaluated.
     at: Option<OffsetDateTime>,
     /// The first proposal's parties (the rules about one org or an ordered pair).
@@ -53,61 +58,60 @@ pub(crate) struct FlagFold<'e, 's> {
     activation: Option<(OffsetDateTime, EventId)>,
     last_status: Option<Status>,
     // R1
-    initiations: Vec<(&'e OrgId, EventId)>,
-    initiations_by: HashMap<&'e OrgId, usize>,
-    scheduled: VecDeque<&'e ItemId>,
-    moved: HashMap<(&'e ItemId, &'e OrgId), EventId>,
+    initiated: u64,
+    initiations: BTreeMap<OrgId, Initiations>,
+    scheduled: VecDeque<ItemId>,
+    /// Per meeting, what each org last did to it (cancelled or rescheduled it).
+    moved: HashMap<ItemId, HashMap<OrgId, EventId>>,
     // R2
-    /// Each org's latest revenue report, and its event.
-    revenue: BTreeMap<&'e OrgId, (&'e RevenueReported, &'e Event)>,
+    /// Each org's latest revenue report.
+    revenue: BTreeMap<OrgId, Arc<Event>>,
     // R3
-    goals: BTreeMap<&'e ItemId, (GoalKind, BTreeSet<&'e OrgId>, bool)>,
+    goals: BTreeMap<ItemId, (GoalKind, BTreeSet<OrgId>, bool)>,
     // R4
     deal: Option<EventId>,
-    incentives: BTreeMap<&'e OrgId, Vec<(OffsetDateTime, f64, EventId)>>,
+    incentives: BTreeMap<OrgId, Vec<(OffsetDateTime, f64, EventId)>>,
     // R5, R6
-    deliverables: Deliverables<'e>,
+    deliverables: Deliverables,
     // R7, R9, R12
     last_in_person: Option<OffsetDateTime>,
     last_indicator: Option<OffsetDateTime>,
     exit_defined: bool,
     // R8
-    seats: BTreeMap<&'e OrgId, Seat<'e>>,
+    seats: BTreeMap<OrgId, Seat>,
     // R10
-    window: Window<'e>,
-    governance: Option<&'e Event>,
+    window: Window,
+    governance: Option<Arc<Event>>,
     // R11, R14
     first_governance: Option<(OffsetDateTime, EventId)>,
-    plans: Vec<&'e Event>,
+    plans: Vec<Arc<Event>>,
     plan_agreed: Option<(OffsetDateTime, EventId)>,
     // R13
-    tags: BTreeMap<&'e OrgId, (VecDeque<Tag>, usize)>,
+    tags: BTreeMap<OrgId, (VecDeque<Tag>, usize)>,
     // R15
-    won_joint: Vec<(OffsetDateTime, &'e ItemId, EventId)>,
+    won_joint: Vec<(OffsetDateTime, ItemId, EventId)>,
     won_joint_due: usize,
     highlights: Vec<OffsetDateTime>,
     unsung: Vec<Flag>,
     // R16: trust at the instant, and 90 days before it.
-    trust_now: TrustFold<'s>,
-    trust_then: TrustFold<'s>,
-    then_applied: usize,
+    trust_now: TrustFold,
+    trust_then: TrustFold,
+    /// The events pushed that `trust_then` has not reached yet (those of the last 90 days).
+    then_pending: VecDeque<Arc<Event>>,
 }
 
-impl<'e, 's> FlagFold<'e, 's> {
-    /// A fold over `events`, which are in effect and in business-time order.
-    pub(crate) fn new(events: &'e [Event], settings: &'s ModelSettings) -> Self {
+impl FlagFold {
+    pub(crate) fn new(settings: &ModelSettings) -> Self {
         Self {
-            settings,
-            events,
-            applied: 0,
+            settings: settings.clone(),
             at: None,
             parties: Vec::new(),
             all_parties: BTreeSet::new(),
             proposal: None,
             activation: None,
             last_status: None,
-            initiations: Vec::new(),
-            initiations_by: HashMap::new(),
+            initiated: 0,
+            initiations: BTreeMap::new(),
             scheduled: VecDeque::new(),
             moved: HashMap::new(),
             revenue: BTreeMap::new(),
@@ -131,26 +135,48 @@ impl<'e, 's> FlagFold<'e, 's> {
             unsung: Vec::new(),
             trust_now: TrustFold::new(&settings.trust),
             trust_then: TrustFold::new(&settings.trust),
-            then_applied: 0,
+            then_pending: VecDeque::new(),
         }
     }
 
-    /// Applies the events occurred by `t` and lets the windows and the trust folds move on to
-    /// it (no earlier than the last instant evaluated).
+    /// Applies the next event in effect, in business-time order: it occurred no earlier than
+    /// the events pushed before, and after the last instant evaluated.
+    pub(crate) fn push(&mut self, e: Arc<Event>) {
+        self.apply(&e);
+        self.then_pending.push_back(e);
+    }
+
+    /// The trust evidence at the last event pushed (settled at the last instant evaluated).
+    pub(crate) fn trust(&self) -> &TrustFold {
+        &self.trust_now
+    }
+
+    /// The asymmetry model at `axes.valid_at` (at or after every event pushed): the window
+    /// holds every event that may still be in it then.
+    pub(crate) fn asymmetry(&self, axes: Axes) -> Asymmetry {
+        Asymmetry {
+            as_of: axes.as_of,
+            valid_at: axes.valid_at,
+            pairs: self.window.pairs(
+                self.latest(),
+                &self.all_parties,
+                axes.valid_at,
+                &self.settings.asymmetry,
+            ),
+        }
+    }
+
+    /// Lets the windows and the trust folds move on to `t` (no earlier than the last instant
+    /// evaluated, and at or after every event pushed).
     fn advance(&mut self, t: OffsetDateTime) {
         self.at = Some(t);
-        let events = self.events;
-        while let Some(e) = events.get(self.applied).filter(|e| e.occurred_at <= t) {
-            self.apply(e);
-            self.applied += 1;
-        }
         let earlier = t - Duration::days(R16_DAYS);
-        while let Some(e) = events
-            .get(self.then_applied)
-            .filter(|e| e.occurred_at <= earlier)
-        {
+        while let Some(e) = self.then_pending.front() {
+            if e.occurred_at > earlier {
+                break;
+            }
             self.trust_then.apply(e);
-            self.then_applied += 1;
+            self.then_pending.pop_front();
         }
         self.trust_now.settle(t);
         self.trust_then.settle(earlier);
@@ -158,7 +184,7 @@ impl<'e, 's> FlagFold<'e, 's> {
     }
 }
 
-impl FlagSource for FlagFold<'_, '_> {
+impl FlagSource for FlagFold {
     /// Every rule at `t`; the evidence of R10, R13 and R16 (which may be long, and change at
     /// every instant) is left for [`FlagSource::complete`].
     fn at(&mut self, t: OffsetDateTime) -> Vec<Flag> {
@@ -201,8 +227,10 @@ impl FlagSource for FlagFold<'_, '_> {
                 &mut out,
             );
         }
-        for (org, (r, e)) in &self.revenue {
-            rules::over_reliance(org, r, e.event_id, &mut out);
+        for (org, e) in &self.revenue {
+            if let Payload::RevenueReported(r) = &e.payload {
+                rules::over_reliance(org, r, e.event_id, &mut out);
+            }
         }
         for org in &self.parties {
             let changes = self.incentives.get(org).map_or(&[][..], Vec::as_slice);
@@ -279,8 +307,8 @@ impl FlagSource for FlagFold<'_, '_> {
     }
 }
 
-impl<'e> FlagFold<'e, '_> {
-    fn apply(&mut self, e: &'e Event) {
+impl FlagFold {
+    fn apply(&mut self, e: &Arc<Event>) {
         self.trust_now.apply(e);
         let at = e.occurred_at;
         self.window.push(e);
@@ -306,40 +334,40 @@ impl<'e> FlagFold<'e, '_> {
             Payload::MeetingRequested(m) => self.initiated(&m.requested_by_org, e.event_id),
             Payload::FollowUpProposed(f) => self.initiated(&f.by_org, e.event_id),
             Payload::MeetingScheduled(m) => {
-                self.scheduled.push_back(&m.meeting_id);
+                self.scheduled.push_back(m.meeting_id.clone());
                 if self.scheduled.len() > 3 {
                     self.scheduled.pop_front();
                 }
             }
             Payload::MeetingCancelled(c) => {
-                self.moved.insert((&c.meeting_id, &c.by_org), e.event_id);
+                self.moved_by(&c.meeting_id, &c.by_org, e.event_id);
             }
             Payload::MeetingRescheduled(r) => {
-                self.moved.insert((&r.meeting_id, &r.by_org), e.event_id);
+                self.moved_by(&r.meeting_id, &r.by_org, e.event_id);
             }
             Payload::MeetingHeld(m) if m.in_person => self.last_in_person = Some(at),
             Payload::IndicatorRecorded(_) => self.last_indicator = Some(at),
             Payload::ExitProcedureDefined(_) => self.exit_defined = true,
             Payload::RevenueReported(r) => {
-                self.revenue.insert(&r.org, (r, e));
+                self.revenue.insert(r.org.clone(), e.clone());
             }
             Payload::GovernanceDefined(_) => {
                 self.first_governance.get_or_insert((at, e.event_id));
-                self.governance = Some(e);
+                self.governance = Some(e.clone());
             }
             Payload::BusinessPlanAgreed(_) => {
-                self.plans.push(e);
+                self.plans.push(e.clone());
                 if self.plan_agreed.is_none() {
                     self.plan_agreed = self.first_plan_agreed();
                 }
             }
             Payload::GoalProposed(g) => {
                 self.goals
-                    .insert(&g.goal_id, (g.kind, BTreeSet::new(), false));
+                    .insert(g.goal_id.clone(), (g.kind, BTreeSet::new(), false));
             }
             Payload::GoalAgreed(g) => {
                 if let Some(goal) = self.goals.get_mut(&g.goal_id) {
-                    goal.1.extend(&g.agreed_by_orgs);
+                    goal.1.extend(g.agreed_by_orgs.iter().cloned());
                 }
             }
             Payload::GoalDropped(g) => {
@@ -351,38 +379,39 @@ impl<'e> FlagFold<'e, '_> {
                 self.deal.get_or_insert(e.event_id);
             }
             Payload::SalesIncentiveChanged(s) => {
-                self.incentives.entry(&s.org).or_default().push((
+                self.incentives.entry(s.org.clone()).or_default().push((
                     at,
                     s.partner_deal_credit_pct,
                     e.event_id,
                 ));
             }
             Payload::DealClosed(d) if d.won && d.joint_customer => {
-                self.won_joint.push((at, &d.deal_id, e.event_id));
+                self.won_joint.push((at, d.deal_id.clone(), e.event_id));
             }
             Payload::JointCustomerHighlighted(_) => self.highlights.push(at),
             Payload::CommunicationTagged(c) => {
                 let us_them = c.class == CommunicationClass::UsThem;
-                let (tags, said) = self.tags.entry(&c.org).or_default();
+                let (tags, said) = self.tags.entry(c.org.clone()).or_default();
                 tags.push_back((at, (us_them, e.event_id)));
                 *said += usize::from(us_them);
             }
             Payload::RoleAssigned(r) => {
-                let seat = self.seats.entry(&r.org).or_default();
+                let seat = self.seats.entry(r.org.clone()).or_default();
                 match r.role {
                     RoleKind::Liaison => {
-                        seat.seated.insert(&r.person);
+                        seat.seated.insert(r.person.clone());
                         seat.seated_once = true;
                         seat.emptied = None;
                     }
                     RoleKind::ExecSponsor => {
-                        seat.sponsors.insert(&r.person, (r, e.event_id));
+                        seat.sponsors
+                            .insert(r.person.clone(), (r.clone(), e.event_id));
                     }
                     RoleKind::DealOwner => {}
                 }
             }
             Payload::RoleUnassigned(r) => {
-                let seat = self.seats.entry(&r.org).or_default();
+                let seat = self.seats.entry(r.org.clone()).or_default();
                 match r.role {
                     RoleKind::Liaison => {
                         seat.seated.remove(r.person.as_str());
@@ -420,9 +449,21 @@ impl<'e> FlagFold<'e, '_> {
         }
     }
 
-    fn initiated(&mut self, org: &'e OrgId, id: EventId) {
-        self.initiations.push((org, id));
-        *self.initiations_by.entry(org).or_default() += 1;
+    fn moved_by(&mut self, meeting: &ItemId, org: &OrgId, id: EventId) {
+        self.moved
+            .entry(meeting.clone())
+            .or_default()
+            .insert(org.clone(), id);
+    }
+
+    fn initiated(&mut self, org: &OrgId, id: EventId) {
+        self.initiated += 1;
+        let by = self.initiations.entry(org.clone()).or_default();
+        by.count += 1;
+        by.last.push_back((self.initiated, id));
+        if by.last.len() > 3 {
+            by.last.pop_front();
+        }
     }
 
     /// Since the first activation, while the latest status change keeps the partnership active.
@@ -480,23 +521,24 @@ impl<'e> FlagFold<'e, '_> {
     fn unwilling_partner(&self, out: &mut Vec<Flag>) {
         for a in &self.parties {
             for b in self.parties.iter().filter(|b| *b != a) {
-                let count = [a, b]
-                    .iter()
-                    .map(|o| self.initiations_by.get(o).copied().unwrap_or(0))
-                    .sum();
-                let mut last: Vec<(&OrgId, EventId)> = self
-                    .initiations
-                    .iter()
-                    .rev()
-                    .filter(|(o, _)| *o == a || *o == b)
-                    .take(3)
-                    .copied()
+                let by = |o: &'_ OrgId| self.initiations.get(o);
+                let count = [a, b].into_iter().filter_map(by).map(|i| i.count).sum();
+                // The last three of a's and b's together, in the order they came.
+                let mut last: Vec<(u64, &OrgId, EventId)> = [a, b]
+                    .into_iter()
+                    .filter_map(|o| Some(by(o)?.last.iter().map(move |(n, id)| (*n, o, *id))))
+                    .flatten()
                     .collect();
-                last.reverse();
+                last.sort_unstable_by_key(|(n, _, _)| *n);
+                let last: Vec<(&OrgId, EventId)> = last
+                    .iter()
+                    .skip(last.len().saturating_sub(3))
+                    .map(|(_, o, id)| (*o, *id))
+                    .collect();
                 let moved = self
                     .scheduled
                     .iter()
-                    .filter_map(|m| self.moved.get(&(*m, b)).copied())
+                    .filter_map(|m| self.moved.get(m)?.get(b).copied())
                     .collect();
                 rules::unwilling_partner(a, b, (count, &last), (self.scheduled.len(), moved), out);
             }
@@ -516,22 +558,23 @@ impl<'e> FlagFold<'e, '_> {
                     None => since.map(|s| (s, None)),
                 }
             };
-            rules::liaison_gap(org, vacant, &seat.sponsors, t, out);
+            let sponsors = seat.sponsors.values().map(|(r, id)| (r, *id));
+            rules::liaison_gap(org, vacant, sponsors, t, out);
         }
     }
 
     /// The latest governance definition and revenue report of each org: what the asymmetry
     /// model reads beside the window.
-    fn latest(&self) -> Latest<'_, 'e> {
+    fn latest(&self) -> Latest<'_> {
         Latest {
-            governance: self.governance,
+            governance: self.governance.as_deref(),
             revenue: &self.revenue,
         }
     }
 
     /// R15: each won joint deal whose 180 days have passed by `t` is judged once.
     fn joint_customer_unsung(&mut self, t: OffsetDateTime) {
-        while let Some((at, deal_id, id)) = self.won_joint.get(self.won_joint_due).copied()
+        while let Some((at, deal_id, id)) = self.won_joint.get(self.won_joint_due).cloned()
             && t - at > Duration::days(R15_DAYS)
         {
             self.won_joint_due += 1;
@@ -541,7 +584,7 @@ impl<'e> FlagFold<'e, '_> {
                 .get(first)
                 .is_some_and(|h| *h - at <= Duration::days(R15_DAYS));
             if !sung {
-                self.unsung.push(rules::joint_customer_unsung(deal_id, id));
+                self.unsung.push(rules::joint_customer_unsung(&deal_id, id));
             }
         }
     }

@@ -2,8 +2,6 @@
 //! the linear fold (`flag_fold`) and the test oracle that evaluates every instant from scratch, so
 //! the two can differ only in how they gather the figures.
 
-use std::collections::BTreeMap;
-
 use time::{Duration, OffsetDateTime};
 
 use super::asymmetry::{Indicator, PairAsymmetry};
@@ -286,10 +284,10 @@ pub(crate) fn no_in_person() -> Flag {
 
 /// R8 for `org`: its liaison seat vacant since `vacant` (with the event that emptied it) at
 /// `t`, or its exec sponsors `(assignment, event)`.
-pub(crate) fn liaison_gap(
+pub(crate) fn liaison_gap<'r>(
     org: &OrgId,
     vacant: Option<(OffsetDateTime, Option<EventId>)>,
-    sponsors: &BTreeMap<&str, (&RoleAssigned, EventId)>,
+    sponsors: impl IntoIterator<Item = (&'r RoleAssigned, EventId)>,
     t: OffsetDateTime,
     out: &mut Vec<Flag>,
 ) {
@@ -306,11 +304,11 @@ pub(crate) fn liaison_gap(
         return;
     }
     let token: Vec<EventId> = sponsors
-        .values()
+        .into_iter()
         .filter(|(r, _)| {
             r.allocation_pct < 5.0 || r.selection_basis == SelectionBasis::Availability
         })
-        .map(|(_, id)| *id)
+        .map(|(_, id)| id)
         .collect();
     if !token.is_empty() {
         out.push(flag(

@@ -10,6 +10,7 @@
 //! it as the subject; rules comparing two name the pair `a>b`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
@@ -149,26 +150,29 @@ pub struct Flags {
 
 /// Red flags at `axes` (see [`known`]).
 pub fn flags(events: &[Event], axes: Axes, settings: &ModelSettings) -> Flags {
-    let effective = by_business_time(known(events, axes));
-    let mut fold = FlagFold::new(&effective, settings);
-    let (open, history) = timeline(&effective, axes.valid_at, &mut fold);
-    Flags {
-        as_of: axes.as_of,
-        valid_at: axes.valid_at,
-        open: open.into_values().collect(),
-        history,
+    let mut timeline = FlagTimeline::new(settings);
+    for e in known(events, axes) {
+        timeline.push(Arc::new(e));
     }
+    timeline.at(axes)
 }
 
-/// The flags that hold at `t` over events in effect that occurred by then, without their history:
-/// what [`flags`] lists as open, in one evaluation.
+/// The flags that hold at `t` over events in effect (in business-time order) that occurred by
+/// then, without their history: what [`flags`] lists as open, in one evaluation.
 pub(crate) fn open_at(
     effective: &[Event],
     t: OffsetDateTime,
     settings: &ModelSettings,
 ) -> Vec<Flag> {
-    let effective = by_business_time(effective.to_vec());
-    let mut fold = FlagFold::new(&effective, settings);
+    let mut fold = FlagFold::new(settings);
+    for e in effective {
+        fold.push(Arc::new(e.clone()));
+    }
+    open_of(fold, t)
+}
+
+/// The flags of `fold` (its events all occurred by `t`) that hold at `t`, with their evidence.
+pub(crate) fn open_of(mut fold: FlagFold, t: OffsetDateTime) -> Vec<Flag> {
     let mut open = fold.at(t);
     for flag in &mut open {
         fold.complete(flag);
@@ -186,83 +190,131 @@ pub(crate) trait FlagSource {
     fn complete(&mut self, flag: &mut Flag);
 }
 
-/// Events in business-time order (stable, so log order breaks ties): those occurred by an instant
-/// are then a prefix.
-pub(crate) fn by_business_time(mut events: Vec<Event>) -> Vec<Event> {
-    events.sort_by_key(|e| e.occurred_at);
-    events
-}
-
 pub(crate) type Open = BTreeMap<(Rule, Option<String>), Flag>;
 
-/// The flags at each instant something can change up to `valid_at` (as `source` gives them at
-/// an instant, over `effective` in business-time order), and the history of their raises,
-/// changes of severity and clears, each with the flag as it stood then.
-pub(crate) fn timeline(
-    effective: &[Event],
-    valid_at: OffsetDateTime,
+/// Evaluates `source` at `t` and records in `history` what changed from `open`: raises,
+/// changes of severity (each with the flag as it stands) and clears. `open` becomes the flags
+/// at `t`.
+pub(crate) fn step(
     source: &mut impl FlagSource,
-) -> (Open, Vec<FlagChange>) {
-    let mut instants: BTreeSet<OffsetDateTime> = effective.iter().map(|e| e.occurred_at).collect();
-    let activation = effective.iter().find(|e| {
-        matches!(&e.payload, Payload::PartnershipStatusChanged(s)
-            if matches!(s.status, Status::Active | Status::Renewed))
-    });
-    if let Some(first) = activation.map(|e| e.occurred_at) {
-        for days in [R3_DAYS, R9_R12_DAYS, R7_DAYS] {
-            instants.insert(first + Duration::days(days));
-        }
-        instants.insert(first + Duration::days(R8_VACANT_DAYS) + Duration::SECOND);
-    }
-    for e in effective {
-        match &e.payload {
-            Payload::RoleUnassigned(_) => {
-                instants.insert(e.occurred_at + Duration::days(R8_VACANT_DAYS) + Duration::SECOND);
-            }
-            Payload::DealClosed(d) if d.won && d.joint_customer => {
-                instants.insert(e.occurred_at + Duration::days(R15_DAYS) + Duration::SECOND);
-            }
-            _ => {}
-        }
-    }
-    instants.insert(valid_at);
-    let mut open = Open::new();
-    let mut history = Vec::new();
-    for t in instants.range(..=valid_at).copied() {
-        let now: Open = source
-            .at(t)
-            .into_iter()
-            .map(|f| ((f.rule_id, f.subject.clone()), f))
-            .collect();
-        for (key, flag) in &now {
-            // A raise or a change of severity; the reason and evidence of a flag that stays
-            // as it was move on without an entry (the open flag shows them as they are).
-            if open
-                .get(key)
-                .is_none_or(|was| was.severity != flag.severity)
-            {
-                let mut flag = flag.clone();
-                source.complete(&mut flag);
-                history.push(FlagChange {
-                    at: t,
-                    rule_id: key.0,
-                    subject: key.1.clone(),
-                    now: Some(flag),
-                });
-            }
-        }
-        for key in open.keys().filter(|k| !now.contains_key(*k)) {
+    t: OffsetDateTime,
+    open: &mut Open,
+    history: &mut Vec<FlagChange>,
+) {
+    let now: Open = source
+        .at(t)
+        .into_iter()
+        .map(|f| ((f.rule_id, f.subject.clone()), f))
+        .collect();
+    for (key, flag) in &now {
+        // A raise or a change of severity; the reason and evidence of a flag that stays as it
+        // was move on without an entry (the open flag shows them as they are).
+        if open
+            .get(key)
+            .is_none_or(|was| was.severity != flag.severity)
+        {
+            let mut flag = flag.clone();
+            source.complete(&mut flag);
             history.push(FlagChange {
                 at: t,
                 rule_id: key.0,
                 subject: key.1.clone(),
-                now: None,
+                now: Some(flag),
             });
         }
-        open = now;
     }
-    for flag in open.values_mut() {
-        source.complete(flag);
+    for key in open.keys().filter(|k| !now.contains_key(*k)) {
+        history.push(FlagChange {
+            at: t,
+            rule_id: key.0,
+            subject: key.1.clone(),
+            now: None,
+        });
     }
-    (open, history)
+    *open = now;
+}
+
+/// The flags and their history, folded as events in effect are pushed in business-time order:
+/// every instant something can change is evaluated once all the events of that instant are in
+/// (each event's time, and the days an "active for N days", a vacancy or an unsung deal comes
+/// due). Owned and cheap to copy relative to folding again, so that a partnership's state can be
+/// kept at its last event and asked at any later instant.
+#[derive(Clone)]
+pub(crate) struct FlagTimeline {
+    fold: FlagFold,
+    open: Open,
+    history: Vec<FlagChange>,
+    /// Instants to evaluate, each after the last evaluated.
+    pending: BTreeSet<OffsetDateTime>,
+    activated: bool,
+}
+
+impl FlagTimeline {
+    pub(crate) fn new(settings: &ModelSettings) -> Self {
+        Self {
+            fold: FlagFold::new(settings),
+            open: Open::new(),
+            history: Vec::new(),
+            pending: BTreeSet::new(),
+            activated: false,
+        }
+    }
+
+    /// The rules' state at the last event pushed.
+    pub(crate) fn fold(&self) -> &FlagFold {
+        &self.fold
+    }
+
+    /// The next event in effect, no earlier than those pushed before.
+    pub(crate) fn push(&mut self, e: Arc<Event>) {
+        // Every instant before this one has all its events.
+        self.evaluate(|t| t < e.occurred_at);
+        let at = e.occurred_at;
+        self.pending.insert(at);
+        match &e.payload {
+            Payload::PartnershipStatusChanged(s)
+                if !self.activated && matches!(s.status, Status::Active | Status::Renewed) =>
+            {
+                self.activated = true;
+                for days in [R3_DAYS, R9_R12_DAYS, R7_DAYS] {
+                    self.pending.insert(at + Duration::days(days));
+                }
+                self.pending
+                    .insert(at + Duration::days(R8_VACANT_DAYS) + Duration::SECOND);
+            }
+            Payload::RoleUnassigned(_) => {
+                self.pending
+                    .insert(at + Duration::days(R8_VACANT_DAYS) + Duration::SECOND);
+            }
+            Payload::DealClosed(d) if d.won && d.joint_customer => {
+                self.pending
+                    .insert(at + Duration::days(R15_DAYS) + Duration::SECOND);
+            }
+            _ => {}
+        }
+        self.fold.push(e);
+    }
+
+    /// Evaluates the pending instants that `due` accepts, in order.
+    fn evaluate(&mut self, due: impl Fn(OffsetDateTime) -> bool) {
+        while let Some(t) = self.pending.first().copied().filter(|t| due(*t)) {
+            self.pending.pop_first();
+            step(&mut self.fold, t, &mut self.open, &mut self.history);
+        }
+    }
+
+    /// The flags at `axes.valid_at` (at or after every event pushed) and their history.
+    pub(crate) fn at(mut self, axes: Axes) -> Flags {
+        self.pending.insert(axes.valid_at);
+        self.evaluate(|t| t <= axes.valid_at);
+        for flag in self.open.values_mut() {
+            self.fold.complete(flag);
+        }
+        Flags {
+            as_of: axes.as_of,
+            valid_at: axes.valid_at,
+            open: self.open.into_values().collect(),
+            history: self.history,
+        }
+    }
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use time::{Duration, OffsetDateTime};
 
 use super::flag_rules::{self as rules, *};
-use super::flags::{Flag, FlagSource, Flags, by_business_time, timeline};
+use super::flags::{Flag, FlagSource, Flags, Open, step};
 use super::goals::goals_of;
 use super::trust::{OrgTrust, trust_of};
 use super::{Axes, ModelSettings, known};
@@ -16,21 +16,47 @@ use crate::ids::{EventId, ItemId, OrgId};
 
 /// Red flags at `axes`, each instant evaluated from scratch.
 pub(super) fn flags(events: &[Event], axes: Axes, settings: &ModelSettings) -> Flags {
-    let effective = by_business_time(known(events, axes));
-    let (open, history) = timeline(
-        &effective,
-        axes.valid_at,
-        &mut FromScratch {
-            effective: &effective,
-            settings,
-        },
-    );
+    let effective = known(events, axes);
+    let mut source = FromScratch {
+        effective: &effective,
+        settings,
+    };
+    let mut open = Open::new();
+    let mut history = Vec::new();
+    for t in instants(&effective, axes.valid_at) {
+        step(&mut source, t, &mut open, &mut history);
+    }
     Flags {
         as_of: axes.as_of,
         valid_at: axes.valid_at,
         open: open.into_values().collect(),
         history,
     }
+}
+
+/// Every instant something can change, up to `valid_at`: each event's time, the days when an
+/// "active for N days" rule, a vacancy or an unsung deal comes due, and `valid_at`.
+fn instants(effective: &[Event], valid_at: OffsetDateTime) -> Vec<OffsetDateTime> {
+    let mut instants: BTreeSet<OffsetDateTime> = effective.iter().map(|e| e.occurred_at).collect();
+    if let Some(first) = activation(effective).map(|e| e.occurred_at) {
+        for days in [R3_DAYS, R9_R12_DAYS, R7_DAYS] {
+            instants.insert(first + Duration::days(days));
+        }
+        instants.insert(first + Duration::days(R8_VACANT_DAYS) + Duration::SECOND);
+    }
+    for e in effective {
+        match &e.payload {
+            Payload::RoleUnassigned(_) => {
+                instants.insert(e.occurred_at + Duration::days(R8_VACANT_DAYS) + Duration::SECOND);
+            }
+            Payload::DealClosed(d) if d.won && d.joint_customer => {
+                instants.insert(e.occurred_at + Duration::days(R15_DAYS) + Duration::SECOND);
+            }
+            _ => {}
+        }
+    }
+    instants.insert(valid_at);
+    instants.range(..=valid_at).copied().collect()
 }
 
 /// Every rule over the events occurred by each instant, their flags whole.
@@ -275,7 +301,7 @@ fn liaison_gap(events: &[Event], parties: &[OrgId], t: OffsetDateTime, out: &mut
         let vacant = vacant_since
             .filter(|_| seated.is_empty())
             .map(|from| (from, vacant_because));
-        rules::liaison_gap(org, vacant, &sponsors, t, out);
+        rules::liaison_gap(org, vacant, sponsors.values().copied(), t, out);
     }
 }
 

@@ -21,14 +21,14 @@ const START: OffsetDateTime = datetime!(2025-01-01 09:00 UTC);
 /// One event to make: a kind, its org, the day it occurred (of about two years, on a coarse
 /// grid so that instants tie), and the picks its fields are made of.
 #[derive(Debug, Clone)]
-struct Make {
+pub(super) struct Make {
     kind: u8,
     org: u8,
     day: i64,
     picks: [u8; 4],
 }
 
-fn make() -> impl Strategy<Value = Make> {
+pub(super) fn make() -> impl Strategy<Value = Make> {
     (
         0..28u8,
         0..10u8,
@@ -202,7 +202,7 @@ fn payload(m: &Make, made: &[Event]) -> (&'static str, Value) {
 
 /// A proposal (at a random time, with a random rationale), then the made events, recorded in
 /// the order made, an hour apart.
-fn history(proposal: &Make, makes: &[Make]) -> Vec<Event> {
+pub(super) fn history(proposal: &Make, makes: &[Make]) -> Vec<Event> {
     let p = PartnershipId::parse("acme-stmary").expect("a slug");
     let tags = if proposal.picks[0] == 0 {
         json!(["competitor_did_it"])

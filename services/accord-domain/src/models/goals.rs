@@ -78,6 +78,7 @@ pub struct Goals {
     pub coverage: Coverage,
 }
 
+#[derive(Clone)]
 struct Goal {
     kind: GoalKind,
     metric: Metric,
@@ -89,6 +90,7 @@ struct Goal {
 }
 
 /// A figure that counts toward goals: a metric, a value, when, and its event.
+#[derive(Clone)]
 struct Figure {
     metric: Metric,
     /// From a won deal (counts for `closed_deals` and `revenue` goals) or an indicator.
@@ -122,34 +124,47 @@ pub fn goals(events: &[Event], axes: Axes) -> Goals {
 
 /// Goal attainment of events already in effect (see [`known`]), evaluated at `axes.valid_at`.
 pub(crate) fn goals_of(effective: &[Event], axes: Axes) -> Goals {
-    attain(effective, axes, Evidence::Listed)
+    GoalsFold::of(effective).at(axes, Evidence::Listed)
 }
 
 /// [`goals_of`] without the figures each goal counted in its evidence (its own events stay): the
 /// statuses and coverage only, for the summary.
 pub(crate) fn statuses_of(effective: &[Event], axes: Axes) -> Goals {
-    attain(effective, axes, Evidence::Left)
+    GoalsFold::of(effective).at(axes, Evidence::Left)
 }
 
 /// Whether a goal's evidence lists the figures it counted.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Evidence {
+pub(crate) enum Evidence {
     Listed,
     Left,
 }
 
-fn attain(effective: &[Event], axes: Axes, evidence_of: Evidence) -> Goals {
-    let at = axes.valid_at;
-    let mut parties = BTreeSet::new();
-    let mut goals: BTreeMap<ItemId, Goal> = BTreeMap::new();
-    let mut figures = Vec::new();
-    for e in effective {
+/// The parties, the goals and the figures, kept as the events in effect are applied.
+#[derive(Clone, Default)]
+pub(crate) struct GoalsFold {
+    parties: BTreeSet<OrgId>,
+    goals: BTreeMap<ItemId, Goal>,
+    figures: Vec<Figure>,
+}
+
+impl GoalsFold {
+    fn of(effective: &[Event]) -> Self {
+        let mut fold = Self::default();
+        for e in effective {
+            fold.apply(e);
+        }
+        fold
+    }
+
+    /// Applies the next event in effect.
+    pub(crate) fn apply(&mut self, e: &Event) {
         match &e.payload {
             Payload::PartnershipProposed(p) => {
-                parties.extend(p.parties.iter().map(|p| p.org.clone()));
+                self.parties.extend(p.parties.iter().map(|p| p.org.clone()));
             }
             Payload::GoalProposed(p) => {
-                goals.insert(
+                self.goals.insert(
                     p.goal_id.clone(),
                     Goal {
                         kind: p.kind,
@@ -163,25 +178,25 @@ fn attain(effective: &[Event], axes: Axes, evidence_of: Evidence) -> Goals {
                 );
             }
             Payload::GoalAgreed(p) => {
-                if let Some(g) = goals.get_mut(&p.goal_id) {
+                if let Some(g) = self.goals.get_mut(&p.goal_id) {
                     g.agreed_by.extend(p.agreed_by_orgs.iter().cloned());
                     g.evidence.push(e.event_id);
                 }
             }
             Payload::GoalRevised(p) => {
-                if let Some(g) = goals.get_mut(&p.goal_id) {
+                if let Some(g) = self.goals.get_mut(&p.goal_id) {
                     g.target = p.new_target.unwrap_or(g.target);
                     g.period = p.new_period.unwrap_or(g.period);
                     g.evidence.push(e.event_id);
                 }
             }
             Payload::GoalDropped(p) => {
-                if let Some(g) = goals.get_mut(&p.goal_id) {
+                if let Some(g) = self.goals.get_mut(&p.goal_id) {
                     g.dropped = true;
                     g.evidence.push(e.event_id);
                 }
             }
-            Payload::IndicatorRecorded(p) => figures.push(Figure {
+            Payload::IndicatorRecorded(p) => self.figures.push(Figure {
                 metric: p.metric,
                 from_deal: false,
                 value: p.value.0,
@@ -198,7 +213,7 @@ fn attain(effective: &[Event], axes: Axes, evidence_of: Evidence) -> Goals {
                     (Metric::ClosedDeals, Decimal::ONE),
                     (Metric::Revenue, p.amount.0),
                 ] {
-                    figures.push(Figure {
+                    self.figures.push(Figure {
                         metric,
                         from_deal: true,
                         value,
@@ -210,93 +225,100 @@ fn attain(effective: &[Event], axes: Axes, evidence_of: Evidence) -> Goals {
             _ => {}
         }
     }
-    // Per (metric, from a deal): the figures by the start of their period, so that each goal
-    // reads only those starting within its own.
-    let mut by_start: BTreeMap<(Metric, bool), Vec<(Date, usize)>> = BTreeMap::new();
-    for (i, f) in figures.iter().enumerate() {
-        by_start
-            .entry((f.metric, f.from_deal))
-            .or_default()
-            .push((f.period.start, i));
-    }
-    for starts in by_start.values_mut() {
-        starts.sort_unstable();
-    }
-    let attained: Vec<GoalAttainment> = goals
-        .into_iter()
-        .map(|(goal_id, g)| {
-            let mut evidence = g.evidence;
-            let mut actual = Decimal::ZERO;
-            // Deal metrics count won deals; the others count recorded indicators.
-            let deal_metric = matches!(g.metric, Metric::ClosedDeals | Metric::Revenue);
-            let starts = by_start
-                .get(&(g.metric, deal_metric))
-                .map_or(&[][..], Vec::as_slice);
-            let from = starts.partition_point(|(start, _)| *start < g.period.start);
-            let to = starts.partition_point(|(start, _)| *start <= g.period.end);
-            let mut counted: Vec<usize> = starts[from..to.max(from)]
-                .iter()
-                .map(|(_, i)| *i)
-                .filter(|i| contains(&g.period, &figures[*i].period))
-                .collect();
-            // In the order the figures were recorded (a sum of amounts in range is exact in
-            // any order, but one that saturates is not).
-            counted.sort_unstable();
-            for f in counted.into_iter().map(|i| &figures[i]) {
-                actual = actual.saturating_add(f.value);
-                if evidence_of == Evidence::Listed {
-                    evidence.push(f.event_id);
+
+    /// Attainment and coverage at `axes.valid_at` (at or after every event applied).
+    pub(crate) fn at(&self, axes: Axes, evidence_of: Evidence) -> Goals {
+        let at = axes.valid_at;
+        let figures = &self.figures;
+        // Per (metric, from a deal): the figures by the start of their period, so that each goal
+        // reads only those starting within its own.
+        let mut by_start: BTreeMap<(Metric, bool), Vec<(Date, usize)>> = BTreeMap::new();
+        for (i, f) in figures.iter().enumerate() {
+            by_start
+                .entry((f.metric, f.from_deal))
+                .or_default()
+                .push((f.period.start, i));
+        }
+        for starts in by_start.values_mut() {
+            starts.sort_unstable();
+        }
+        let attained: Vec<GoalAttainment> = self
+            .goals
+            .iter()
+            .map(|(goal_id, g)| {
+                let mut evidence = g.evidence.clone();
+                let mut actual = Decimal::ZERO;
+                // Deal metrics count won deals; the others count recorded indicators.
+                let deal_metric = matches!(g.metric, Metric::ClosedDeals | Metric::Revenue);
+                let starts = by_start
+                    .get(&(g.metric, deal_metric))
+                    .map_or(&[][..], Vec::as_slice);
+                let from = starts.partition_point(|(start, _)| *start < g.period.start);
+                let to = starts.partition_point(|(start, _)| *start <= g.period.end);
+                let mut counted: Vec<usize> = starts[from..to.max(from)]
+                    .iter()
+                    .map(|(_, i)| *i)
+                    .filter(|i| contains(&g.period, &figures[*i].period))
+                    .collect();
+                // In the order the figures were recorded (a sum of amounts in range is exact in
+                // any order, but one that saturates is not).
+                counted.sort_unstable();
+                for f in counted.into_iter().map(|i| &figures[i]) {
+                    actual = actual.saturating_add(f.value);
+                    if evidence_of == Evidence::Listed {
+                        evidence.push(f.event_id);
+                    }
                 }
-            }
-            let attainment = Amount::ratio(actual, g.target.0).unwrap_or(0.0);
-            let elapsed = elapsed(&g.period, at);
-            let status = if g.dropped {
-                GoalStatus::Dropped
-            } else if !parties.is_subset(&g.agreed_by) {
-                GoalStatus::NotAgreed
-            } else if attainment >= 1.0 {
-                GoalStatus::Achieved
-            } else if at >= next_day(g.period.end) {
-                GoalStatus::Missed
-            } else if attainment >= ON_TRACK_FACTOR * elapsed {
-                GoalStatus::OnTrack
-            } else {
-                GoalStatus::Behind
-            };
-            GoalAttainment {
-                goal_id,
-                kind: g.kind,
-                metric: g.metric,
-                target: g.target,
-                period: g.period,
-                actual: Amount(actual),
-                attainment,
-                elapsed,
-                status,
-                agreed_by: g.agreed_by.into_iter().collect(),
-                evidence,
-            }
-        })
-        .collect();
-    let agreed = |kind: GoalKind| {
-        attained.iter().any(|g| {
-            g.kind == kind && !matches!(g.status, GoalStatus::NotAgreed | GoalStatus::Dropped)
-        })
-    };
-    let (qualitative, marketing, sales) = (
-        agreed(GoalKind::Qualitative),
-        agreed(GoalKind::Marketing),
-        agreed(GoalKind::Sales),
-    );
-    Goals {
-        as_of: axes.as_of,
-        valid_at: at,
-        goals: attained,
-        coverage: Coverage {
-            qualitative,
-            marketing,
-            sales,
-            complete: qualitative && marketing && sales,
-        },
+                let attainment = Amount::ratio(actual, g.target.0).unwrap_or(0.0);
+                let elapsed = elapsed(&g.period, at);
+                let status = if g.dropped {
+                    GoalStatus::Dropped
+                } else if !self.parties.is_subset(&g.agreed_by) {
+                    GoalStatus::NotAgreed
+                } else if attainment >= 1.0 {
+                    GoalStatus::Achieved
+                } else if at >= next_day(g.period.end) {
+                    GoalStatus::Missed
+                } else if attainment >= ON_TRACK_FACTOR * elapsed {
+                    GoalStatus::OnTrack
+                } else {
+                    GoalStatus::Behind
+                };
+                GoalAttainment {
+                    goal_id: goal_id.clone(),
+                    kind: g.kind,
+                    metric: g.metric,
+                    target: g.target,
+                    period: g.period,
+                    actual: Amount(actual),
+                    attainment,
+                    elapsed,
+                    status,
+                    agreed_by: g.agreed_by.iter().cloned().collect(),
+                    evidence,
+                }
+            })
+            .collect();
+        let agreed = |kind: GoalKind| {
+            attained.iter().any(|g| {
+                g.kind == kind && !matches!(g.status, GoalStatus::NotAgreed | GoalStatus::Dropped)
+            })
+        };
+        let (qualitative, marketing, sales) = (
+            agreed(GoalKind::Qualitative),
+            agreed(GoalKind::Marketing),
+            agreed(GoalKind::Sales),
+        );
+        Goals {
+            as_of: axes.as_of,
+            valid_at: at,
+            goals: attained,
+            coverage: Coverage {
+                qualitative,
+                marketing,
+                sales,
+                complete: qualitative && marketing && sales,
+            },
+        }
     }
 }

@@ -9,11 +9,14 @@ use time::OffsetDateTime;
 use crate::event::Event;
 use crate::history::effective_events;
 
+pub use kept::Kept;
+
 pub mod asymmetry;
 mod flag_fold;
 mod flag_rules;
 pub mod flags;
 pub mod goals;
+mod kept;
 pub mod summary;
 pub mod table;
 pub mod throughput;
@@ -32,6 +35,8 @@ mod flags_tests;
 mod fold_tests;
 #[cfg(test)]
 mod goals_tests;
+#[cfg(test)]
+mod kept_tests;
 #[cfg(test)]
 mod summary_tests;
 #[cfg(test)]
@@ -72,9 +77,10 @@ impl Axes {
     }
 }
 
-/// The events a model at `axes` reads: those recorded by `as_of` that occurred by `valid_at`,
-/// with the retractions and corrections among them applied (a retraction or correction counts
-/// from its own `occurred_at`, and a corrected event stands at its corrected time).
+/// The events a model at `axes` reads, in business-time order (of equal times, in log order):
+/// those recorded by `as_of` that occurred by `valid_at`, with the retractions and corrections
+/// among them applied (a retraction or correction counts from its own `occurred_at`, and a
+/// corrected event stands at its corrected time).
 pub fn known(events: &[Event], axes: Axes) -> Vec<Event> {
     let recorded: Vec<Event> = events
         .iter()
@@ -83,6 +89,8 @@ pub fn known(events: &[Event], axes: Axes) -> Vec<Event> {
         .collect();
     let mut effective = effective_events(&recorded);
     effective.retain(|e| e.occurred_at <= axes.valid_at);
+    // Stable: events of the same instant stay in log order.
+    effective.sort_by_key(|e| e.occurred_at);
     effective
 }
 

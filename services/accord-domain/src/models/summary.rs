@@ -5,10 +5,10 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::asymmetry::asymmetry_of;
+use super::asymmetry::{Asymmetry, asymmetry_of};
 use super::flags::{Flag, open_at};
-use super::goals::{Coverage, GoalStatus, statuses_of};
-use super::trust::{Band, trust_of};
+use super::goals::{Coverage, GoalStatus, Goals, statuses_of};
+use super::trust::{Band, TrustTimeline, trust_of};
 use super::{Axes, ModelSettings, known};
 use crate::event::{Event, Payload, Status};
 use crate::ids::OrgId;
@@ -60,54 +60,74 @@ pub struct Summary {
 pub fn summary(events: &[Event], axes: Axes, settings: &ModelSettings) -> Summary {
     // Each part reads the same events in effect, made once.
     let effective = known(events, axes);
-    let open_flags = open_at(&effective, axes.valid_at, settings);
     // The latest in business time (of equals, the latest recorded).
-    let status = effective
-        .iter()
-        .filter_map(|e| match &e.payload {
-            Payload::PartnershipStatusChanged(s) => Some((e.occurred_at, s.status)),
-            _ => None,
-        })
-        .max_by_key(|(at, _)| *at)
-        .map(|(_, status)| status);
-    let goals = statuses_of(&effective, axes);
-    let mut counts = GoalCounts::default();
-    for g in &goals.goals {
-        *match g.status {
-            GoalStatus::NotAgreed => &mut counts.not_agreed,
-            GoalStatus::Achieved => &mut counts.achieved,
-            GoalStatus::OnTrack => &mut counts.on_track,
-            GoalStatus::Behind => &mut counts.behind,
-            GoalStatus::Missed => &mut counts.missed,
-            GoalStatus::Dropped => &mut counts.dropped,
-        } += 1;
-    }
-    Summary {
-        as_of: axes.as_of,
-        valid_at: axes.valid_at,
+    let status = effective.iter().rev().find_map(|e| match &e.payload {
+        Payload::PartnershipStatusChanged(s) => Some(s.status),
+        _ => None,
+    });
+    Parts {
         status,
-        trust: trust_of(&effective, axes, &settings.trust)
-            .orgs
-            .into_iter()
-            .map(|o| TrustBand {
-                org: o.org,
-                score: o.score,
-                band: o.band,
-            })
-            .collect(),
-        balance: asymmetry_of(&effective, axes, &settings.asymmetry)
-            .pairs
-            .into_iter()
-            .filter(|p| p.a < p.b)
-            .map(|p| Balance {
-                a: p.a,
-                b: p.b,
-                balance_index: p.balance_index,
-                lean: p.lean,
-            })
-            .collect(),
-        open_flags,
-        goal_coverage: goals.coverage,
-        goals: counts,
+        trust: trust_of(&effective, axes, &settings.trust),
+        asymmetry: asymmetry_of(&effective, axes, &settings.asymmetry),
+        open_flags: open_at(&effective, axes.valid_at, settings),
+        goals: statuses_of(&effective, axes),
+    }
+    .summary(axes)
+}
+
+/// What a summary is made of, each from its own model at the same axes.
+pub(crate) struct Parts {
+    /// The latest status change's.
+    pub(crate) status: Option<Status>,
+    pub(crate) trust: TrustTimeline,
+    pub(crate) asymmetry: Asymmetry,
+    pub(crate) open_flags: Vec<Flag>,
+    /// The goals' statuses (their figures need not be listed).
+    pub(crate) goals: Goals,
+}
+
+impl Parts {
+    pub(crate) fn summary(self, axes: Axes) -> Summary {
+        let mut counts = GoalCounts::default();
+        for g in &self.goals.goals {
+            *match g.status {
+                GoalStatus::NotAgreed => &mut counts.not_agreed,
+                GoalStatus::Achieved => &mut counts.achieved,
+                GoalStatus::OnTrack => &mut counts.on_track,
+                GoalStatus::Behind => &mut counts.behind,
+                GoalStatus::Missed => &mut counts.missed,
+                GoalStatus::Dropped => &mut counts.dropped,
+            } += 1;
+        }
+        Summary {
+            as_of: axes.as_of,
+            valid_at: axes.valid_at,
+            status: self.status,
+            trust: self
+                .trust
+                .orgs
+                .into_iter()
+                .map(|o| TrustBand {
+                    org: o.org,
+                    score: o.score,
+                    band: o.band,
+                })
+                .collect(),
+            balance: self
+                .asymmetry
+                .pairs
+                .into_iter()
+                .filter(|p| p.a < p.b)
+                .map(|p| Balance {
+                    a: p.a,
+                    b: p.b,
+                    balance_index: p.balance_index,
+                    lean: p.lean,
+                })
+                .collect(),
+            open_flags: self.open_flags,
+            goal_coverage: self.goals.coverage,
+            goals: counts,
+        }
     }
 }

@@ -83,6 +83,7 @@ pub struct Throughput {
     pub owners: Vec<OwnerThroughput>,
 }
 
+#[derive(Clone)]
 struct Item {
     committed: OffsetDateTime,
     started: Option<OffsetDateTime>,
@@ -124,24 +125,11 @@ pub(crate) fn quarter_bounds(year: i32, q: u8) -> (Date, Date) {
 
 /// Throughput at `axes` (see [`known`]).
 pub fn throughput(events: &[Event], axes: Axes, settings: &ThroughputSettings) -> Throughput {
-    throughput_of(&known(events, axes), axes, settings)
-}
-
-/// Throughput of events already in effect (see [`known`]), evaluated at `axes.valid_at`.
-fn throughput_of(effective: &[Event], axes: Axes, settings: &ThroughputSettings) -> Throughput {
-    let (by_owner, mut evidence) = items_by_owner(effective);
-    let owners = by_owner
-        .into_iter()
-        .map(|(owner, items)| {
-            let evidence = evidence.remove(&owner).unwrap_or_default();
-            owner_throughput(owner, &items, axes.valid_at, settings, evidence)
-        })
-        .collect();
-    Throughput {
-        as_of: axes.as_of,
-        valid_at: axes.valid_at,
-        owners,
+    let mut fold = ThroughputFold::default();
+    for e in &known(events, axes) {
+        fold.apply(e);
     }
+    fold.at(axes, settings)
 }
 
 /// PPC per owner org for the quarter `(year, q)`, of events already in effect (the oracle of R6
@@ -149,8 +137,11 @@ fn throughput_of(effective: &[Event], axes: Axes, settings: &ThroughputSettings)
 #[cfg(test)]
 pub(crate) fn quarter_ppc(effective: &[Event], year: i32, q: u8) -> Vec<(OrgId, Option<f64>)> {
     let (start, end) = quarter_bounds(year, q);
-    items_by_owner(effective)
-        .0
+    let mut fold = ThroughputFold::default();
+    for e in effective {
+        fold.apply(e);
+    }
+    fold.by_owner()
         .into_iter()
         .map(|(owner, items)| (owner, due_in(&items, start, end).1))
         .collect()
@@ -176,11 +167,17 @@ fn due_in(items: &[(ItemId, Item)], start: Date, end: Date) -> (u32, Option<f64>
 
 type ByOwner = BTreeMap<OrgId, Vec<(ItemId, Item)>>;
 
-/// Every deliverable as the events in effect leave it, by owner org, and each owner's evidence.
-fn items_by_owner(effective: &[Event]) -> (ByOwner, BTreeMap<OrgId, Vec<EventId>>) {
-    let mut items: BTreeMap<ItemId, (OrgId, Item)> = BTreeMap::new();
-    let mut evidence: BTreeMap<OrgId, Vec<EventId>> = BTreeMap::new();
-    for e in effective {
+/// Every deliverable as the events in effect leave it, and each owner's evidence, kept as the
+/// events are applied.
+#[derive(Clone, Default)]
+pub(crate) struct ThroughputFold {
+    items: BTreeMap<ItemId, (OrgId, Item)>,
+    evidence: BTreeMap<OrgId, Vec<EventId>>,
+}
+
+impl ThroughputFold {
+    /// Applies the next event in effect.
+    pub(crate) fn apply(&mut self, e: &Event) {
         let at = e.occurred_at;
         let id = match &e.payload {
             Payload::DeliverableCommitted(p) => {
@@ -194,17 +191,18 @@ fn items_by_owner(effective: &[Event]) -> (ByOwner, BTreeMap<OrgId, Vec<EventId>
                     slips: 0,
                     top_priority: p.top_priority,
                 };
-                items.insert(p.deliverable_id.clone(), (p.owner_org.clone(), item));
+                self.items
+                    .insert(p.deliverable_id.clone(), (p.owner_org.clone(), item));
                 &p.deliverable_id
             }
             Payload::DeliverableStarted(p) => &p.deliverable_id,
             Payload::DeliverableDueDateChanged(p) => &p.deliverable_id,
             Payload::DeliverableCompleted(p) => &p.deliverable_id,
             Payload::DeliverableCancelled(p) => &p.deliverable_id,
-            _ => continue,
+            _ => return,
         };
-        let Some((owner, item)) = items.get_mut(id) else {
-            continue;
+        let Some((owner, item)) = self.items.get_mut(id) else {
+            return;
         };
         match &e.payload {
             Payload::DeliverableStarted(_) => item.started = Some(at),
@@ -216,13 +214,40 @@ fn items_by_owner(effective: &[Event]) -> (ByOwner, BTreeMap<OrgId, Vec<EventId>
             Payload::DeliverableCancelled(_) => item.cancelled = Some(at),
             _ => {}
         }
-        evidence.entry(owner.clone()).or_default().push(e.event_id);
+        self.evidence
+            .entry(owner.clone())
+            .or_default()
+            .push(e.event_id);
     }
-    let mut by_owner: ByOwner = BTreeMap::new();
-    for (id, (owner, item)) in items {
-        by_owner.entry(owner).or_default().push((id, item));
+
+    /// The deliverables by owner org.
+    fn by_owner(&self) -> ByOwner {
+        let mut by_owner: ByOwner = BTreeMap::new();
+        for (id, (owner, item)) in &self.items {
+            by_owner
+                .entry(owner.clone())
+                .or_default()
+                .push((id.clone(), item.clone()));
+        }
+        by_owner
     }
-    (by_owner, evidence)
+
+    /// Throughput at `axes.valid_at` (at or after every event applied).
+    pub(crate) fn at(&self, axes: Axes, settings: &ThroughputSettings) -> Throughput {
+        let owners = self
+            .by_owner()
+            .into_iter()
+            .map(|(owner, items)| {
+                let evidence = self.evidence.get(&owner).cloned().unwrap_or_default();
+                owner_throughput(owner, &items, axes.valid_at, settings, evidence)
+            })
+            .collect();
+        Throughput {
+            as_of: axes.as_of,
+            valid_at: axes.valid_at,
+            owners,
+        }
+    }
 }
 
 fn owner_throughput(

@@ -136,11 +136,21 @@ pub fn trust(events: &[Event], axes: Axes, settings: &TrustSettings) -> TrustTim
 
 /// The timeline of events already in effect (see [`known`]), evaluated at `axes.valid_at`.
 pub(crate) fn trust_of(effective: &[Event], axes: Axes, settings: &TrustSettings) -> TrustTimeline {
-    let at = axes.valid_at;
     let mut fold = TrustFold::new(settings);
     for e in effective {
         fold.apply(e);
     }
+    timeline_at(fold, axes, settings)
+}
+
+/// The timeline of the evidence `fold` holds (of events that occurred by `axes.valid_at`),
+/// evaluated at `axes.valid_at`.
+pub(crate) fn timeline_at(
+    mut fold: TrustFold,
+    axes: Axes,
+    settings: &TrustSettings,
+) -> TrustTimeline {
+    let at = axes.valid_at;
     fold.settle(at);
     let orgs = fold
         .parties()

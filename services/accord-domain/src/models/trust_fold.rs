@@ -41,7 +41,7 @@ pub(crate) struct Item {
 }
 
 /// One org's evidence in timeline order.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Timeline {
     items: BTreeMap<Key, Item>,
     /// Items from here on have stale r and s.
@@ -133,6 +133,7 @@ fn overdue(due: Date) -> OffsetDateTime {
     midnight(due) + Duration::days(1)
 }
 
+#[derive(Clone)]
 struct Deliverable {
     owner: OrgId,
     original_due: Date,
@@ -142,8 +143,9 @@ struct Deliverable {
 }
 
 /// The evidence of every party, kept as events are applied.
-pub(crate) struct TrustFold<'s> {
-    settings: &'s TrustSettings,
+#[derive(Clone)]
+pub(crate) struct TrustFold {
+    settings: TrustSettings,
     parties: BTreeSet<OrgId>,
     applied: u64,
     orgs: BTreeMap<OrgId, Timeline>,
@@ -160,10 +162,10 @@ pub(crate) struct TrustFold<'s> {
     active: bool,
 }
 
-impl<'s> TrustFold<'s> {
-    pub(crate) fn new(settings: &'s TrustSettings) -> Self {
+impl TrustFold {
+    pub(crate) fn new(settings: &TrustSettings) -> Self {
         Self {
-            settings,
+            settings: settings.clone(),
             parties: BTreeSet::new(),
             applied: 0,
             orgs: BTreeMap::new(),
@@ -257,7 +259,7 @@ impl<'s> TrustFold<'s> {
         let n = self.applied;
         let at = e.occurred_at;
         let key = |k: u32| (at, Tie::Event(n, k));
-        let settings = self.settings;
+        let settings = self.settings.clone();
         match &e.payload {
             Payload::PartnershipProposed(p) => {
                 self.parties.extend(p.parties.iter().map(|p| p.org.clone()));
@@ -431,7 +433,7 @@ impl<'s> TrustFold<'s> {
             );
         }
         for timeline in self.orgs.values_mut() {
-            timeline.settle(self.settings);
+            timeline.settle(&self.settings);
         }
     }
 
@@ -443,7 +445,7 @@ impl<'s> TrustFold<'s> {
                 s: 0.0,
                 score: score(0.0, 0.0),
             },
-            |timeline| timeline.standing(t, self.settings),
+            |timeline| timeline.standing(t, &self.settings),
         )
     }
 }

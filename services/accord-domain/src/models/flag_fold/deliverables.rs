@@ -12,6 +12,7 @@ use crate::models::flags::{Flag, Rule};
 use crate::models::throughput::quarter_of;
 
 /// A deliverable as R5 and R6 read it.
+#[derive(Clone)]
 pub(super) struct Deliverable {
     owner: OrgId,
     top_priority: bool,
@@ -36,21 +37,21 @@ impl Deliverable {
 /// Every deliverable committed, and the counts R5 and R6 read: open top-priority and unowned
 /// items, slipped items, and per quarter and owner the items due (not cancelled) and those done
 /// by their due date.
-#[derive(Default)]
-pub(super) struct Deliverables<'e> {
-    items: BTreeMap<&'e ItemId, Deliverable>,
+#[derive(Clone, Default)]
+pub(super) struct Deliverables {
+    items: BTreeMap<ItemId, Deliverable>,
     open_top: i64,
     unowned: i64,
     slipped: i64,
     due: BTreeMap<(i32, u8), BTreeMap<OrgId, (i64, i64)>>,
 }
 
-impl<'e> Deliverables<'e> {
+impl Deliverables {
     /// A deliverable committed (again, it starts over).
-    pub(super) fn commit(&mut self, d: &'e DeliverableCommitted, id: EventId) {
+    pub(super) fn commit(&mut self, d: &DeliverableCommitted, id: EventId) {
         self.weigh(&d.deliverable_id, -1);
         self.items.insert(
-            &d.deliverable_id,
+            d.deliverable_id.clone(),
             Deliverable {
                 owner: d.owner_org.clone(),
                 top_priority: d.top_priority,

@@ -3,10 +3,11 @@
 //! age out.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use crate::event::{Event, RevenueReported};
+use crate::event::{Event, Payload};
 use crate::ids::OrgId;
 use crate::models::asymmetry::{self, AsymmetrySettings, PairAsymmetry, Tally};
 
@@ -14,38 +15,33 @@ use crate::models::asymmetry::{self, AsymmetrySettings, PairAsymmetry, Tally};
 /// `asymmetry::weighs`; decision rights are not windowed and stay 0 here).
 type Counts = BTreeMap<(OrgId, OrgId), [(u32, u32); 7]>;
 
-#[derive(Default)]
-pub(super) struct Window<'e> {
-    events: VecDeque<&'e Event>,
+#[derive(Clone, Default)]
+pub(super) struct Window {
+    events: VecDeque<Arc<Event>>,
     counts: Counts,
 }
 
 /// What the asymmetry model reads beside the window: the latest governance definition, and
 /// each org's latest revenue report.
-pub(super) struct Latest<'f, 'e> {
-    pub(super) governance: Option<&'e Event>,
-    pub(super) revenue: &'f BTreeMap<&'e OrgId, (&'e RevenueReported, &'e Event)>,
+pub(super) struct Latest<'f> {
+    pub(super) governance: Option<&'f Event>,
+    pub(super) revenue: &'f BTreeMap<OrgId, Arc<Event>>,
 }
 
-impl<'e> Window<'e> {
+impl Window {
     /// An event applied: in the window if it feeds an effort indicator.
-    pub(super) fn push(&mut self, e: &'e Event) {
+    pub(super) fn push(&mut self, e: &Arc<Event>) {
         if asymmetry::windowed(e) {
-            self.events.push_back(e);
             count(&mut self.counts, e, 1);
+            self.events.push_back(e.clone());
         }
     }
 
     /// Lets out what occurred at or before `since`.
     pub(super) fn slide(&mut self, since: OffsetDateTime) {
-        while let Some(e) = self
-            .events
-            .front()
-            .copied()
-            .filter(|e| e.occurred_at <= since)
-        {
-            self.events.pop_front();
+        while let Some(e) = self.events.front().filter(|e| e.occurred_at <= since) {
             count(&mut self.counts, e, -1);
+            self.events.pop_front();
         }
     }
 
@@ -65,10 +61,16 @@ impl<'e> Window<'e> {
     /// Every ordered pair, from the counts (without the events behind them).
     pub(super) fn counted_pairs(
         &self,
-        latest: Latest<'_, 'e>,
+        latest: Latest<'_>,
         settings: &AsymmetrySettings,
     ) -> Vec<PairAsymmetry> {
-        let revenue = |o: &OrgId| latest.revenue.get(o).map(|(r, e)| (*r, e.event_id));
+        let revenue = |o: &OrgId| {
+            let e = latest.revenue.get(o)?;
+            match &e.payload {
+                Payload::RevenueReported(r) => Some((r, e.event_id)),
+                _ => None,
+            }
+        };
         self.counts
             .iter()
             .map(|((a, b), counts)| {
@@ -84,7 +86,7 @@ impl<'e> Window<'e> {
     /// Every ordered pair of `parties` at `t`, with the events behind each share.
     pub(super) fn pairs(
         &self,
-        latest: Latest<'_, 'e>,
+        latest: Latest<'_>,
         parties: &BTreeSet<OrgId>,
         t: OffsetDateTime,
         settings: &AsymmetrySettings,
@@ -92,8 +94,8 @@ impl<'e> Window<'e> {
         let events = latest
             .governance
             .into_iter()
-            .chain(latest.revenue.values().map(|(_, e)| *e))
-            .chain(self.events.iter().copied());
+            .chain(latest.revenue.values().map(|e| &**e))
+            .chain(self.events.iter().map(|e| &**e));
         asymmetry::pairs(events, parties, t, settings)
     }
 }

@@ -1,0 +1,206 @@
+//! A partnership's read models kept at its head: the fold state of every model over the events in
+//! effect, updated as commits come in, so that a question at the head costs what answering it
+//! costs, not a fold of the whole history.
+//!
+//! - An event that occurred no earlier than every event in effect is pushed onto the state:
+//!   the cost is that of the event.
+//! - A backfilled event (one that occurred before the last), a retraction or a correction
+//!   changes the events in effect from some place in business-time order on. The state is
+//!   folded again from the last checkpoint at or before that place: one is kept every
+//!   `checkpoint_every` events in effect.
+//! - [`Kept::answer`] answers at axes at or after the head (every event recorded by `as_of`,
+//!   every event occurred by `valid_at`); other axes are a fold of their own ([`super::evaluate`]).
+//!
+//! The answers are exactly those of [`super::evaluate`] over the same events (the property test
+//! `kept_tests` holds them to it).
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use super::flags::{FlagTimeline, open_of};
+use super::goals::{Evidence, GoalsFold};
+use super::summary::Parts;
+use super::throughput::ThroughputFold;
+use super::trust::timeline_at;
+use super::{Axes, Model, ModelSettings, ReadModel, known};
+use crate::event::{Event, Payload, Status};
+
+/// Every model's fold state over the events in effect pushed, in business-time order.
+#[derive(Clone)]
+struct Fold {
+    flags: FlagTimeline,
+    throughput: ThroughputFold,
+    goals: GoalsFold,
+    /// The latest status change's.
+    status: Option<Status>,
+}
+
+impl Fold {
+    fn new(settings: &ModelSettings) -> Self {
+        Self {
+            flags: FlagTimeline::new(settings),
+            throughput: ThroughputFold::default(),
+            goals: GoalsFold::default(),
+            status: None,
+        }
+    }
+
+    fn push(&mut self, e: &Arc<Event>) {
+        if let Payload::PartnershipStatusChanged(s) = &e.payload {
+            self.status = Some(s.status);
+        }
+        self.throughput.apply(e);
+        self.goals.apply(e);
+        self.flags.push(e.clone());
+    }
+
+    /// `model` at `axes`, at or after every event pushed.
+    fn answer(&self, model: Model, axes: Axes, settings: &ModelSettings) -> ReadModel {
+        let trust = || timeline_at(self.flags.fold().trust().clone(), axes, &settings.trust);
+        match model {
+            Model::Trust => ReadModel::Trust(trust()),
+            Model::Throughput => {
+                ReadModel::Throughput(self.throughput.at(axes, &settings.throughput))
+            }
+            Model::Asymmetry => ReadModel::Asymmetry(self.flags.fold().asymmetry(axes)),
+            Model::Goals => ReadModel::Goals(self.goals.at(axes, Evidence::Listed)),
+            Model::Flags => ReadModel::Flags(self.flags.clone().at(axes)),
+            Model::Summary => ReadModel::Summary(
+                Parts {
+                    status: self.status,
+                    trust: trust(),
+                    asymmetry: self.flags.fold().asymmetry(axes),
+                    open_flags: open_of(self.flags.fold().clone(), axes.valid_at),
+                    goals: self.goals.at(axes, Evidence::Left),
+                }
+                .summary(axes),
+            ),
+        }
+    }
+}
+
+/// One partnership's read models kept at its head (see the module).
+pub struct Kept {
+    settings: ModelSettings,
+    checkpoint_every: usize,
+    /// Every event recorded, in log order.
+    log: Vec<Arc<Event>>,
+    /// The latest `recorded_at` and `occurred_at` in the log.
+    recorded: Option<OffsetDateTime>,
+    occurred: Option<OffsetDateTime>,
+    /// The events in effect at the head, in business-time order (of equal times, log order).
+    effective: Vec<Arc<Event>>,
+    /// The fold of the first `folded` events of `effective` (all of them between two calls).
+    fold: Fold,
+    folded: usize,
+    /// `(n, fold of the first n events of effective)`, for n = every multiple of
+    /// `checkpoint_every` up to the length of `effective`.
+    checkpoints: Vec<(usize, Fold)>,
+}
+
+impl Kept {
+    /// An empty state; `checkpoint_every` (at least 1) is how many events in effect lie between
+    /// two checkpoints.
+    pub fn new(settings: &ModelSettings, checkpoint_every: usize) -> Self {
+        Self {
+            settings: settings.clone(),
+            checkpoint_every: checkpoint_every.max(1),
+            log: Vec::new(),
+            recorded: None,
+            occurred: None,
+            effective: Vec::new(),
+            fold: Fold::new(settings),
+            folded: 0,
+            checkpoints: Vec::new(),
+        }
+    }
+
+    /// The axes of the head: the latest `recorded_at`, and the latest of that and every
+    /// `occurred_at` (an event may occur a little after it is recorded, within the clock skew
+    /// allowed). `None` before the first event.
+    pub fn head(&self) -> Option<Axes> {
+        let recorded = self.recorded?;
+        Some(Axes {
+            as_of: recorded,
+            valid_at: self.occurred.map_or(recorded, |o| o.max(recorded)),
+        })
+    }
+
+    /// Applies the events recorded next, in log order.
+    pub fn apply(&mut self, events: impl IntoIterator<Item = Event>) {
+        let mut from = self.effective.len();
+        let mut resolve = false;
+        for e in events {
+            self.recorded = self.recorded.max(Some(e.recorded_at));
+            self.occurred = self.occurred.max(Some(e.occurred_at));
+            let e = Arc::new(e);
+            if matches!(
+                e.payload,
+                Payload::EventRetracted(_) | Payload::EventCorrected(_)
+            ) {
+                resolve = true;
+            } else {
+                // After every event of the same time or earlier: it is the latest in log order.
+                let at = self
+                    .effective
+                    .partition_point(|x| x.occurred_at <= e.occurred_at);
+                self.effective.insert(at, e.clone());
+                from = from.min(at);
+            }
+            self.log.push(e);
+        }
+        if resolve {
+            // What is in effect is resolved once for the whole log, as every model reads it.
+            let log: Vec<Event> = self.log.iter().map(|e| Event::clone(e)).collect();
+            let axes = self.head().unwrap_or(Axes::at(OffsetDateTime::UNIX_EPOCH));
+            let effective: Vec<Arc<Event>> = known(&log, axes).into_iter().map(Arc::new).collect();
+            let same = self
+                .effective
+                .iter()
+                .zip(&effective)
+                .take_while(|(a, b)| a == b)
+                .count();
+            from = from.min(same);
+            self.effective = effective;
+        }
+        self.refold(from);
+    }
+
+    /// Folds again from the events in effect at place `from` on (business-time order).
+    fn refold(&mut self, from: usize) {
+        if from < self.folded {
+            self.checkpoints.retain(|(n, _)| *n <= from);
+            (self.folded, self.fold) = match self.checkpoints.last() {
+                Some((n, fold)) => (*n, fold.clone()),
+                None => (0, Fold::new(&self.settings)),
+            };
+        }
+        // Otherwise only new events at the end: the state goes on from where it is.
+        for e in &self.effective[self.folded..] {
+            self.fold.push(e);
+            self.folded += 1;
+            if self.folded % self.checkpoint_every == 0 {
+                self.checkpoints.push((self.folded, self.fold.clone()));
+            }
+        }
+    }
+
+    /// `model` at `axes`, from the state, when `axes` are at or after the head (see
+    /// [`Kept::head`]); `None` otherwise, and before the first event.
+    pub fn answer(&self, model: Model, axes: Axes) -> Option<ReadModel> {
+        let (recorded, occurred) = (self.recorded?, self.occurred?);
+        (axes.as_of >= recorded && axes.valid_at >= occurred)
+            .then(|| self.fold.answer(model, axes, &self.settings))
+    }
+}
+
+impl std::fmt::Debug for Kept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kept")
+            .field("events", &self.log.len())
+            .field("in_effect", &self.effective.len())
+            .field("checkpoints", &self.checkpoints.len())
+            .finish_non_exhaustive()
+    }
+}
