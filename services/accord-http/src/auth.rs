@@ -100,6 +100,19 @@ pub enum Caller<'a> {
 }
 
 impl Caller<'_> {
+    /// The caller's grant, owned (for work that outlives the request's borrow).
+    pub fn grant(&self) -> Option<Grant> {
+        match self {
+            Caller::Open => None,
+            Caller::Granted(g) => Some((*g).clone()),
+        }
+    }
+
+    /// The caller a grant (or none) makes.
+    pub fn of(grant: Option<&Grant>) -> Caller<'_> {
+        grant.map_or(Caller::Open, Caller::Granted)
+    }
+
     /// Whether the caller may read a partnership with these parties.
     pub fn may_read(&self, parties: &[OrgId]) -> bool {
         match self {

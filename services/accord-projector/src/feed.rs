@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use accord_domain::PartnershipId;
-use accord_domain::models::{Axes, Model, ModelSettings};
+use accord_domain::models::{Model, ModelSettings};
 use accord_domain::values::rfc3339;
 use accord_log::Position;
 use accord_log::jetstream::HEADER_SCHEMA;
@@ -34,7 +34,8 @@ use futures::stream::FuturesUnordered;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::projections::{Projections, read_number, write_atomically};
+use crate::heads::Head;
+use crate::projections::{Projections, QueryError, read_number, write_atomically};
 use crate::run::{Projector, Status};
 use crate::store::StoreError;
 
@@ -378,48 +379,61 @@ fn updates(
 ) -> Result<Vec<Evaluated>, FeedError> {
     let mut out = Vec::with_capacity(ids.len());
     for (p, published) in ids {
-        let Some(facts) = projections.facts(p)? else {
-            continue;
-        };
-        if facts.position <= *published {
-            continue;
+        match projections.head(p, settings, |head| {
+            evaluate_head(p, head, *published, settings)
+        }) {
+            Ok(evaluated) => out.extend(evaluated.flatten()),
+            Err(QueryError::Store(e)) => return Err(e.into()),
+            // A fault in folding the partnership's new events (logged and counted where it
+            // happened) leaves it out until its next commit.
+            Err(_) => {}
         }
-        let Some(as_of) = facts.events.iter().map(|e| e.recorded_at).max() else {
-            continue;
-        };
-        // Every event in: one may occur a little after it was recorded (the clock skew allowed).
-        let latest = facts.events.iter().map(|e| e.occurred_at).max();
-        let axes = Axes::new(as_of, latest.map(|t| t.max(as_of)));
-        let at = rfc3339::format(as_of);
-        let mut updates = Vec::with_capacity(Model::ALL.len());
-        for model in Model::ALL {
-            // A broken chain has no answer, and a fault in one model's fold (logged and counted
-            // where it happened) leaves that model out until the partnership's next commit.
-            let Ok(answer) = facts.evaluate(p, model, axes, settings) else {
-                continue;
-            };
-            let (schema, payload) = accord_proto::analytics::encode(p, &answer);
-            let mut headers = HeaderMap::new();
-            headers.insert(HEADER_SCHEMA, schema);
-            headers.insert(HEADER_POSITION, facts.position.to_string());
-            headers.insert(HEADER_AS_OF, at.as_str());
-            headers.insert(HEADER_PARTNERSHIP, p.as_str());
-            headers.insert(HEADER_MODEL, model.as_str());
-            updates.push(Update {
-                subject: format!("{SUBJECT_PREFIX}{}.{p}", model.as_str()),
-                message_id: format!("{}.{p}.{}", model.as_str(), facts.position),
-                headers,
-                payload,
-                position: facts.position,
-            });
-        }
-        out.push(Evaluated {
-            partnership: p.clone(),
-            position: facts.position,
-            updates,
-        });
     }
     Ok(out)
+}
+
+/// The updates of a partnership's head, unless it was published at that position already: each
+/// read model at the axes of its last commit.
+fn evaluate_head(
+    p: &PartnershipId,
+    head: &Head,
+    published: Position,
+    settings: &ModelSettings,
+) -> Option<Evaluated> {
+    let position = head.position();
+    if position <= published {
+        return None;
+    }
+    // Every event in: one may occur a little after it was recorded (the clock skew allowed).
+    let axes = head.axes()?;
+    let at = rfc3339::format(axes.as_of);
+    let mut updates = Vec::with_capacity(Model::ALL.len());
+    for model in Model::ALL {
+        // A broken chain has no answer, and a fault in one model's fold (logged and counted
+        // where it happened) leaves that model out until the partnership's next commit.
+        let Ok(answer) = head.evaluate(p, model, axes, settings) else {
+            continue;
+        };
+        let (schema, payload) = accord_proto::analytics::encode(p, &answer);
+        let mut headers = HeaderMap::new();
+        headers.insert(HEADER_SCHEMA, schema);
+        headers.insert(HEADER_POSITION, position.to_string());
+        headers.insert(HEADER_AS_OF, at.as_str());
+        headers.insert(HEADER_PARTNERSHIP, p.as_str());
+        headers.insert(HEADER_MODEL, model.as_str());
+        updates.push(Update {
+            subject: format!("{SUBJECT_PREFIX}{}.{p}", model.as_str()),
+            message_id: format!("{}.{p}.{position}", model.as_str()),
+            headers,
+            payload,
+            position,
+        });
+    }
+    Some(Evaluated {
+        partnership: p.clone(),
+        position,
+        updates,
+    })
 }
 
 fn stream_error(e: &dyn std::fmt::Display) -> FeedError {

@@ -15,6 +15,7 @@ use std::sync::{Arc, RwLock};
 use accord_domain::PartnershipId;
 use accord_domain::models::{Axes, Model, ModelSettings, ReadModel, evaluate};
 
+use crate::heads::{Head, Heads, KeptSettings};
 use crate::store::{Broken, Facts, Store, StoreError, io_error};
 
 const CURRENT: &str = "CURRENT";
@@ -99,6 +100,7 @@ impl Facts {
 #[derive(Debug, Clone)]
 pub struct Projections {
     dir: PathBuf,
+    kept: KeptSettings,
     current: Arc<RwLock<Generation>>,
 }
 
@@ -106,12 +108,18 @@ pub struct Projections {
 struct Generation {
     number: u64,
     store: Arc<Store>,
+    heads: Arc<Heads>,
 }
 
 impl Projections {
-    /// Opens the generation `CURRENT` names under `dir` (creating the first one), and removes
-    /// any other generation a crash left behind.
+    /// [`Projections::open_with`] the default [`KeptSettings`].
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with(dir, KeptSettings::default())
+    }
+
+    /// Opens the generation `CURRENT` names under `dir` (creating the first one), and removes
+    /// any other generation a crash left behind; `kept` says which read models are kept.
+    pub fn open_with(dir: &Path, kept: KeptSettings) -> Result<Self, StoreError> {
         fs::create_dir_all(dir).map_err(|e| io_error("creating", dir, &e))?;
         let number = match read_number(&dir.join(CURRENT), "a generation number")? {
             Some(n) => n,
@@ -146,7 +154,12 @@ impl Projections {
         let store = Arc::new(store);
         Ok(Self {
             dir: dir.to_path_buf(),
-            current: Arc::new(RwLock::new(Generation { number, store })),
+            kept,
+            current: Arc::new(RwLock::new(Generation {
+                number,
+                store,
+                heads: Arc::new(Heads::new(kept)),
+            })),
         })
     }
 
@@ -198,6 +211,7 @@ impl Projections {
                 Generation {
                     number: next.number,
                     store: next.store,
+                    heads: Arc::new(Heads::new(self.kept)),
                 },
             )
         };
@@ -210,6 +224,18 @@ impl Projections {
     /// A partnership's facts in the current generation.
     pub fn facts(&self, p: &PartnershipId) -> Result<Option<Facts>, StoreError> {
         self.store().facts(p)
+    }
+
+    /// Reads a partnership's head in the current generation (its facts and kept read models,
+    /// caught up with the store) with `read`; `None` when the store has never seen it.
+    pub fn head<T>(
+        &self,
+        p: &PartnershipId,
+        settings: &ModelSettings,
+        read: impl FnOnce(&Head) -> T,
+    ) -> Result<Option<T>, QueryError> {
+        let generation = self.generation();
+        generation.heads.read(&generation.store, p, settings, read)
     }
 }
 

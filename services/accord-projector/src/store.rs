@@ -84,8 +84,8 @@ pub struct Meta {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Facts {
     pub meta: Meta,
-    /// The position of the last commit read (0 when there is none); the meta, read just before,
-    /// may lag behind it if a batch landed in between.
+    /// The position of the last commit read (that it was read after, when there is none); the
+    /// meta, read just before, may lag behind it if a batch landed in between.
     pub position: Position,
     pub events: Vec<Event>,
 }
@@ -93,16 +93,21 @@ pub struct Facts {
 impl Facts {
     /// The parties named by the proposal.
     pub fn parties(&self) -> Vec<OrgId> {
-        self.events
-            .iter()
-            .find_map(|e| match &e.payload {
-                Payload::PartnershipProposed(p) => {
-                    Some(p.parties.iter().map(|p| p.org.clone()).collect())
-                }
-                _ => None,
-            })
-            .unwrap_or_default()
+        parties_of(&self.events)
     }
+}
+
+/// The parties named by the proposal among `events`.
+pub(crate) fn parties_of(events: &[Event]) -> Vec<OrgId> {
+    events
+        .iter()
+        .find_map(|e| match &e.payload {
+            Payload::PartnershipProposed(p) => {
+                Some(p.parties.iter().map(|p| p.org.clone()).collect())
+            }
+            _ => None,
+        })
+        .unwrap_or_default()
 }
 
 /// A broken chain found while applying a batch.
@@ -449,6 +454,18 @@ impl Store {
 
     /// A partnership's facts, or `None` when the store has never seen it.
     pub fn facts(&self, p: &PartnershipId) -> Result<Option<Facts>, StoreError> {
+        self.facts_after(p, 0)
+    }
+
+    /// A partnership's facts after `after`: the events of its commits past that position (a
+    /// position it was read up to before), or `None` when the store has never seen it. Each
+    /// entry is written whole, so reading from the entries that start past `after` reads every
+    /// commit past it.
+    pub fn facts_after(
+        &self,
+        p: &PartnershipId,
+        after: Position,
+    ) -> Result<Option<Facts>, StoreError> {
         let Some(meta) = self.meta(p)? else {
             return Ok(None);
         };
@@ -457,8 +474,13 @@ impl Store {
             message,
         };
         let mut events = Vec::new();
-        let mut position = 0;
-        for entry in self.db.scan_prefix(commits_prefix(p)) {
+        let mut position = after;
+        let prefix = commits_prefix(p);
+        let entries = self
+            .db
+            .range(chunk_key(p, after.saturating_add(1))..)
+            .take_while(|entry| entry.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix)));
+        for entry in entries {
             let (_, chunk) = entry.map_err(|e| sled_error(&e))?;
             let mut rest: &[u8] = &chunk;
             while !rest.is_empty() {

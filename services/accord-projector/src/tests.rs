@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use crate::bulk::BulkLoad;
-use crate::{Projections, Store};
+use crate::{KeptSettings, Projections, Store};
 
 const PARTNERSHIPS: usize = 3;
 const COMMITS: usize = 40;
@@ -147,6 +147,57 @@ fn one_pass_folds_every_commit() {
 
 /// A replay of commits already applied (the subscription after a restart) leaves the store as
 /// it was, including the id of the commit at the checkpoint that `check_log` compares.
+/// A head read after each batch (its kept read models caught up with the store) answers what a
+/// fold of the partnership's facts answers, at the head and at a past `as_of`, with fewer heads
+/// kept than partnerships; an unknown partnership has none.
+#[test]
+fn heads_answer_what_the_facts_answer_after_every_batch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kept = KeptSettings {
+        partnerships: 2,
+        checkpoint_every: 2,
+    };
+    let projections = Projections::open_with(dir.path(), kept).expect("open");
+    let store = projections.store();
+    let settings = ModelSettings::default();
+    let mut heads_read = 0;
+    in_batches(&log(), &[1, 3, 2, 5], |batch| {
+        store.apply(batch).expect("apply");
+        for p in store.partnerships().expect("ids") {
+            let facts = store.facts(&p).expect("read").expect("known");
+            for model in Model::ALL {
+                let (head_axes, at_head) = projections
+                    .head(&p, &settings, |h| {
+                        assert_eq!(h.position(), facts.position);
+                        assert_eq!(h.events(), facts.events.as_slice());
+                        let axes = h.axes().expect("events");
+                        (axes, h.evaluate(&p, model, axes, &settings))
+                    })
+                    .expect("read")
+                    .expect("known");
+                let earlier = Axes::at(facts.events[0].recorded_at);
+                let past = projections
+                    .head(&p, &settings, |h| h.evaluate(&p, model, earlier, &settings))
+                    .expect("read")
+                    .expect("known");
+                for (axes, answer) in [(head_axes, at_head), (earlier, past)] {
+                    let folded = facts.evaluate(&p, model, axes, &settings);
+                    assert_eq!(answer.expect("answers"), folded.expect("answers"));
+                }
+                heads_read += 2;
+            }
+        }
+    });
+    assert!(heads_read > 0);
+    let nobody = PartnershipId::parse("nobody").expect("slug");
+    assert!(
+        projections
+            .head(&nobody, &settings, |_| ())
+            .expect("read")
+            .is_none()
+    );
+}
+
 #[test]
 fn a_replay_of_applied_commits_changes_nothing() {
     let commits = log();

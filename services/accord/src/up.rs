@@ -15,6 +15,7 @@ use accord_ledger::Ledger;
 use accord_log::EventLog;
 use accord_log::embedded::EmbeddedLog;
 use accord_log::jetstream::{JetStreamLog, StreamSettings};
+use accord_projector::KeptSettings;
 use anyhow::{Context, Result, bail};
 use tokio_util::sync::CancellationToken;
 
@@ -67,6 +68,14 @@ pub(crate) struct Args {
     /// With --nats: do not publish the analytics feed.
     #[arg(long)]
     no_analytics: bool,
+    /// Most partnerships whose read models the projector keeps at their head, those read most
+    /// recently (see docs/operations.md).
+    #[arg(long, default_value_t = KeptSettings::default().partnerships as u64, env = "ACCORD_KEPT_PARTNERSHIPS", value_parser = clap::value_parser!(u64).range(1..))]
+    kept_partnerships: u64,
+    /// Events in effect between two checkpoints of a kept partnership's read models: a
+    /// backfilled event, a retraction or a correction folds again from the last one before it.
+    #[arg(long, default_value_t = KeptSettings::default().checkpoint_every as u64, env = "ACCORD_CHECKPOINT_EVERY", value_parser = clap::value_parser!(u64).range(1..))]
+    checkpoint_every: u64,
 }
 
 /// Which process this is.
@@ -143,7 +152,11 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
         None
     } else {
         let dir = args.data_dir.join("projections");
-        let projections = accord_projector::Projections::open(&dir)
+        let kept = KeptSettings {
+            partnerships: usize::try_from(args.kept_partnerships).unwrap_or(usize::MAX),
+            checkpoint_every: usize::try_from(args.checkpoint_every).unwrap_or(usize::MAX),
+        };
+        let projections = accord_projector::Projections::open_with(&dir, kept)
             .with_context(|| format!("opening the read models in {}", dir.display()))?;
         let mut projector =
             accord_projector::Projector::new(log.clone(), projections.clone(), args.rebuild)?;

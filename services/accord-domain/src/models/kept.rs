@@ -85,7 +85,7 @@ pub struct Kept {
     settings: ModelSettings,
     checkpoint_every: usize,
     /// Every event recorded, in log order.
-    log: Vec<Arc<Event>>,
+    log: Vec<Event>,
     /// The latest `recorded_at` and `occurred_at` in the log.
     recorded: Option<OffsetDateTime>,
     occurred: Option<OffsetDateTime>,
@@ -116,6 +116,16 @@ impl Kept {
         }
     }
 
+    /// The settings the models are evaluated with.
+    pub fn settings(&self) -> &ModelSettings {
+        &self.settings
+    }
+
+    /// Every event applied, in log order.
+    pub fn events(&self) -> &[Event] {
+        &self.log
+    }
+
     /// The axes of the head: the latest `recorded_at`, and the latest of that and every
     /// `occurred_at` (an event may occur a little after it is recorded, within the clock skew
     /// allowed). `None` before the first event.
@@ -134,7 +144,6 @@ impl Kept {
         for e in events {
             self.recorded = self.recorded.max(Some(e.recorded_at));
             self.occurred = self.occurred.max(Some(e.occurred_at));
-            let e = Arc::new(e);
             if matches!(
                 e.payload,
                 Payload::EventRetracted(_) | Payload::EventCorrected(_)
@@ -145,16 +154,16 @@ impl Kept {
                 let at = self
                     .effective
                     .partition_point(|x| x.occurred_at <= e.occurred_at);
-                self.effective.insert(at, e.clone());
+                self.effective.insert(at, Arc::new(e.clone()));
                 from = from.min(at);
             }
             self.log.push(e);
         }
         if resolve {
             // What is in effect is resolved once for the whole log, as every model reads it.
-            let log: Vec<Event> = self.log.iter().map(|e| Event::clone(e)).collect();
             let axes = self.head().unwrap_or(Axes::at(OffsetDateTime::UNIX_EPOCH));
-            let effective: Vec<Arc<Event>> = known(&log, axes).into_iter().map(Arc::new).collect();
+            let effective: Vec<Arc<Event>> =
+                known(&self.log, axes).into_iter().map(Arc::new).collect();
             let same = self
                 .effective
                 .iter()

@@ -1,0 +1,156 @@
+//! The read models the projector keeps at partnerships' heads ([`Kept`]), for the partnerships
+//! read most recently: a query at the head, and the analytics feed after each batch, cost the
+//! answer and what came since the last read, not a fold of the whole history.
+//!
+//! A head is caught up from the store when it is read (the commits past the position it was
+//! read up to), so the writer never waits on it. Heads belong to one generation: a rebuilt one
+//! starts with none.
+
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use accord_domain::models::{Axes, Kept, Model, ModelSettings, ReadModel, evaluate};
+use accord_domain::{Event, OrgId, PartnershipId};
+use accord_log::Position;
+use lru::LruCache;
+
+use crate::projections::{QueryError, guarded};
+use crate::store::{Meta, Store, parties_of};
+
+/// How many heads the projector keeps, and how often each keeps a checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeptSettings {
+    /// Partnerships whose read models are kept (those read most recently); at least 1.
+    pub partnerships: usize,
+    /// Events in effect between two checkpoints of a partnership's state: a backfilled event,
+    /// a retraction or a correction folds again from the last checkpoint before it.
+    pub checkpoint_every: usize,
+}
+
+impl Default for KeptSettings {
+    fn default() -> Self {
+        Self {
+            partnerships: 1024,
+            checkpoint_every: 1024,
+        }
+    }
+}
+
+/// One partnership's facts and read models, caught up with the store when read.
+#[derive(Debug)]
+pub struct Head {
+    kept: Kept,
+    meta: Meta,
+    position: Position,
+}
+
+impl Head {
+    /// The position of the partnership's last commit read.
+    pub fn position(&self) -> Position {
+        self.position
+    }
+
+    /// Every event of its verified commits, in log order.
+    pub fn events(&self) -> &[Event] {
+        self.kept.events()
+    }
+
+    /// The parties named by the proposal.
+    pub fn parties(&self) -> Vec<OrgId> {
+        parties_of(self.events())
+    }
+
+    /// The axes of the partnership's last commit (see [`Kept::head`]).
+    pub fn axes(&self) -> Option<Axes> {
+        self.kept.head()
+    }
+
+    /// Whether anything may be read: not when the partnership's chain broke.
+    pub fn unbroken(&self, partnership_id: &PartnershipId) -> Result<(), QueryError> {
+        match &self.meta.broken {
+            Some(broken) => Err(QueryError::ChainBroken {
+                partnership_id: partnership_id.clone(),
+                broken: broken.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// One read model at `axes`: from the kept state when `axes` are at or after the head,
+    /// else folded over the events.
+    pub fn evaluate(
+        &self,
+        partnership_id: &PartnershipId,
+        model: Model,
+        axes: Axes,
+        settings: &ModelSettings,
+    ) -> Result<ReadModel, QueryError> {
+        self.unbroken(partnership_id)?;
+        guarded(partnership_id, model.as_str(), || {
+            match self.kept.answer(model, axes) {
+                Some(answer) if self.kept.settings() == settings => answer,
+                _ => evaluate(model, self.events(), axes, settings),
+            }
+        })
+    }
+}
+
+type Entry = Arc<Mutex<Option<Head>>>;
+
+/// The heads of one generation.
+#[derive(Debug)]
+pub(crate) struct Heads {
+    settings: KeptSettings,
+    cache: Mutex<LruCache<PartnershipId, Entry>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Heads {
+    pub(crate) fn new(settings: KeptSettings) -> Self {
+        let capacity = NonZeroUsize::new(settings.partnerships).unwrap_or(NonZeroUsize::MIN);
+        Self {
+            settings,
+            cache: Mutex::new(LruCache::new(capacity)),
+        }
+    }
+
+    /// Reads `p`'s head, caught up with `store`, with `read`; `None` when the store has never
+    /// seen the partnership. A fault while folding the new events drops the head (the next read
+    /// starts it again) and answers [`QueryError::Fault`].
+    pub(crate) fn read<T>(
+        &self,
+        store: &Store,
+        p: &PartnershipId,
+        settings: &ModelSettings,
+        read: impl FnOnce(&Head) -> T,
+    ) -> Result<Option<T>, QueryError> {
+        let entry = lock(&self.cache)
+            .get_or_insert(p.clone(), Entry::default)
+            .clone();
+        let mut head = lock(&entry);
+        if head.as_ref().is_some_and(|h| h.kept.settings() != settings) {
+            *head = None;
+        }
+        let after = head.as_ref().map_or(0, |h| h.position);
+        let Some(facts) = store.facts_after(p, after)? else {
+            drop(head);
+            lock(&self.cache).pop(p);
+            return Ok(None);
+        };
+        let mut current = head.take().unwrap_or_else(|| Head {
+            kept: Kept::new(settings, self.settings.checkpoint_every),
+            meta: facts.meta.clone(),
+            position: 0,
+        });
+        let current = guarded(p, "kept", move || {
+            current.kept.apply(facts.events);
+            current.meta = facts.meta;
+            current.position = facts.position;
+            current
+        })?;
+        Ok(Some(read(head.insert(current))))
+    }
+}
