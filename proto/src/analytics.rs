@@ -1,5 +1,7 @@
 //! The read models as the analytics feed publishes them (`accord/v1/analytics.proto`): one
-//! message per model, its enumerations as the snake_case names the JSON API uses.
+//! message per model, its enumerations as the snake_case names the JSON API uses. The lists that
+//! grow with a partnership's history hold their last [`LIST_LIMIT`] entries beside their total,
+//! so that an update's size does not grow with the partnership.
 
 use accord_domain::PartnershipId;
 use accord_domain::models::{
@@ -25,6 +27,20 @@ pub fn encode(partnership_id: &PartnershipId, model: &ReadModel) -> (&'static st
     }
 }
 
+/// Entries kept of a list that grows with the history (the last ones).
+pub const LIST_LIMIT: usize = 100;
+
+/// The last [`LIST_LIMIT`] of `list`, and how many there are.
+fn recent<T>(list: &[T]) -> (&[T], u32) {
+    let total = u32::try_from(list.len()).unwrap_or(u32::MAX);
+    (&list[list.len().saturating_sub(LIST_LIMIT)..], total)
+}
+
+/// The last [`LIST_LIMIT`] ids of `list`, as strings.
+fn recent_strs<T: ToString>(list: &[T]) -> Vec<String> {
+    strs(recent(list).0)
+}
+
 fn name<T: Into<&'static str>>(v: T) -> String {
     let s: &'static str = v.into();
     s.to_owned()
@@ -44,8 +60,9 @@ fn trust(partnership_id: String, m: &tr::TrustTimeline) -> pb::TrustTimeline {
                 s: o.s,
                 score: o.score,
                 band: name(o.band),
-                points: o
-                    .points
+                points_total: recent(&o.points).1,
+                points: recent(&o.points)
+                    .0
                     .iter()
                     .map(|p| pb::TrustPoint {
                         at: Some(timestamp(p.at)),
@@ -84,8 +101,9 @@ fn throughput(partnership_id: String, m: &th::Throughput) -> pb::Throughput {
                 owner_org: o.owner_org.to_string(),
                 weeks: o.weeks.iter().map(flow).collect(),
                 quarters: o.quarters.iter().map(flow).collect(),
-                open_items: o
-                    .open_items
+                open_items_total: recent(&o.open_items).1,
+                open_items: recent(&o.open_items)
+                    .0
                     .iter()
                     .map(|i| pb::OpenItem {
                         deliverable_id: i.deliverable_id.to_string(),
@@ -99,7 +117,8 @@ fn throughput(partnership_id: String, m: &th::Throughput) -> pb::Throughput {
                 on_time_latest: o.on_time_latest,
                 slips: o.slips,
                 slip_days: o.slip_days,
-                evidence: strs(&o.evidence),
+                evidence: recent_strs(&o.evidence),
+                evidence_total: recent(&o.evidence).1,
             })
             .collect(),
     }
@@ -125,7 +144,8 @@ fn asymmetry(partnership_id: String, m: &asy::Asymmetry) -> pb::Asymmetry {
                         of: s.of,
                         share: s.share,
                         sufficient: s.sufficient,
-                        evidence: strs(&s.evidence),
+                        evidence: recent_strs(&s.evidence),
+                        evidence_total: recent(&s.evidence).1,
                     })
                     .collect(),
                 lean: p.lean,
@@ -137,7 +157,8 @@ fn asymmetry(partnership_id: String, m: &asy::Asymmetry) -> pb::Asymmetry {
                     joint_dependence: p.economic.jd,
                     da_over_jd: p.economic.da_over_jd,
                     hhi_a: p.economic.hhi_a,
-                    evidence: strs(&p.economic.evidence),
+                    evidence: recent_strs(&p.economic.evidence),
+                    evidence_total: recent(&p.economic.evidence).1,
                 }),
             })
             .collect(),
@@ -172,7 +193,8 @@ fn goals(partnership_id: String, m: &go::Goals) -> pb::Goals {
                 elapsed: g.elapsed,
                 status: name(g.status),
                 agreed_by: strs(&g.agreed_by),
-                evidence: strs(&g.evidence),
+                evidence: recent_strs(&g.evidence),
+                evidence_total: recent(&g.evidence).1,
             })
             .collect(),
         coverage: Some(coverage(&m.coverage)),
@@ -186,7 +208,8 @@ fn flag(f: &fl::Flag) -> pb::Flag {
         subject: f.subject.clone(),
         severity: name(f.severity),
         reason: f.reason.clone(),
-        evidence: strs(&f.evidence),
+        evidence: recent_strs(&f.evidence),
+        evidence_total: recent(&f.evidence).1,
     }
 }
 
@@ -196,8 +219,9 @@ fn flags(partnership_id: String, m: &fl::Flags) -> pb::Flags {
         as_of: Some(timestamp(m.as_of)),
         valid_at: Some(timestamp(m.valid_at)),
         open: m.open.iter().map(flag).collect(),
-        history: m
-            .history
+        history_total: recent(&m.history).1,
+        history: recent(&m.history)
+            .0
             .iter()
             .map(|c| pb::FlagChange {
                 at: Some(timestamp(c.at)),
@@ -244,5 +268,58 @@ fn summary(partnership_id: String, m: &su::Summary) -> pb::Summary {
             missed: m.goals.missed,
             dropped: m.goals.dropped,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use accord_domain::models::trust::{Band, OrgTrust, Rule, TrustPoint, TrustTimeline};
+    use accord_domain::{EventId, OrgId, PartnershipId};
+    use prost::Message;
+    use time::macros::datetime;
+
+    use super::{LIST_LIMIT, encode};
+    use crate::pb;
+
+    fn point(n: u128) -> TrustPoint {
+        TrustPoint {
+            at: datetime!(2026-01-01 00:00 UTC) + time::Duration::hours(n as i64),
+            event_id: EventId::from_uuid(uuid::Uuid::from_u128(n + 1)),
+            rule_id: Rule::T7,
+            score_before: 0.5,
+            score_after: 0.6,
+            delta: 0.1,
+        }
+    }
+
+    /// A long list keeps its last entries and says how many there are; a short one is whole.
+    #[test]
+    fn long_lists_keep_their_last_entries_and_their_total() {
+        let p = PartnershipId::parse("acme-stmary").expect("a slug");
+        for n in [3, LIST_LIMIT as u128 + 50] {
+            let points: Vec<TrustPoint> = (0..n).map(point).collect();
+            let model = accord_domain::models::ReadModel::Trust(TrustTimeline {
+                as_of: datetime!(2026-06-01 00:00 UTC),
+                valid_at: datetime!(2026-06-01 00:00 UTC),
+                orgs: vec![OrgTrust {
+                    org: OrgId::parse("acme").expect("an org"),
+                    r: 1.0,
+                    s: 0.0,
+                    score: 0.6,
+                    band: Band::Watch,
+                    points: points.clone(),
+                }],
+            });
+            let (_, bytes) = encode(&p, &model);
+            let decoded = pb::TrustTimeline::decode(bytes.as_slice()).expect("decodes");
+            let org = &decoded.orgs[0];
+            assert_eq!(org.points_total as u128, n);
+            let kept: Vec<String> = org.points.iter().map(|p| p.event_id.clone()).collect();
+            let last: Vec<String> = points[points.len().saturating_sub(LIST_LIMIT)..]
+                .iter()
+                .map(|p| p.event_id.to_string())
+                .collect();
+            assert_eq!(kept, last);
+        }
     }
 }

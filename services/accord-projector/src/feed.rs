@@ -171,6 +171,8 @@ pub struct Feed {
     /// Partnerships published at a position past the mark: the writer may still hand them over
     /// at that position, and they need no evaluation then. Emptied as the mark passes them.
     ahead: HashMap<PartnershipId, Position>,
+    /// The largest message the server takes.
+    max_payload: usize,
 }
 
 impl Feed {
@@ -189,6 +191,7 @@ impl Feed {
                 settings.keep_per_subject
             )));
         }
+        let max_payload = client.server_info().max_payload;
         let js = jetstream::new(client);
         let want = settings.config();
         let stream = match js.get_stream(STREAM).await {
@@ -230,6 +233,7 @@ impl Feed {
             status,
             mark,
             ahead: HashMap::new(),
+            max_payload,
         })
     }
 
@@ -325,6 +329,14 @@ impl Feed {
         let mut acks = FuturesUnordered::new();
         for u in updates {
             if check_last && self.last_position(&u.subject).await? >= Some(u.position) {
+                continue;
+            }
+            // The lists that grow with a history are capped (see `accord_proto::analytics`), so
+            // this takes a server with a tiny `max_payload`; the update is left out rather than
+            // stopping the feed.
+            if u.payload.len() > self.max_payload {
+                tracing::error!(subject = %u.subject, bytes = u.payload.len(), max_payload = self.max_payload, "analytics update larger than the server takes; left out");
+                metrics::counter!("accord_analytics_oversized_total").increment(1);
                 continue;
             }
             let publish = PublishMessage::build()

@@ -56,6 +56,12 @@ pub(crate) struct Args {
     /// Figure 7: the sizes of the one partnership's history, in events.
     #[arg(long, value_delimiter = ',', default_value = "1000,4000,16000,64000")]
     history_events: Vec<u64>,
+    /// Figure 8: seconds of commits into the long partnership.
+    #[arg(long, default_value_t = 60)]
+    lag_seconds: u64,
+    /// The figures to measure (each run measures the figures it shares a setup with).
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5,6,7,8")]
+    figures: Vec<u8>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -124,14 +130,29 @@ pub(crate) async fn run(args: Args) -> Result<()> {
     } else {
         ""
     };
-    crate::bench_history::figure_7(&args.history_events)?;
-    if args.backends != Backends::Embedded {
-        jetstream_figures(&bin, extra, &args).await?;
-        crate::bench_up::figure_2(&bin, args.partnerships, args.commits).await?;
-        read_side_figures(&bin, extra, &args).await?;
-        subject_memory(&bin, extra, args.subjects).await?;
+    let wants = |figures: &[u8]| figures.iter().any(|f| args.figures.contains(f));
+    if wants(&[7]) {
+        crate::bench_history::figure_7(&args.history_events)?;
     }
-    if args.backends != Backends::Jetstream {
+    if args.backends != Backends::Embedded {
+        if wants(&[1, 2, 3]) {
+            jetstream_figures(&bin, extra, &args).await?;
+        }
+        if wants(&[2]) {
+            crate::bench_up::figure_2(&bin, args.partnerships, args.commits).await?;
+        }
+        if wants(&[8]) {
+            let run = Duration::from_secs(args.lag_seconds);
+            crate::bench_lag::figure_8(&bin, extra, run).await?;
+        }
+        if wants(&[3, 4, 5]) {
+            read_side_figures(&bin, extra, &args).await?;
+        }
+        if wants(&[5]) {
+            subject_memory(&bin, extra, args.subjects).await?;
+        }
+    }
+    if args.backends != Backends::Jetstream && wants(&[6]) {
         embedded_figures(&args).await?;
     }
     Ok(())

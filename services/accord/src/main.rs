@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_history;
+mod bench_lag;
 mod bench_up;
 mod client;
 mod demo;
