@@ -86,7 +86,8 @@ pub struct Kept {
     checkpoint_every: usize,
     /// Every event recorded, in log order.
     log: Vec<Event>,
-    /// The latest `recorded_at` and `occurred_at` in the log.
+    /// The latest `recorded_at` and `occurred_at` in the log (a correction's replacement
+    /// included).
     recorded: Option<OffsetDateTime>,
     occurred: Option<OffsetDateTime>,
     /// The events in effect at the head, in business-time order (of equal times, log order).
@@ -127,8 +128,9 @@ impl Kept {
     }
 
     /// The axes of the head: the latest `recorded_at`, and the latest of that and every
-    /// `occurred_at` (an event may occur a little after it is recorded, within the clock skew
-    /// allowed). `None` before the first event.
+    /// `occurred_at`, a correction's included (an event may occur a little after it is recorded,
+    /// within the clock skew allowed, or be corrected to a later time): every event is in.
+    /// `None` before the first event.
     pub fn head(&self) -> Option<Axes> {
         let recorded = self.recorded?;
         Some(Axes {
@@ -144,6 +146,10 @@ impl Kept {
         for e in events {
             self.recorded = self.recorded.max(Some(e.recorded_at));
             self.occurred = self.occurred.max(Some(e.occurred_at));
+            if let Payload::EventCorrected(c) = &e.payload {
+                // A correction may move its event later than anything else.
+                self.occurred = self.occurred.max(Some(c.replacement.occurred_at));
+            }
             if matches!(
                 e.payload,
                 Payload::EventRetracted(_) | Payload::EventCorrected(_)
