@@ -684,7 +684,7 @@ async fn latencies(http: &reqwest::Client, urls: impl Iterator<Item = String>) -
 }
 
 /// A process's peak resident memory (VmHWM), in KiB.
-fn peak_rss_kb(pid: u32) -> Result<u64> {
+pub(crate) fn peak_rss_kb(pid: u32) -> Result<u64> {
     rss_field(pid, "VmHWM:")
 }
 

@@ -147,15 +147,17 @@ pub(crate) async fn figure_8(bin: &Path, extra: &str, run: Duration) -> Result<(
     stop.cancel();
     poller.await?;
     subscriber.abort();
+    let peak = crate::bench::peak_rss_kb(up.id())?;
     up.kill()?;
     up.wait()?;
 
     let acked = std::mem::take(&mut *lock(&acked));
     let commits = acked.len();
     println!(
-        "8 lag: {commits} commits in {:.0} s into one partnership of {HISTORY} events ({:.0} commits/s, {WRITERS} writers, accord up on JetStream)",
+        "8 lag: {commits} commits in {:.0} s into one partnership of {HISTORY} events ({:.0} commits/s, {WRITERS} writers, accord up on JetStream); accord up's peak memory {} MiB",
         run.as_secs_f64(),
-        commits as f64 / run.as_secs_f64()
+        commits as f64 / run.as_secs_f64(),
+        peak / 1024
     );
     for (name, seen) in [("projector", &projector), ("feed", &feed)] {
         let seen = lock(seen).clone();
