@@ -127,9 +127,15 @@ impl Heads {
         settings: &ModelSettings,
         read: impl FnOnce(&Head) -> T,
     ) -> Result<Option<T>, QueryError> {
-        let entry = lock(&self.cache)
-            .get_or_insert(p.clone(), Entry::default)
-            .clone();
+        let cached = lock(&self.cache).get(p).cloned();
+        let entry = match cached {
+            Some(entry) => entry,
+            // An id the store has never seen takes no place (and pushes out no head).
+            None if store.meta(p)?.is_none() => return Ok(None),
+            None => lock(&self.cache)
+                .get_or_insert(p.clone(), Entry::default)
+                .clone(),
+        };
         let mut head = lock(&entry);
         if head.as_ref().is_some_and(|h| h.kept.settings() != settings) {
             *head = None;
