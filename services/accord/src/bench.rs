@@ -59,6 +59,9 @@ pub(crate) struct Args {
     /// Figure 8: seconds of commits into the long partnership.
     #[arg(long, default_value_t = 60)]
     lag_seconds: u64,
+    /// Figure 8: commits a second into the long partnership.
+    #[arg(long, default_value_t = 1000)]
+    lag_rate: u64,
     /// The figures to measure (each run measures the figures it shares a setup with).
     #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5,6,7,8")]
     figures: Vec<u8>,
@@ -143,7 +146,7 @@ pub(crate) async fn run(args: Args) -> Result<()> {
         }
         if wants(&[8]) {
             let run = Duration::from_secs(args.lag_seconds);
-            crate::bench_lag::figure_8(&bin, extra, run).await?;
+            crate::bench_lag::figure_8(&bin, extra, run, args.lag_rate).await?;
         }
         if wants(&[3, 4, 5]) {
             read_side_figures(&bin, extra, &args).await?;

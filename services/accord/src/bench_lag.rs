@@ -3,8 +3,9 @@
 //!
 //! `accord up` on JetStream (ledger, projector and feed in one process, as figure 2). One
 //! partnership of [`HISTORY`] events from the synthetic history (`accord gen --partnerships 1`) is
-//! imported first; then for `run` (60 s by default), [`WRITERS`] HTTP writers append commits of one event each to
-//! it as fast as the ledger takes them. Meanwhile:
+//! imported first; then for `run` (60 s by default), [`WRITERS`] HTTP writers append commits of
+//! one event each to it at `rate` commits a second in all (1 000 by default; each commit is sent
+//! when its turn comes, or at once when the writers are behind). Meanwhile:
 //! - a subscriber to the feed's summary subject of the partnership notes when each update
 //!   arrives, and which position it reflects (its `Accord-Position`);
 //! - `/healthz` is read every [`POLL`] for the projector's checkpoint.
@@ -39,8 +40,9 @@ const ORGS: [&str; 2] = ["vendor-0", "system-1000"];
 /// When something was seen at or past a position: `(position, when)` in the order seen.
 type Seen = Arc<Mutex<Vec<(u64, Instant)>>>;
 
-/// Figure 8 on a server started with `extra` configuration, appending for `run`.
-pub(crate) async fn figure_8(bin: &Path, extra: &str, run: Duration) -> Result<()> {
+/// Figure 8 on a server started with `extra` configuration, appending `rate` commits a second
+/// for `run`.
+pub(crate) async fn figure_8(bin: &Path, extra: &str, run: Duration, rate: u64) -> Result<()> {
     let server = NatsServer::start_binary(bin, extra)?;
     let dir = tempfile::tempdir()?;
     let history = dir.path().join("history.jsonl");
@@ -108,13 +110,20 @@ pub(crate) async fn figure_8(bin: &Path, extra: &str, run: Duration) -> Result<(
 
     let started = Instant::now();
     let acked: Seen = Arc::default();
+    let turns = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let writers: Vec<_> = (0..WRITERS)
         .map(|w| {
-            let (http, acked) = (http.clone(), acked.clone());
+            let (http, acked, turns) = (http.clone(), acked.clone(), turns.clone());
             let url = format!("{url}/v1/partnerships/{PARTNERSHIP}/events");
             tokio::spawn(async move {
                 let mut n = 0;
-                while started.elapsed() < run {
+                loop {
+                    let turn = turns.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let due = Duration::from_secs_f64(turn as f64 / rate.max(1) as f64);
+                    if due >= run {
+                        break;
+                    }
+                    tokio::time::sleep_until((started + due).into()).await;
                     let answer = http.post(&url).json(&commit(w, n)).send().await?;
                     anyhow::ensure!(
                         answer.status().is_success(),
@@ -154,7 +163,7 @@ pub(crate) async fn figure_8(bin: &Path, extra: &str, run: Duration) -> Result<(
     let acked = std::mem::take(&mut *lock(&acked));
     let commits = acked.len();
     println!(
-        "8 lag: {commits} commits in {:.0} s into one partnership of {HISTORY} events ({:.0} commits/s, {WRITERS} writers, accord up on JetStream); accord up's peak memory {} MiB",
+        "8 lag: {commits} commits in {:.0} s into one partnership of {HISTORY} events ({:.0} commits/s of {rate} asked, {WRITERS} writers, accord up on JetStream); accord up's peak memory {} MiB",
         run.as_secs_f64(),
         commits as f64 / run.as_secs_f64(),
         peak / 1024

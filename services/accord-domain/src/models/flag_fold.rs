@@ -6,8 +6,10 @@
 mod deliverables;
 mod window;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
+
+use imbl::{OrdMap, Vector};
 
 use time::{Duration, OffsetDateTime};
 
@@ -62,7 +64,7 @@ pub(crate) struct FlagFold {
     initiations: BTreeMap<OrgId, Initiations>,
     scheduled: VecDeque<ItemId>,
     /// Per meeting, what each org last did to it (cancelled or rescheduled it).
-    moved: HashMap<ItemId, HashMap<OrgId, EventId>>,
+    moved: OrdMap<ItemId, BTreeMap<OrgId, EventId>>,
     // R2
     /// Each org's latest revenue report.
     revenue: BTreeMap<OrgId, Arc<Event>>,
@@ -87,7 +89,7 @@ pub(crate) struct FlagFold {
     plans: Vec<Arc<Event>>,
     plan_agreed: Option<(OffsetDateTime, EventId)>,
     // R13
-    tags: BTreeMap<OrgId, (VecDeque<Tag>, usize)>,
+    tags: BTreeMap<OrgId, (Vector<Tag>, usize)>,
     // R15
     won_joint: Vec<(OffsetDateTime, ItemId, EventId)>,
     won_joint_due: usize,
@@ -97,7 +99,7 @@ pub(crate) struct FlagFold {
     trust_now: TrustFold,
     trust_then: TrustFold,
     /// The events pushed that `trust_then` has not reached yet (those of the last 90 days).
-    then_pending: VecDeque<Arc<Event>>,
+    then_pending: Vector<Arc<Event>>,
 }
 
 impl FlagFold {
@@ -113,7 +115,7 @@ impl FlagFold {
             initiated: 0,
             initiations: BTreeMap::new(),
             scheduled: VecDeque::new(),
-            moved: HashMap::new(),
+            moved: OrdMap::new(),
             revenue: BTreeMap::new(),
             goals: BTreeMap::new(),
             deal: None,
@@ -135,7 +137,7 @@ impl FlagFold {
             unsung: Vec::new(),
             trust_now: TrustFold::new(&settings.trust),
             trust_then: TrustFold::new(&settings.trust),
-            then_pending: VecDeque::new(),
+            then_pending: Vector::new(),
         }
     }
 
@@ -450,10 +452,9 @@ impl FlagFold {
     }
 
     fn moved_by(&mut self, meeting: &ItemId, org: &OrgId, id: EventId) {
-        self.moved
-            .entry(meeting.clone())
-            .or_default()
-            .insert(org.clone(), id);
+        let mut by = self.moved.get(meeting).cloned().unwrap_or_default();
+        by.insert(org.clone(), id);
+        self.moved.insert(meeting.clone(), by);
     }
 
     fn initiated(&mut self, org: &OrgId, id: EventId) {

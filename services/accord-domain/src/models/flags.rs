@@ -12,6 +12,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use imbl::Vector;
+
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
@@ -199,7 +201,7 @@ pub(crate) fn step(
     source: &mut impl FlagSource,
     t: OffsetDateTime,
     open: &mut Open,
-    history: &mut Vec<FlagChange>,
+    history: &mut impl Extend<FlagChange>,
 ) {
     let now: Open = source
         .at(t)
@@ -215,22 +217,24 @@ pub(crate) fn step(
         {
             let mut flag = flag.clone();
             source.complete(&mut flag);
-            history.push(FlagChange {
+            history.extend([FlagChange {
                 at: t,
                 rule_id: key.0,
                 subject: key.1.clone(),
                 now: Some(flag),
-            });
+            }]);
         }
     }
-    for key in open.keys().filter(|k| !now.contains_key(*k)) {
-        history.push(FlagChange {
-            at: t,
-            rule_id: key.0,
-            subject: key.1.clone(),
-            now: None,
-        });
-    }
+    history.extend(
+        open.keys()
+            .filter(|k| !now.contains_key(*k))
+            .map(|key| FlagChange {
+                at: t,
+                rule_id: key.0,
+                subject: key.1.clone(),
+                now: None,
+            }),
+    );
     *open = now;
 }
 
@@ -243,7 +247,7 @@ pub(crate) fn step(
 pub(crate) struct FlagTimeline {
     fold: FlagFold,
     open: Open,
-    history: Vec<FlagChange>,
+    history: Vector<FlagChange>,
     /// Instants to evaluate, each after the last evaluated.
     pending: BTreeSet<OffsetDateTime>,
     activated: bool,
@@ -254,7 +258,7 @@ impl FlagTimeline {
         Self {
             fold: FlagFold::new(settings),
             open: Open::new(),
-            history: Vec::new(),
+            history: Vector::new(),
             pending: BTreeSet::new(),
             activated: false,
         }
@@ -314,7 +318,7 @@ impl FlagTimeline {
             as_of: axes.as_of,
             valid_at: axes.valid_at,
             open: self.open.into_values().collect(),
-            history: self.history,
+            history: self.history.into_iter().collect(),
         }
     }
 }

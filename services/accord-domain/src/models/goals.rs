@@ -8,6 +8,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use imbl::Vector;
+
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime, Time};
@@ -145,7 +147,7 @@ pub(crate) enum Evidence {
 pub(crate) struct GoalsFold {
     parties: BTreeSet<OrgId>,
     goals: BTreeMap<ItemId, Goal>,
-    figures: Vec<Figure>,
+    figures: Vector<Figure>,
 }
 
 impl GoalsFold {
@@ -196,7 +198,7 @@ impl GoalsFold {
                     g.evidence.push(e.event_id);
                 }
             }
-            Payload::IndicatorRecorded(p) => self.figures.push(Figure {
+            Payload::IndicatorRecorded(p) => self.figures.push_back(Figure {
                 metric: p.metric,
                 from_deal: false,
                 value: p.value.0,
@@ -213,7 +215,7 @@ impl GoalsFold {
                     (Metric::ClosedDeals, Decimal::ONE),
                     (Metric::Revenue, p.amount.0),
                 ] {
-                    self.figures.push(Figure {
+                    self.figures.push_back(Figure {
                         metric,
                         from_deal: true,
                         value,

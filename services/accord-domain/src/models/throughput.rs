@@ -12,6 +12,8 @@
 
 use std::collections::BTreeMap;
 
+use imbl::{OrdMap, Vector};
+
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, Month, OffsetDateTime, Time};
 
@@ -171,8 +173,8 @@ type ByOwner = BTreeMap<OrgId, Vec<(ItemId, Item)>>;
 /// events are applied.
 #[derive(Clone, Default)]
 pub(crate) struct ThroughputFold {
-    items: BTreeMap<ItemId, (OrgId, Item)>,
-    evidence: BTreeMap<OrgId, Vec<EventId>>,
+    items: OrdMap<ItemId, (OrgId, Item)>,
+    evidence: BTreeMap<OrgId, Vector<EventId>>,
 }
 
 impl ThroughputFold {
@@ -217,7 +219,7 @@ impl ThroughputFold {
         self.evidence
             .entry(owner.clone())
             .or_default()
-            .push(e.event_id);
+            .push_back(e.event_id);
     }
 
     /// The deliverables by owner org.
@@ -238,7 +240,11 @@ impl ThroughputFold {
             .by_owner()
             .into_iter()
             .map(|(owner, items)| {
-                let evidence = self.evidence.get(&owner).cloned().unwrap_or_default();
+                let evidence = self
+                    .evidence
+                    .get(&owner)
+                    .map(|e| e.iter().copied().collect())
+                    .unwrap_or_default();
                 owner_throughput(owner, &items, axes.valid_at, settings, evidence)
             })
             .collect();

@@ -10,6 +10,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use imbl::{OrdMap, OrdSet};
+
 use time::{Date, Duration, OffsetDateTime, Time};
 
 use super::flag_rules::Standing;
@@ -40,10 +42,10 @@ pub(crate) struct Item {
     pub s: f64,
 }
 
-/// One org's evidence in timeline order.
+/// One org's evidence in timeline order (a persistent map: a copy shares it).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Timeline {
-    items: BTreeMap<Key, Item>,
+    items: OrdMap<Key, Item>,
     /// Items from here on have stale r and s.
     stale_from: Option<Key>,
 }
@@ -76,12 +78,17 @@ impl Timeline {
             .range(..from.clone())
             .next_back()
             .map_or((0.0, 0.0, None), |((at, _), i)| (i.r, i.s, Some(*at)));
-        for ((at, _), item) in self.items.range_mut(from..) {
-            let decay = last.map_or(1.0, |t| decay(t, *at, settings));
+        let stale: Vec<Key> = self.items.range(from..).map(|(k, _)| k.clone()).collect();
+        for key in stale {
+            let at = key.0;
+            let Some(item) = self.items.get_mut(&key) else {
+                continue;
+            };
+            let decay = last.map_or(1.0, |t| decay(t, at, settings));
             (r, s) = (r * decay, s * decay);
             (r, s) = (r + item.positive, s + item.negative);
             (item.r, item.s) = (r, s);
-            last = Some(*at);
+            last = Some(at);
         }
     }
 
@@ -97,14 +104,10 @@ impl Timeline {
 
     /// Decayed r and s at `t` (at or after every item), and the score.
     pub(crate) fn standing(&self, t: OffsetDateTime, settings: &TrustSettings) -> Standing {
-        let (r, s) = self
-            .items
-            .iter()
-            .next_back()
-            .map_or((0.0, 0.0), |((at, _), i)| {
-                let decay = decay(*at, t, settings);
-                (i.r * decay, i.s * decay)
-            });
+        let (r, s) = self.items.get_max().map_or((0.0, 0.0), |((at, _), i)| {
+            let decay = decay(*at, t, settings);
+            (i.r * decay, i.s * decay)
+        });
         Standing {
             r,
             s,
@@ -149,11 +152,11 @@ pub(crate) struct TrustFold {
     parties: BTreeSet<OrgId>,
     applied: u64,
     orgs: BTreeMap<OrgId, Timeline>,
-    deliverables: BTreeMap<ItemId, Deliverable>,
+    deliverables: OrdMap<ItemId, Deliverable>,
     /// Open deliverables by the instant they become overdue, not yet counted.
-    coming_due: BTreeSet<(OffsetDateTime, ItemId)>,
+    coming_due: OrdSet<(OffsetDateTime, ItemId)>,
     /// Overdue deliverables counted, and their item's owner.
-    counted_due: BTreeMap<ItemId, (OrgId, OffsetDateTime)>,
+    counted_due: OrdMap<ItemId, (OrgId, OffsetDateTime)>,
     /// Per party: the liaisons seated, and since when (and since which event) the seat has been
     /// empty while active; whether that vacancy is counted yet.
     liaisons: BTreeMap<OrgId, BTreeSet<String>>,
@@ -169,9 +172,9 @@ impl TrustFold {
             parties: BTreeSet::new(),
             applied: 0,
             orgs: BTreeMap::new(),
-            deliverables: BTreeMap::new(),
-            coming_due: BTreeSet::new(),
-            counted_due: BTreeMap::new(),
+            deliverables: OrdMap::new(),
+            coming_due: OrdSet::new(),
+            counted_due: OrdMap::new(),
             liaisons: BTreeMap::new(),
             vacant_since: BTreeMap::new(),
             vacancies_ended: 0,
@@ -396,10 +399,10 @@ impl TrustFold {
     /// Counts what has come due by `t` (items open past due, seats vacant too long) and brings
     /// every org's r and s up to date: the fold then stands at `t`.
     pub(crate) fn settle(&mut self, t: OffsetDateTime) {
-        while let Some((at, id)) = self.coming_due.first().cloned()
+        while let Some((at, id)) = self.coming_due.get_min().cloned()
             && at <= t
         {
-            self.coming_due.pop_first();
+            self.coming_due.remove_min();
             let Some(d) = self.deliverables.get(&id).filter(|d| d.open) else {
                 continue;
             };

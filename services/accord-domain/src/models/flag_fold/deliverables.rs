@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use imbl::OrdMap;
+
 use time::{Date, OffsetDateTime};
 
 use crate::event::DeliverableCommitted;
@@ -39,7 +41,7 @@ impl Deliverable {
 /// by their due date.
 #[derive(Clone, Default)]
 pub(super) struct Deliverables {
-    items: BTreeMap<ItemId, Deliverable>,
+    items: OrdMap<ItemId, Deliverable>,
     open_top: i64,
     unowned: i64,
     slipped: i64,

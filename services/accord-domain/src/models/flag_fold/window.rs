@@ -2,8 +2,10 @@
 //! per ordered pair of parties how many of them weigh on each side, kept as events come in and
 //! age out.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+
+use imbl::Vector;
 
 use time::OffsetDateTime;
 
@@ -17,7 +19,7 @@ type Counts = BTreeMap<(OrgId, OrgId), [(u32, u32); 7]>;
 
 #[derive(Clone, Default)]
 pub(super) struct Window {
-    events: VecDeque<Arc<Event>>,
+    events: Vector<Arc<Event>>,
     counts: Counts,
 }
 
