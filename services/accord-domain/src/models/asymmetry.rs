@@ -123,7 +123,7 @@ impl Tally {
         }
     }
 
-    fn add(&mut self, on_a: bool, id: EventId) {
+    pub(crate) fn add(&mut self, on_a: bool, id: EventId) {
         self.of += 1;
         if on_a {
             self.count += 1;

@@ -13,7 +13,7 @@ use imbl::{OrdMap, Vector};
 
 use time::{Duration, OffsetDateTime};
 
-use super::asymmetry::Asymmetry;
+use super::asymmetry::{Asymmetry, PairAsymmetry};
 use super::flag_rules::{self as rules, *};
 use super::flags::{Flag, FlagSource, Rule};
 use super::trust_fold::TrustFold;
@@ -153,18 +153,22 @@ impl FlagFold {
         &self.trust_now
     }
 
+    /// The pairs of parties at the last instant evaluated, without the events behind their
+    /// shares: their lean and balance index.
+    pub(crate) fn balance(&self) -> Vec<PairAsymmetry> {
+        self.window
+            .counted_pairs(self.latest(), &self.settings.asymmetry)
+    }
+
     /// The asymmetry model at `axes.valid_at` (at or after every event pushed): the window
     /// holds every event that may still be in it then.
     pub(crate) fn asymmetry(&self, axes: Axes) -> Asymmetry {
         Asymmetry {
             as_of: axes.as_of,
             valid_at: axes.valid_at,
-            pairs: self.window.pairs(
-                self.latest(),
-                &self.all_parties,
-                axes.valid_at,
-                &self.settings.asymmetry,
-            ),
+            pairs: self
+                .window
+                .pairs(self.latest(), axes.valid_at, &self.settings.asymmetry),
         }
     }
 
@@ -268,12 +272,9 @@ impl FlagSource for FlagFold {
         match flag.rule_id {
             Rule::R10 => {
                 let mut whole = Vec::new();
-                let pairs = self.window.pairs(
-                    self.latest(),
-                    &self.all_parties,
-                    t,
-                    &self.settings.asymmetry,
-                );
+                let pairs = self
+                    .window
+                    .pairs(self.latest(), t, &self.settings.asymmetry);
                 rules::imbalance(&pairs, &mut whole);
                 if let Some(f) = whole.into_iter().find(|f| f.subject == flag.subject) {
                     flag.evidence = f.evidence;

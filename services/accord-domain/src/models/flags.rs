@@ -170,11 +170,12 @@ pub(crate) fn open_at(
     for e in effective {
         fold.push(Arc::new(e.clone()));
     }
-    open_of(fold, t)
+    open_of(&mut fold, t)
 }
 
-/// The flags of `fold` (its events all occurred by `t`) that hold at `t`, with their evidence.
-pub(crate) fn open_of(mut fold: FlagFold, t: OffsetDateTime) -> Vec<Flag> {
+/// The flags of `fold` (its events all occurred by `t`) that hold at `t`, with their evidence;
+/// `fold` then stands at `t`.
+pub(crate) fn open_of(fold: &mut FlagFold, t: OffsetDateTime) -> Vec<Flag> {
     let mut open = fold.at(t);
     for flag in &mut open {
         fold.complete(flag);

@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 
 use super::flags::{FlagTimeline, open_of};
 use super::goals::{Evidence, GoalsFold};
-use super::summary::Parts;
+use super::summary::{Parts, bands};
 use super::throughput::ThroughputFold;
 use super::trust::timeline_at;
 use super::{Axes, Model, ModelSettings, ReadModel, known};
@@ -57,25 +57,33 @@ impl Fold {
 
     /// `model` at `axes`, at or after every event pushed.
     fn answer(&self, model: Model, axes: Axes, settings: &ModelSettings) -> ReadModel {
-        let trust = || timeline_at(self.flags.fold().trust().clone(), axes, &settings.trust);
         match model {
-            Model::Trust => ReadModel::Trust(trust()),
+            Model::Trust => ReadModel::Trust(timeline_at(
+                self.flags.fold().trust().clone(),
+                axes,
+                &settings.trust,
+            )),
             Model::Throughput => {
                 ReadModel::Throughput(self.throughput.at(axes, &settings.throughput))
             }
             Model::Asymmetry => ReadModel::Asymmetry(self.flags.fold().asymmetry(axes)),
             Model::Goals => ReadModel::Goals(self.goals.at(axes, Evidence::Listed)),
             Model::Flags => ReadModel::Flags(self.flags.clone().at(axes)),
-            Model::Summary => ReadModel::Summary(
-                Parts {
-                    status: self.status,
-                    trust: trust(),
-                    asymmetry: self.flags.fold().asymmetry(axes),
-                    open_flags: open_of(self.flags.fold().clone(), axes.valid_at),
-                    goals: self.goals.at(axes, Evidence::Left),
-                }
-                .summary(axes),
-            ),
+            Model::Summary => {
+                let mut fold = self.flags.fold().clone();
+                let open_flags = open_of(&mut fold, axes.valid_at);
+                ReadModel::Summary(
+                    Parts {
+                        status: self.status,
+                        trust: bands(fold.trust().clone(), axes, &settings.trust),
+                        // The fold now stands at `valid_at`: its counts are the window's then.
+                        pairs: fold.balance(),
+                        open_flags,
+                        goals: self.goals.at(axes, Evidence::Left),
+                    }
+                    .summary(axes),
+                )
+            }
         }
     }
 }

@@ -5,10 +5,12 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::asymmetry::{Asymmetry, asymmetry_of};
+use super::asymmetry::{PairAsymmetry, asymmetry_of};
+use super::flag_rules::Standing;
 use super::flags::{Flag, open_at};
 use super::goals::{Coverage, GoalStatus, Goals, statuses_of};
-use super::trust::{Band, TrustTimeline, trust_of};
+use super::trust::{Band, TrustSettings, band, fold_of};
+use super::trust_fold::TrustFold;
 use super::{Axes, ModelSettings, known};
 use crate::event::{Event, Payload, Status};
 use crate::ids::OrgId;
@@ -67,20 +69,38 @@ pub fn summary(events: &[Event], axes: Axes, settings: &ModelSettings) -> Summar
     });
     Parts {
         status,
-        trust: trust_of(&effective, axes, &settings.trust),
-        asymmetry: asymmetry_of(&effective, axes, &settings.asymmetry),
+        trust: bands(fold_of(&effective, &settings.trust), axes, &settings.trust),
+        pairs: asymmetry_of(&effective, axes, &settings.asymmetry).pairs,
         open_flags: open_at(&effective, axes.valid_at, settings),
         goals: statuses_of(&effective, axes),
     }
     .summary(axes)
 }
 
+/// Each party's trust score and band at `axes.valid_at`, from the evidence of `fold` (of events
+/// occurred by then): the trust timeline's, without its points.
+pub(crate) fn bands(mut fold: TrustFold, axes: Axes, settings: &TrustSettings) -> Vec<TrustBand> {
+    fold.settle(axes.valid_at);
+    fold.parties()
+        .iter()
+        .map(|org| {
+            let Standing { r, s, score } = fold.standing(org, axes.valid_at);
+            TrustBand {
+                org: org.clone(),
+                score,
+                band: band(r, s, score, settings),
+            }
+        })
+        .collect()
+}
+
 /// What a summary is made of, each from its own model at the same axes.
 pub(crate) struct Parts {
     /// The latest status change's.
     pub(crate) status: Option<Status>,
-    pub(crate) trust: TrustTimeline,
-    pub(crate) asymmetry: Asymmetry,
+    pub(crate) trust: Vec<TrustBand>,
+    /// Every ordered pair of parties (their evidence need not be listed).
+    pub(crate) pairs: Vec<PairAsymmetry>,
     pub(crate) open_flags: Vec<Flag>,
     /// The goals' statuses (their figures need not be listed).
     pub(crate) goals: Goals,
@@ -103,18 +123,8 @@ impl Parts {
             as_of: axes.as_of,
             valid_at: axes.valid_at,
             status: self.status,
-            trust: self
-                .trust
-                .orgs
-                .into_iter()
-                .map(|o| TrustBand {
-                    org: o.org,
-                    score: o.score,
-                    band: o.band,
-                })
-                .collect(),
+            trust: self.trust,
             balance: self
-                .asymmetry
                 .pairs
                 .into_iter()
                 .filter(|p| p.a < p.b)

@@ -136,11 +136,16 @@ pub fn trust(events: &[Event], axes: Axes, settings: &TrustSettings) -> TrustTim
 
 /// The timeline of events already in effect (see [`known`]), evaluated at `axes.valid_at`.
 pub(crate) fn trust_of(effective: &[Event], axes: Axes, settings: &TrustSettings) -> TrustTimeline {
+    timeline_at(fold_of(effective, settings), axes, settings)
+}
+
+/// The trust evidence of events already in effect.
+pub(crate) fn fold_of(effective: &[Event], settings: &TrustSettings) -> TrustFold {
     let mut fold = TrustFold::new(settings);
     for e in effective {
         fold.apply(e);
     }
-    timeline_at(fold, axes, settings)
+    fold
 }
 
 /// The timeline of the evidence `fold` holds (of events that occurred by `axes.valid_at`),
@@ -192,7 +197,7 @@ pub(crate) fn timeline_at(
     }
 }
 
-fn band(r: f64, s: f64, score: f64, settings: &TrustSettings) -> Band {
+pub(crate) fn band(r: f64, s: f64, score: f64, settings: &TrustSettings) -> Band {
     if r + s < settings.min_evidence {
         Band::InsufficientEvidence
     } else if score >= settings.healthy_at {

@@ -7,20 +7,25 @@ use std::sync::Arc;
 
 use imbl::Vector;
 
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
-use crate::event::{Event, Payload};
-use crate::ids::OrgId;
+use crate::event::{Event, Payload, RevenueReported};
+use crate::ids::{EventId, OrgId};
 use crate::models::asymmetry::{self, AsymmetrySettings, PairAsymmetry, Tally};
 
 /// Per ordered pair of parties, `(weighs on A, of all)` of each indicator over the window (see
 /// `asymmetry::weighs`; decision rights are not windowed and stay 0 here).
 type Counts = BTreeMap<(OrgId, OrgId), [(u32, u32); 7]>;
 
+/// Per ordered pair of parties and indicator, the events of the window that feed it, in order:
+/// when, which, and whether it weighs on A.
+type Feeds = BTreeMap<(OrgId, OrgId), [Vector<(OffsetDateTime, EventId, bool)>; 7]>;
+
 #[derive(Clone, Default)]
 pub(super) struct Window {
     events: Vector<Arc<Event>>,
     counts: Counts,
+    feeds: Feeds,
 }
 
 /// What the asymmetry model reads beside the window: the latest governance definition, and
@@ -35,6 +40,7 @@ impl Window {
     pub(super) fn push(&mut self, e: &Arc<Event>) {
         if asymmetry::windowed(e) {
             count(&mut self.counts, e, 1);
+            feed(&mut self.feeds, e);
             self.events.push_back(e.clone());
         }
     }
@@ -45,18 +51,27 @@ impl Window {
             count(&mut self.counts, e, -1);
             self.events.pop_front();
         }
+        for feeds in self.feeds.values_mut().flat_map(|f| f.iter_mut()) {
+            while feeds.front().is_some_and(|(at, _, _)| *at <= since) {
+                feeds.pop_front();
+            }
+        }
     }
 
     /// Counts the window again for every ordered pair of `parties` (when a party joins).
     pub(super) fn recount(&mut self, parties: &BTreeSet<OrgId>) {
         self.counts = Counts::new();
+        self.feeds = Feeds::new();
         for a in parties {
             for b in parties.iter().filter(|b| *b != a) {
                 self.counts.insert((a.clone(), b.clone()), [(0, 0); 7]);
+                self.feeds
+                    .insert((a.clone(), b.clone()), Default::default());
             }
         }
         for e in &self.events {
             count(&mut self.counts, e, 1);
+            feed(&mut self.feeds, e);
         }
     }
 
@@ -66,13 +81,7 @@ impl Window {
         latest: Latest<'_>,
         settings: &AsymmetrySettings,
     ) -> Vec<PairAsymmetry> {
-        let revenue = |o: &OrgId| {
-            let e = latest.revenue.get(o)?;
-            match &e.payload {
-                Payload::RevenueReported(r) => Some((r, e.event_id)),
-                _ => None,
-            }
-        };
+        let revenue = |o: &OrgId| latest.report(o);
         self.counts
             .iter()
             .map(|((a, b), counts)| {
@@ -85,20 +94,57 @@ impl Window {
             .collect()
     }
 
-    /// Every ordered pair of `parties` at `t`, with the events behind each share.
+    /// Every ordered pair of the parties at `t` (at or after the last slide), with the events
+    /// behind each share: what `asymmetry::pairs` gives over the same events, from the feeds.
     pub(super) fn pairs(
         &self,
         latest: Latest<'_>,
-        parties: &BTreeSet<OrgId>,
         t: OffsetDateTime,
         settings: &AsymmetrySettings,
     ) -> Vec<PairAsymmetry> {
-        let events = latest
-            .governance
-            .into_iter()
-            .chain(latest.revenue.values().map(|e| &**e))
-            .chain(self.events.iter().map(|e| &**e));
-        asymmetry::pairs(events, parties, t, settings)
+        let since = t - Duration::days(settings.window_days);
+        self.feeds
+            .iter()
+            .map(|((a, b), feeds)| {
+                let mut tallies: [Tally; 7] = feeds.each_ref().map(|feed| {
+                    let mut tally = Tally::default();
+                    for (_, id, on_a) in feed.iter().filter(|(at, _, _)| *at > since && *at <= t) {
+                        tally.add(*on_a, *id);
+                    }
+                    tally
+                });
+                if let Some(g) = latest.governance {
+                    tallies[5] = asymmetry::decision_rights(g, a, b);
+                }
+                asymmetry::pair_of(
+                    a,
+                    b,
+                    tallies,
+                    [latest.report(a), latest.report(b)],
+                    settings,
+                )
+            })
+            .collect()
+    }
+}
+
+impl Latest<'_> {
+    /// An org's latest revenue report, and its event.
+    fn report(&self, org: &OrgId) -> Option<(&RevenueReported, EventId)> {
+        let e = self.revenue.get(org)?;
+        match &e.payload {
+            Payload::RevenueReported(r) => Some((r, e.event_id)),
+            _ => None,
+        }
+    }
+}
+
+/// Adds an event of the window to the feeds of the pairs it weighs in.
+fn feed(feeds: &mut Feeds, e: &Event) {
+    for ((a, b), feeds) in feeds.iter_mut() {
+        if let Some((i, on_a)) = asymmetry::weighs(e, a, b) {
+            feeds[i].push_back((e.occurred_at, e.event_id, on_a));
+        }
     }
 }
 
