@@ -162,13 +162,13 @@ pub fn flags(events: &[Event], axes: Axes, settings: &ModelSettings) -> Flags {
 /// The flags that hold at `t` over events in effect (in business-time order) that occurred by
 /// then, without their history: what [`flags`] lists as open, in one evaluation.
 pub(crate) fn open_at(
-    effective: &[Event],
+    effective: impl IntoIterator<Item = Arc<Event>>,
     t: OffsetDateTime,
     settings: &ModelSettings,
 ) -> Vec<Flag> {
     let mut fold = FlagFold::new(settings);
     for e in effective {
-        fold.push(Arc::new(e.clone()));
+        fold.push(e);
     }
     open_of(&mut fold, t)
 }

@@ -131,7 +131,7 @@ pub(crate) fn goals_of(effective: &[Event], axes: Axes) -> Goals {
 
 /// [`goals_of`] without the figures each goal counted in its evidence (its own events stay): the
 /// statuses and coverage only, for the summary.
-pub(crate) fn statuses_of(effective: &[Event], axes: Axes) -> Goals {
+pub(crate) fn statuses_of<'e>(effective: impl IntoIterator<Item = &'e Event>, axes: Axes) -> Goals {
     GoalsFold::of(effective).at(axes, Evidence::Left)
 }
 
@@ -151,7 +151,7 @@ pub(crate) struct GoalsFold {
 }
 
 impl GoalsFold {
-    fn of(effective: &[Event]) -> Self {
+    fn of<'e>(effective: impl IntoIterator<Item = &'e Event>) -> Self {
         let mut fold = Self::default();
         for e in effective {
             fold.apply(e);

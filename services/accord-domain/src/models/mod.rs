@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::event::Event;
-use crate::history::effective_events;
+use crate::history::effective_of;
 
 pub use kept::Kept;
 
@@ -82,12 +82,11 @@ impl Axes {
 /// among them applied (a retraction or correction counts from its own `occurred_at`, and a
 /// corrected event stands at its corrected time).
 pub fn known(events: &[Event], axes: Axes) -> Vec<Event> {
-    let recorded: Vec<Event> = events
+    let recorded: Vec<&Event> = events
         .iter()
         .filter(|e| e.recorded_at <= axes.as_of && e.occurred_at <= axes.valid_at)
-        .cloned()
         .collect();
-    let mut effective = effective_events(&recorded);
+    let mut effective = effective_of(&recorded);
     effective.retain(|e| e.occurred_at <= axes.valid_at);
     // Stable: events of the same instant stay in log order.
     effective.sort_by_key(|e| e.occurred_at);

@@ -2,10 +2,12 @@
 //! pair, the open red flags and goal coverage, all at the same axes. Each part
 //! is read from its own model, so the summary never disagrees with them.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::asymmetry::{PairAsymmetry, asymmetry_of};
+use super::asymmetry::{PairAsymmetry, asymmetry_over};
 use super::flag_rules::Standing;
 use super::flags::{Flag, open_at};
 use super::goals::{Coverage, GoalStatus, Goals, statuses_of};
@@ -60,8 +62,9 @@ pub struct Summary {
 /// The summary at `axes` (see [`known`]): one evaluation of each part at `valid_at`, the red flags
 /// without their history.
 pub fn summary(events: &[Event], axes: Axes, settings: &ModelSettings) -> Summary {
-    // Each part reads the same events in effect, made once.
-    let effective = known(events, axes);
+    // Each part reads the same events in effect, made once (and shared, not copied).
+    let effective: Vec<Arc<Event>> = known(events, axes).into_iter().map(Arc::new).collect();
+    let each = || effective.iter().map(|e| &**e);
     // The latest in business time (of equals, the latest recorded).
     let status = effective.iter().rev().find_map(|e| match &e.payload {
         Payload::PartnershipStatusChanged(s) => Some(s.status),
@@ -69,10 +72,10 @@ pub fn summary(events: &[Event], axes: Axes, settings: &ModelSettings) -> Summar
     });
     Parts {
         status,
-        trust: bands(fold_of(&effective, &settings.trust), axes, &settings.trust),
-        pairs: asymmetry_of(&effective, axes, &settings.asymmetry).pairs,
-        open_flags: open_at(&effective, axes.valid_at, settings),
-        goals: statuses_of(&effective, axes),
+        trust: bands(fold_of(each(), &settings.trust), axes, &settings.trust),
+        pairs: asymmetry_over(each(), axes, &settings.asymmetry).pairs,
+        open_flags: open_at(effective.iter().cloned(), axes.valid_at, settings),
+        goals: statuses_of(each(), axes),
     }
     .summary(axes)
 }

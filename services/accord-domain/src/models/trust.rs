@@ -140,7 +140,10 @@ pub(crate) fn trust_of(effective: &[Event], axes: Axes, settings: &TrustSettings
 }
 
 /// The trust evidence of events already in effect.
-pub(crate) fn fold_of(effective: &[Event], settings: &TrustSettings) -> TrustFold {
+pub(crate) fn fold_of<'e>(
+    effective: impl IntoIterator<Item = &'e Event>,
+    settings: &TrustSettings,
+) -> TrustFold {
     let mut fold = TrustFold::new(settings);
     for e in effective {
         fold.apply(e);
