@@ -88,9 +88,12 @@ pub fn known(events: &[Event], axes: Axes) -> Vec<Event> {
         .collect();
     let mut effective = effective_of(&recorded);
     effective.retain(|e| e.occurred_at <= axes.valid_at);
-    // Stable: events of the same instant stay in log order.
-    effective.sort_by_key(|e| e.occurred_at);
-    effective
+    // Stable: events of the same instant stay in log order. The places are sorted, and each
+    // event moved once.
+    let mut order: Vec<usize> = (0..effective.len()).collect();
+    order.sort_by_key(|i| effective[*i].occurred_at);
+    let mut slots: Vec<Option<Event>> = effective.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 /// The nearest-rank percentile `p` (0 to 1) of sorted values; `None` when there are none.
