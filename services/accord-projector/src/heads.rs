@@ -65,17 +65,6 @@ impl Head {
         self.kept.head()
     }
 
-    /// Whether anything may be read: not when the partnership's chain broke.
-    pub fn unbroken(&self, partnership_id: &PartnershipId) -> Result<(), QueryError> {
-        match &self.meta.broken {
-            Some(broken) => Err(QueryError::ChainBroken {
-                partnership_id: partnership_id.clone(),
-                broken: broken.clone(),
-            }),
-            None => Ok(()),
-        }
-    }
-
     /// One read model at `axes`: from the kept state when `axes` are at or after the head,
     /// else folded over the events.
     pub fn evaluate(
@@ -85,7 +74,7 @@ impl Head {
         axes: Axes,
         settings: &ModelSettings,
     ) -> Result<ReadModel, QueryError> {
-        self.unbroken(partnership_id)?;
+        self.meta.unbroken(partnership_id)?;
         guarded(partnership_id, model.as_str(), || {
             match self.kept.answer(model, axes) {
                 Some(answer) if self.kept.settings() == settings => answer,

@@ -16,7 +16,7 @@ use accord_domain::PartnershipId;
 use accord_domain::models::{Axes, Model, ModelSettings, ReadModel, evaluate};
 
 use crate::heads::{Head, Heads, KeptSettings};
-use crate::store::{Broken, Facts, Store, StoreError, io_error};
+use crate::store::{Broken, Facts, Meta, Store, StoreError, io_error};
 
 const CURRENT: &str = "CURRENT";
 /// Where a rebuild writes its sorted runs (see `bulk`).
@@ -69,16 +69,23 @@ pub fn guarded<T>(
     })
 }
 
-impl Facts {
-    /// Whether anything may be read from these facts: not when the partnership's chain broke.
+impl Meta {
+    /// Whether anything may be read of the partnership: not when its chain broke.
     pub fn unbroken(&self, partnership_id: &PartnershipId) -> Result<(), QueryError> {
-        match &self.meta.broken {
+        match &self.broken {
             Some(broken) => Err(QueryError::ChainBroken {
                 partnership_id: partnership_id.clone(),
                 broken: broken.clone(),
             }),
             None => Ok(()),
         }
+    }
+}
+
+impl Facts {
+    /// Whether anything may be read from these facts: not when the partnership's chain broke.
+    pub fn unbroken(&self, partnership_id: &PartnershipId) -> Result<(), QueryError> {
+        self.meta.unbroken(partnership_id)
     }
 
     /// One read model of these facts at `axes`; a partnership whose chain broke has none.
