@@ -4,12 +4,13 @@
 //! the events occurred by `t` would (the test oracle, `flags_oracle`, does that).
 
 mod deliverables;
+mod initiative;
 mod window;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use imbl::{OrdMap, Vector};
+use imbl::Vector;
 
 use time::{Duration, OffsetDateTime};
 
@@ -21,6 +22,7 @@ use super::{Axes, ModelSettings};
 use crate::event::{CommunicationClass, Event, GoalKind, Payload, RoleAssigned, RoleKind, Status};
 use crate::ids::{EventId, ItemId, OrgId};
 use deliverables::Deliverables;
+use initiative::Initiative;
 use window::{Latest, Window};
 
 /// A communication tag (R13): when, whether it says us and them, its event.
@@ -38,13 +40,6 @@ struct Seat {
     sponsors: BTreeMap<String, (RoleAssigned, EventId)>,
 }
 
-/// An org's initiations (R1): how many, and the last three, each with its place among all.
-#[derive(Clone, Default)]
-struct Initiations {
-    count: usize,
-    last: VecDeque<(u64, EventId)>,
-}
-
 /// Every rule's state over the events in effect pushed so far, in business-time order (see the
 /// module). Owned, so that a partnership's state can be kept and copied.
 #[derive(Clone)]
@@ -60,11 +55,7 @@ pub(crate) struct FlagFold {
     activation: Option<(OffsetDateTime, EventId)>,
     last_status: Option<Status>,
     // R1
-    initiated: u64,
-    initiations: BTreeMap<OrgId, Initiations>,
-    scheduled: VecDeque<ItemId>,
-    /// Per meeting, what each org last did to it (cancelled or rescheduled it).
-    moved: OrdMap<ItemId, BTreeMap<OrgId, EventId>>,
+    initiative: Initiative,
     // R2
     /// Each org's latest revenue report.
     revenue: BTreeMap<OrgId, Arc<Event>>,
@@ -112,10 +103,7 @@ impl FlagFold {
             proposal: None,
             activation: None,
             last_status: None,
-            initiated: 0,
-            initiations: BTreeMap::new(),
-            scheduled: VecDeque::new(),
-            moved: OrdMap::new(),
+            initiative: Initiative::default(),
             revenue: BTreeMap::new(),
             goals: BTreeMap::new(),
             deal: None,
@@ -196,7 +184,7 @@ impl FlagSource for FlagFold {
     fn at(&mut self, t: OffsetDateTime) -> Vec<Flag> {
         self.advance(t);
         let mut out = Vec::new();
-        self.unwilling_partner(&mut out);
+        self.initiative.flags(&self.parties, &mut out);
         let active = self.active_since();
         let active_for = |days: i64| active.filter(|since| t - *since >= Duration::days(days));
         if let Some(since) = active_for(R3_DAYS)
@@ -313,6 +301,7 @@ impl FlagSource for FlagFold {
 impl FlagFold {
     fn apply(&mut self, e: &Arc<Event>) {
         self.trust_now.apply(e);
+        self.initiative.apply(e);
         let at = e.occurred_at;
         self.window.push(e);
         match &e.payload {
@@ -333,20 +322,6 @@ impl FlagFold {
                     self.activation = Some((at, e.event_id));
                 }
                 self.last_status = Some(s.status);
-            }
-            Payload::MeetingRequested(m) => self.initiated(&m.requested_by_org, e.event_id),
-            Payload::FollowUpProposed(f) => self.initiated(&f.by_org, e.event_id),
-            Payload::MeetingScheduled(m) => {
-                self.scheduled.push_back(m.meeting_id.clone());
-                if self.scheduled.len() > 3 {
-                    self.scheduled.pop_front();
-                }
-            }
-            Payload::MeetingCancelled(c) => {
-                self.moved_by(&c.meeting_id, &c.by_org, e.event_id);
-            }
-            Payload::MeetingRescheduled(r) => {
-                self.moved_by(&r.meeting_id, &r.by_org, e.event_id);
             }
             Payload::MeetingHeld(m) if m.in_person => self.last_in_person = Some(at),
             Payload::IndicatorRecorded(_) => self.last_indicator = Some(at),
@@ -452,22 +427,6 @@ impl FlagFold {
         }
     }
 
-    fn moved_by(&mut self, meeting: &ItemId, org: &OrgId, id: EventId) {
-        let mut by = self.moved.get(meeting).cloned().unwrap_or_default();
-        by.insert(org.clone(), id);
-        self.moved.insert(meeting.clone(), by);
-    }
-
-    fn initiated(&mut self, org: &OrgId, id: EventId) {
-        self.initiated += 1;
-        let by = self.initiations.entry(org.clone()).or_default();
-        by.count += 1;
-        by.last.push_back((self.initiated, id));
-        if by.last.len() > 3 {
-            by.last.pop_front();
-        }
-    }
-
     /// Since the first activation, while the latest status change keeps the partnership active.
     fn active_since(&self) -> Option<OffsetDateTime> {
         let active = matches!(self.last_status, Some(Status::Active | Status::Renewed));
@@ -516,33 +475,6 @@ impl FlagFold {
             {
                 tags.pop_front();
                 *said -= usize::from(us_them);
-            }
-        }
-    }
-
-    fn unwilling_partner(&self, out: &mut Vec<Flag>) {
-        for a in &self.parties {
-            for b in self.parties.iter().filter(|b| *b != a) {
-                let by = |o: &'_ OrgId| self.initiations.get(o);
-                let count = [a, b].into_iter().filter_map(by).map(|i| i.count).sum();
-                // The last three of a's and b's together, in the order they came.
-                let mut last: Vec<(u64, &OrgId, EventId)> = [a, b]
-                    .into_iter()
-                    .filter_map(|o| Some(by(o)?.last.iter().map(move |(n, id)| (*n, o, *id))))
-                    .flatten()
-                    .collect();
-                last.sort_unstable_by_key(|(n, _, _)| *n);
-                let last: Vec<(&OrgId, EventId)> = last
-                    .iter()
-                    .skip(last.len().saturating_sub(3))
-                    .map(|(_, o, id)| (*o, *id))
-                    .collect();
-                let moved = self
-                    .scheduled
-                    .iter()
-                    .filter_map(|m| self.moved.get(m)?.get(b).copied())
-                    .collect();
-                rules::unwilling_partner(a, b, (count, &last), (self.scheduled.len(), moved), out);
             }
         }
     }
