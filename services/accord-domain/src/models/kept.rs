@@ -7,7 +7,8 @@
 //! - A backfilled event (one that occurred before the last), a retraction or a correction
 //!   changes the events in effect from some place in business-time order on. The state is
 //!   folded again from the last checkpoint at or before that place: one is kept every
-//!   `checkpoint_every` events in effect.
+//!   `checkpoint_every` events in effect. The state's growing parts are persistent collections
+//!   (`imbl`), so a checkpoint, or the copy an answer works on, shares what did not change.
 //! - [`Kept::answer`] answers at axes at or after the head (every event recorded by `as_of`,
 //!   every event occurred by `valid_at`); other axes are a fold of their own ([`super::evaluate`]).
 //!
