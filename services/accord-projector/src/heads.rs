@@ -51,7 +51,7 @@ impl Head {
     }
 
     /// Every event of its verified commits, in log order.
-    pub fn events(&self) -> &[Event] {
+    pub fn events(&self) -> &[Arc<Event>] {
         self.kept.events()
     }
 

@@ -17,6 +17,7 @@
 //! writes far fewer keys than commits. Applying a batch again changes nothing: commits at or
 //! before the checkpoint are skipped.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -98,10 +99,10 @@ impl Facts {
 }
 
 /// The parties named by the proposal among `events`.
-pub(crate) fn parties_of(events: &[Event]) -> Vec<OrgId> {
+pub(crate) fn parties_of(events: &[impl Borrow<Event>]) -> Vec<OrgId> {
     events
         .iter()
-        .find_map(|e| match &e.payload {
+        .find_map(|e| match &e.borrow().payload {
             Payload::PartnershipProposed(p) => {
                 Some(p.parties.iter().map(|p| p.org.clone()).collect())
             }

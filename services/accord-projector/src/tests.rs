@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use accord_domain::models::{Axes, Model, ModelSettings};
-use accord_domain::{CommitId, EventId, EventInput, Hash, PartnershipId};
+use accord_domain::{CommitId, Event, EventId, EventInput, Hash, PartnershipId};
 use accord_log::StoredCommit;
 use accord_proto::SealedCommit;
 use bytes::Bytes;
@@ -169,7 +169,8 @@ fn heads_answer_what_the_facts_answer_after_every_batch() {
                 let (head_axes, at_head) = projections
                     .head(&p, &settings, |h| {
                         assert_eq!(h.position(), facts.position);
-                        assert_eq!(h.events(), facts.events.as_slice());
+                        let events: Vec<&Event> = h.events().iter().map(|e| &**e).collect();
+                        assert_eq!(events, facts.events.iter().collect::<Vec<_>>());
                         let axes = h.axes().expect("events");
                         (axes, h.evaluate(&p, model, axes, &settings))
                     })

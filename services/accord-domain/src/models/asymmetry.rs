@@ -6,6 +6,7 @@
 //! use the six effort shares (vocabulary is reported on its own). Economic dependence comes from
 //! each org's latest `revenue_reported`.
 
+use std::borrow::Borrow;
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
@@ -155,7 +156,11 @@ pub(crate) const INDICATORS: [Indicator; 7] = [
 ];
 
 /// Power-asymmetry indicators at `axes` (see [`known`]).
-pub fn asymmetry(events: &[Event], axes: Axes, settings: &AsymmetrySettings) -> Asymmetry {
+pub fn asymmetry(
+    events: &[impl Borrow<Event>],
+    axes: Axes,
+    settings: &AsymmetrySettings,
+) -> Asymmetry {
     asymmetry_of(&known(events, axes), axes, settings)
 }
 

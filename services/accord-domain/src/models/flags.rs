@@ -9,6 +9,7 @@
 //! business-time order (`flag_fold`): each instant costs what changed. Rules about one org name
 //! it as the subject; rules comparing two name the pair `a>b`.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -151,7 +152,7 @@ pub struct Flags {
 }
 
 /// Red flags at `axes` (see [`known`]).
-pub fn flags(events: &[Event], axes: Axes, settings: &ModelSettings) -> Flags {
+pub fn flags(events: &[impl Borrow<Event>], axes: Axes, settings: &ModelSettings) -> Flags {
     let mut timeline = FlagTimeline::new(settings);
     for e in known(events, axes) {
         timeline.push(Arc::new(e));

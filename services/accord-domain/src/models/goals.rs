@@ -6,6 +6,7 @@
 //! (≥ 1), `missed` (period over, < 1), `on_track` (≥ 0.9 × the elapsed fraction of the period),
 //! `behind`; a dropped goal is `dropped`. Coverage: an agreed goal of each kind.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use imbl::Vector;
@@ -120,7 +121,7 @@ fn next_day(d: Date) -> OffsetDateTime {
 }
 
 /// Goal attainment at `axes` (see [`known`]).
-pub fn goals(events: &[Event], axes: Axes) -> Goals {
+pub fn goals(events: &[impl Borrow<Event>], axes: Axes) -> Goals {
     goals_of(&known(events, axes), axes)
 }
 

@@ -15,6 +15,7 @@
 //! The answers are exactly those of [`super::evaluate`] over the same events (the property test
 //! `kept_tests` holds them to it).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use time::OffsetDateTime;
@@ -26,6 +27,7 @@ use super::throughput::ThroughputFold;
 use super::trust::timeline_at;
 use super::{Axes, Model, ModelSettings, ReadModel, known};
 use crate::event::{Event, Payload, Status};
+use crate::ids::EventId;
 
 /// Every model's fold state over the events in effect pushed, in business-time order.
 #[derive(Clone)]
@@ -93,8 +95,8 @@ impl Fold {
 pub struct Kept {
     settings: ModelSettings,
     checkpoint_every: usize,
-    /// Every event recorded, in log order.
-    log: Vec<Event>,
+    /// Every event recorded, in log order (the events in effect share them).
+    log: Vec<Arc<Event>>,
     /// The latest `recorded_at` and `occurred_at` in the log (a correction's replacement
     /// included).
     recorded: Option<OffsetDateTime>,
@@ -132,7 +134,7 @@ impl Kept {
     }
 
     /// Every event applied, in log order.
-    pub fn events(&self) -> &[Event] {
+    pub fn events(&self) -> &[Arc<Event>] {
         &self.log
     }
 
@@ -153,6 +155,7 @@ impl Kept {
         let mut from = self.effective.len();
         let mut resolve = false;
         for e in events {
+            let e = Arc::new(e);
             self.recorded = self.recorded.max(Some(e.recorded_at));
             self.occurred = self.occurred.max(Some(e.occurred_at));
             if let Payload::EventCorrected(c) = &e.payload {
@@ -169,7 +172,7 @@ impl Kept {
                 let at = self
                     .effective
                     .partition_point(|x| x.occurred_at <= e.occurred_at);
-                self.effective.insert(at, Arc::new(e.clone()));
+                self.effective.insert(at, e.clone());
                 from = from.min(at);
             }
             self.log.push(e);
@@ -177,8 +180,16 @@ impl Kept {
         if resolve {
             // What is in effect is resolved once for the whole log, as every model reads it.
             let axes = self.head().unwrap_or(Axes::at(OffsetDateTime::UNIX_EPOCH));
-            let effective: Vec<Arc<Event>> =
-                known(&self.log, axes).into_iter().map(Arc::new).collect();
+            // An event in effect as recorded stays shared with the log.
+            let recorded: HashMap<EventId, &Arc<Event>> =
+                self.log.iter().map(|e| (e.event_id, e)).collect();
+            let effective: Vec<Arc<Event>> = known(&self.log, axes)
+                .into_iter()
+                .map(|e| match recorded.get(&e.event_id) {
+                    Some(shared) if ***shared == e => Arc::clone(shared),
+                    _ => Arc::new(e),
+                })
+                .collect();
             let same = self
                 .effective
                 .iter()

@@ -4,6 +4,7 @@
 //! knew then) that occurred at or before `valid_at`, and evaluates them at `valid_at`.
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Borrow;
 use time::OffsetDateTime;
 
 use crate::event::Event;
@@ -81,9 +82,10 @@ impl Axes {
 /// those recorded by `as_of` that occurred by `valid_at`, with the retractions and corrections
 /// among them applied (a retraction or correction counts from its own `occurred_at`, and a
 /// corrected event stands at its corrected time).
-pub fn known(events: &[Event], axes: Axes) -> Vec<Event> {
+pub fn known(events: &[impl Borrow<Event>], axes: Axes) -> Vec<Event> {
     let recorded: Vec<&Event> = events
         .iter()
+        .map(Borrow::borrow)
         .filter(|e| e.recorded_at <= axes.as_of && e.occurred_at <= axes.valid_at)
         .collect();
     let mut effective = effective_of(&recorded);
@@ -180,7 +182,12 @@ impl ReadModel {
 
 /// Evaluates one read model over a partnership's events (everything recorded for it, in log
 /// order) at `axes`.
-pub fn evaluate(model: Model, events: &[Event], axes: Axes, settings: &ModelSettings) -> ReadModel {
+pub fn evaluate(
+    model: Model,
+    events: &[impl Borrow<Event>],
+    axes: Axes,
+    settings: &ModelSettings,
+) -> ReadModel {
     match model {
         Model::Trust => ReadModel::Trust(trust::trust(events, axes, &settings.trust)),
         Model::Throughput => {

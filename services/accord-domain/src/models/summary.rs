@@ -2,6 +2,7 @@
 //! pair, the open red flags and goal coverage, all at the same axes. Each part
 //! is read from its own model, so the summary never disagrees with them.
 
+use std::borrow::Borrow;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -61,7 +62,7 @@ pub struct Summary {
 
 /// The summary at `axes` (see [`known`]): one evaluation of each part at `valid_at`, the red flags
 /// without their history.
-pub fn summary(events: &[Event], axes: Axes, settings: &ModelSettings) -> Summary {
+pub fn summary(events: &[impl Borrow<Event>], axes: Axes, settings: &ModelSettings) -> Summary {
     // Each part reads the same events in effect, made once (and shared, not copied).
     let effective: Vec<Arc<Event>> = known(events, axes).into_iter().map(Arc::new).collect();
     let each = || effective.iter().map(|e| &**e);

@@ -10,6 +10,7 @@
 //! - PPC per quarter: items due in the quarter (latest due date) completed by that date ÷ items
 //!   due in the quarter. Focus: open top-priority items at the end of the quarter.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use imbl::{OrdMap, Vector};
@@ -126,7 +127,11 @@ pub(crate) fn quarter_bounds(year: i32, q: u8) -> (Date, Date) {
 }
 
 /// Throughput at `axes` (see [`known`]).
-pub fn throughput(events: &[Event], axes: Axes, settings: &ThroughputSettings) -> Throughput {
+pub fn throughput(
+    events: &[impl Borrow<Event>],
+    axes: Axes,
+    settings: &ThroughputSettings,
+) -> Throughput {
     let mut fold = ThroughputFold::default();
     for e in &known(events, axes) {
         fold.apply(e);

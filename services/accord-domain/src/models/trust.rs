@@ -6,6 +6,7 @@
 //! before and after it. A pure function of (events, as_of, settings).
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Borrow;
 use time::OffsetDateTime;
 
 use super::flag_rules::Standing;
@@ -130,7 +131,7 @@ pub struct TrustTimeline {
 }
 
 /// The timeline at `axes` (see [`known`]).
-pub fn trust(events: &[Event], axes: Axes, settings: &TrustSettings) -> TrustTimeline {
+pub fn trust(events: &[impl Borrow<Event>], axes: Axes, settings: &TrustSettings) -> TrustTimeline {
     trust_of(&known(events, axes), axes, settings)
 }
 
