@@ -310,10 +310,28 @@ async fn queries_answer_live_and_past(a: &Accord) {
     assert_eq!(code, 2, "{err}");
 }
 
+/// The embedded backend, keeping the read models of one partnership at a time with a
+/// checkpoint every 2 events: the retraction and the backfills of the worked example fold again
+/// from a checkpoint, and each partnership read pushes the other's out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queries_on_the_embedded_backend() {
+    for (flag, why) in [
+        ("--kept-partnerships", "keeping no partnership"),
+        ("--checkpoint-every", "no event between checkpoints"),
+    ] {
+        let (code, _, err) = accord(&["up", flag, "0"]);
+        assert_eq!(code, 2, "{why} is refused: {err}");
+        assert!(err.contains(flag), "{err}");
+    }
     let dir = tempfile::tempdir().expect("dir");
-    let a = Accord::embedded(dir.path());
+    let a = Accord::up(&[
+        "--data-dir",
+        dir.path().to_str().expect("utf-8 path"),
+        "--kept-partnerships",
+        "1",
+        "--checkpoint-every",
+        "2",
+    ]);
     queries_answer_live_and_past(&a).await;
     a.stop();
 }
