@@ -2,8 +2,10 @@
 //! changed, as a protobuf message (`accord/v1/analytics.proto`) on the JetStream stream
 //! `ACCORD_ANALYTICS`, subject `accord.analytics.<model>.<partnership_id>`.
 //!
-//! Each update is the read model as of the partnership's last commit (evaluated at that commit's
-//! `recorded_at`, so it is a function of the log alone) and is published once per position:
+//! Each update is the read model at the partnership's head: as of its last commit's
+//! `recorded_at`, at the latest business time of its events (so it is a function of the log
+//! alone), answered from the state the projector keeps there (`heads`). It is published once per
+//! position:
 //! - the message id `<model>.<partnership_id>.<position>` makes the server drop a repeat within
 //!   its duplicate window;
 //! - the feed keeps, beside the projections, the checkpoint up to which every change is
