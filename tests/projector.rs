@@ -310,9 +310,9 @@ async fn queries_answer_live_and_past(a: &Accord) {
     assert_eq!(code, 2, "{err}");
 }
 
-/// The embedded backend, keeping the read models of one partnership at a time with a
-/// checkpoint every 2 events: the retraction and the backfills of the worked example fold again
-/// from a checkpoint, and each partnership read pushes the other's out.
+/// The embedded backend, keeping the read models of at most one partnership, with a checkpoint
+/// every 2 events: the worked example's retraction folds again from a checkpoint, and the
+/// unknown partnership asked about takes no place beside it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queries_on_the_embedded_backend() {
     for (flag, why) in [
@@ -333,6 +333,20 @@ async fn queries_on_the_embedded_backend() {
         "2",
     ]);
     queries_answer_live_and_past(&a).await;
+    let metrics = http()
+        .get(format!("{}/metrics", a.url))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "accord_projector_kept_partnerships 1"),
+        "one partnership kept: {metrics}"
+    );
     a.stop();
 }
 

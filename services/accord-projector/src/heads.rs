@@ -121,9 +121,12 @@ impl Heads {
             Some(entry) => entry,
             // An id the store has never seen takes no place (and pushes out no head).
             None if store.meta(p)?.is_none() => return Ok(None),
-            None => lock(&self.cache)
-                .get_or_insert(p.clone(), Entry::default)
-                .clone(),
+            None => {
+                let mut cache = lock(&self.cache);
+                let entry = cache.get_or_insert(p.clone(), Entry::default).clone();
+                metrics::gauge!("accord_projector_kept_partnerships").set(cache.len() as f64);
+                entry
+            }
         };
         let mut head = lock(&entry);
         if head.as_ref().is_some_and(|h| h.kept.settings() != settings) {
