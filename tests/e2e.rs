@@ -145,6 +145,18 @@ pub(crate) fn import_examples(a: &Accord, files: &[&str]) {
 }
 
 /// An HTTP client for the tests (reqwest over rustls with ring, as the `accord` binary uses).
+/// What `/metrics` answers (Prometheus text).
+pub(crate) async fn metrics(a: &Accord) -> String {
+    http()
+        .get(format!("{}/metrics", a.url))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text")
+}
+
 pub(crate) fn http() -> reqwest::Client {
     // Installed once per test process; a second call finds it installed.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -456,14 +468,7 @@ async fn health_metrics_and_list(a: &Accord) {
         .await
         .expect("json");
     assert_eq!(health["status"], "ok");
-    let metrics = http()
-        .get(format!("{}/metrics", a.url))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = metrics(a).await;
     for name in [
         "accord_appends_total",
         "accord_conflicts_total",

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::e2e::{Accord, accord, error_code, http, post};
+use crate::e2e::{Accord, accord, error_code, http, metrics, post};
 use crate::harness::{NatsServer, ServerVersion};
 
 /// Longest wait for a projector to catch up.
@@ -333,14 +333,7 @@ async fn queries_on_the_embedded_backend() {
         "2",
     ]);
     queries_answer_live_and_past(&a).await;
-    let metrics = http()
-        .get(format!("{}/metrics", a.url))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = metrics(&a).await;
     assert!(
         metrics
             .lines()
