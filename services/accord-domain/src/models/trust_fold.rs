@@ -126,6 +126,46 @@ pub(crate) fn decay(from: OffsetDateTime, at: OffsetDateTime, settings: &TrustSe
     (-age_days / settings.half_life_days).exp2()
 }
 
+/// The evidence an event gives by itself, whatever came before it (T5 to T11): the org each
+/// piece is about, its rule, and its positive and negative weight, in order.
+pub(crate) fn evidence_of<'e>(
+    e: &'e Event,
+    settings: &TrustSettings,
+) -> Vec<(&'e OrgId, Rule, (f64, f64))> {
+    match &e.payload {
+        Payload::MeetingCancelled(p) => {
+            let (rule, weight) = if p.notice_hours < settings.cancel_notice_hours {
+                (Rule::T5, 1.0)
+            } else {
+                (Rule::T6, 0.5)
+            };
+            vec![(&p.by_org, rule, (0.0, weight))]
+        }
+        Payload::MeetingRescheduled(p) => vec![(&p.by_org, Rule::T6, (0.0, 0.5))],
+        Payload::MeetingHeld(p) => {
+            let weight = if p.in_person { 1.0 } else { 0.5 };
+            let attending: BTreeSet<&OrgId> = p.attendees.iter().map(|a| &a.org).collect();
+            attending
+                .into_iter()
+                .map(|org| (org, Rule::T7, (weight, 0.0)))
+                .collect()
+        }
+        Payload::FollowUpProposed(p) => vec![(&p.by_org, Rule::T8, (0.25, 0.0))],
+        Payload::IntroductionMade(p) => vec![(&p.by_org, Rule::T9, (1.0, 0.0))],
+        Payload::JointCustomerHighlighted(p) => p
+            .orgs
+            .iter()
+            .map(|org| (org, Rule::T10, (0.5, 0.0)))
+            .collect(),
+        Payload::GoalAgreed(p) => p
+            .agreed_by_orgs
+            .iter()
+            .map(|org| (org, Rule::T11, (0.5, 0.0)))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// The start of a calendar day, for due dates.
 fn midnight(d: Date) -> OffsetDateTime {
     d.with_time(Time::MIDNIGHT).assume_utc()
@@ -358,41 +398,11 @@ impl TrustFold {
                     d.open = false;
                 }
             }
-            Payload::MeetingCancelled(p) => {
-                let (rule, weight) = if p.notice_hours < settings.cancel_notice_hours {
-                    (Rule::T5, 1.0)
-                } else {
-                    (Rule::T6, 0.5)
-                };
-                self.push(key(0), &p.by_org, rule, (0.0, weight), e.event_id);
-            }
-            Payload::MeetingRescheduled(p) => {
-                self.push(key(0), &p.by_org, Rule::T6, (0.0, 0.5), e.event_id);
-            }
-            Payload::MeetingHeld(p) => {
-                let weight = if p.in_person { 1.0 } else { 0.5 };
-                let attending: BTreeSet<&OrgId> = p.attendees.iter().map(|a| &a.org).collect();
-                for org in attending {
-                    self.push(key(0), org, Rule::T7, (weight, 0.0), e.event_id);
+            _ => {
+                for (k, (org, rule, weights)) in (0..).zip(evidence_of(e, &settings)) {
+                    self.push(key(k), org, rule, weights, e.event_id);
                 }
             }
-            Payload::FollowUpProposed(p) => {
-                self.push(key(0), &p.by_org, Rule::T8, (0.25, 0.0), e.event_id);
-            }
-            Payload::IntroductionMade(p) => {
-                self.push(key(0), &p.by_org, Rule::T9, (1.0, 0.0), e.event_id);
-            }
-            Payload::JointCustomerHighlighted(p) => {
-                for (k, org) in (0..).zip(&p.orgs) {
-                    self.push(key(k), org, Rule::T10, (0.5, 0.0), e.event_id);
-                }
-            }
-            Payload::GoalAgreed(p) => {
-                for (k, org) in (0..).zip(&p.agreed_by_orgs) {
-                    self.push(key(k), org, Rule::T11, (0.5, 0.0), e.event_id);
-                }
-            }
-            _ => {}
         }
     }
 

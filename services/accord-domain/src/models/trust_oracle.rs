@@ -1,14 +1,17 @@
 //! The trust timeline evaluated the simple way, for the tests: every piece of evidence collected
 //! from scratch in one pass over the events, sorted, and each org's score summed term by term.
 //! The trust fold (`trust_fold`, which the timeline and R16 read) must give the same points, and
-//! the same decayed r and s up to rounding (it carries them forward instead of summing).
+//! the same decayed r and s up to rounding (it carries them forward instead of summing). What an
+//! event gives by itself (T5 to T11, `trust_fold::evidence_of`) is shared, as the flags' oracle
+//! shares what each rule decides; what depends on the events before (deliverables, vacancies)
+//! and the decay are its own.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use time::{Date, Duration, OffsetDateTime, Time};
 
 use super::trust::{OrgTrust, Rule, TrustPoint, TrustSettings};
-use super::trust_fold::{decay, score};
+use super::trust_fold::{decay, evidence_of, score};
 use crate::event::{Event, Payload, RoleKind, Status};
 use crate::ids::{EventId, ItemId, OrgId};
 
@@ -190,35 +193,11 @@ fn collect(
                     d.open = false;
                 }
             }
-            Payload::MeetingCancelled(p) => {
-                let (rule, weight) = if p.notice_hours < settings.cancel_notice_hours {
-                    (Rule::T5, 1.0)
-                } else {
-                    (Rule::T6, 0.5)
-                };
-                push(at, &p.by_org, rule, 0.0, weight, e.event_id);
-            }
-            Payload::MeetingRescheduled(p) => push(at, &p.by_org, Rule::T6, 0.0, 0.5, e.event_id),
-            Payload::MeetingHeld(p) => {
-                let weight = if p.in_person { 1.0 } else { 0.5 };
-                let attending: BTreeSet<&OrgId> = p.attendees.iter().map(|a| &a.org).collect();
-                for org in attending {
-                    push(at, org, Rule::T7, weight, 0.0, e.event_id);
+            _ => {
+                for (org, rule, (positive, negative)) in evidence_of(e, settings) {
+                    push(at, org, rule, positive, negative, e.event_id);
                 }
             }
-            Payload::FollowUpProposed(p) => push(at, &p.by_org, Rule::T8, 0.25, 0.0, e.event_id),
-            Payload::IntroductionMade(p) => push(at, &p.by_org, Rule::T9, 1.0, 0.0, e.event_id),
-            Payload::JointCustomerHighlighted(p) => {
-                for org in &p.orgs {
-                    push(at, org, Rule::T10, 0.5, 0.0, e.event_id);
-                }
-            }
-            Payload::GoalAgreed(p) => {
-                for org in &p.agreed_by_orgs {
-                    push(at, org, Rule::T11, 0.5, 0.0, e.event_id);
-                }
-            }
-            _ => {}
         }
     }
     // Still open past due at `as_of`: counted once, when the due date passed.
