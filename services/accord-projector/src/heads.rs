@@ -74,12 +74,11 @@ impl Head {
         axes: Axes,
         settings: &ModelSettings,
     ) -> Result<ReadModel, QueryError> {
-        self.meta.unbroken(partnership_id)?;
-        guarded(partnership_id, model.as_str(), || {
-            match self.kept.answer(model, axes) {
-                Some(answer) if self.kept.settings() == settings => answer,
-                _ => evaluate(model, self.events(), axes, settings),
-            }
+        self.meta.answer(partnership_id, model, || {
+            let kept = (self.kept.settings() == settings)
+                .then(|| self.kept.answer(model, axes))
+                .flatten();
+            kept.unwrap_or_else(|| evaluate(model, self.events(), axes, settings))
         })
     }
 }

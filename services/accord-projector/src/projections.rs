@@ -80,6 +80,18 @@ impl Meta {
             None => Ok(()),
         }
     }
+
+    /// The partnership's read model `model`, folded by `fold`, when its chain holds; a fault in
+    /// the fold answers for this partnership alone (see [`guarded`]).
+    pub(crate) fn answer(
+        &self,
+        partnership_id: &PartnershipId,
+        model: Model,
+        fold: impl FnOnce() -> ReadModel,
+    ) -> Result<ReadModel, QueryError> {
+        self.unbroken(partnership_id)?;
+        guarded(partnership_id, model.as_str(), fold)
+    }
 }
 
 impl Facts {
@@ -96,8 +108,7 @@ impl Facts {
         axes: Axes,
         settings: &ModelSettings,
     ) -> Result<ReadModel, QueryError> {
-        self.unbroken(partnership_id)?;
-        guarded(partnership_id, model.as_str(), || {
+        self.meta.answer(partnership_id, model, || {
             evaluate(model, &self.events, axes, settings)
         })
     }
