@@ -1,6 +1,9 @@
 //! The JetStream backend: stream `ACCORD_EVENTS`, subject `accord.events.<partnership_id>`, one
 //! message per commit.
 //!
+//! - Concurrent commits to different partnerships travel in one atomic batch (`batcher`), on a
+//!   server and stream that allow it (nats-server 2.12 and later, `allow_atomic`); otherwise each
+//!   commit is published alone, and the log says so once.
 //! - Optimistic concurrency is the server's: every publish carries
 //!   `Nats-Expected-Last-Subject-Sequence` = the revision the commit links to.
 //! - Idempotency: `Nats-Msg-Id` = the commit id. Servers differ when a publish is retried after
@@ -10,6 +13,10 @@
 //! - Headers carry the partnership, the event types, the commit id and the schema, so that a
 //!   consumer can filter without decoding.
 
+pub mod atomic;
+mod batcher;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use accord_domain::{CommitId, PartnershipId};
@@ -25,6 +32,10 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
+pub use batcher::{Batching, IN_FLIGHT};
+
+use self::atomic::{Outbound, Support};
+use self::batcher::Batcher;
 use crate::{
     AppendRequest, Appended, CommitStream, EventLog, Expected, Head, LogError, Position,
     StoredCommit, check_request, seal,
@@ -61,6 +72,11 @@ pub struct StreamSettings {
     pub replicas: usize,
     /// How long the server remembers a `Nats-Msg-Id` to drop a repeated publish.
     pub duplicate_window: Duration,
+    /// How concurrent commits are grouped into atomic batches.
+    pub batching: Batching,
+    /// Let an existing stream made without `allow_atomic` take atomic batches (an update of its
+    /// configuration). Without it such a stream gets one message per commit.
+    pub enable_atomic: bool,
 }
 
 impl Default for StreamSettings {
@@ -68,6 +84,8 @@ impl Default for StreamSettings {
         Self {
             replicas: 1,
             duplicate_window: Duration::from_secs(2 * 60),
+            batching: Batching::default(),
+            enable_atomic: false,
         }
     }
 }
@@ -89,6 +107,8 @@ impl StreamSettings {
             max_messages_per_subject: -1,
             num_replicas: self.replicas,
             duplicate_window: self.duplicate_window,
+            // A server before 2.12 ignores it (and never shows it back).
+            allow_atomic_publish: true,
             ..Default::default()
         }
     }
@@ -99,6 +119,8 @@ impl StreamSettings {
 pub struct JetStreamLog {
     js: jetstream::Context,
     stream: stream::Stream,
+    /// Present when commits travel in atomic batches.
+    batcher: Option<Arc<Batcher>>,
 }
 
 impl JetStreamLog {
@@ -110,7 +132,7 @@ impl JetStreamLog {
     ) -> Result<Self, LogError> {
         let js = jetstream::new(client);
         let want = settings.config();
-        let stream = match js.get_stream(STREAM).await {
+        let mut stream = match js.get_stream(STREAM).await {
             Ok(s) => s,
             Err(e) if is_stream_not_found(&e) => match js.create_stream(want.clone()).await {
                 Ok(s) => s,
@@ -120,7 +142,49 @@ impl JetStreamLog {
             Err(e) => return Err(unavailable(&e)),
         };
         check_config(&want, &stream.cached_info().config)?;
-        Ok(Self { js, stream })
+        let batcher = if settings.batching.max_commits < 2 {
+            None
+        } else {
+            let support = atomic::support(&js, &mut stream, settings.enable_atomic)
+                .await
+                .map_err(|e| {
+                    LogError::Misconfigured(format!(
+                        "cannot let stream {STREAM} take atomic batches: {e}"
+                    ))
+                })?;
+            match support {
+                Support::Yes => Some(Arc::new(Batcher::start(
+                    js.clone(),
+                    stream.clone(),
+                    settings.batching,
+                ))),
+                Support::OldServer(version) => {
+                    tracing::warn!(%version, "nats-server predates atomic batch publish (2.12): publishing one message per commit");
+                    None
+                }
+                Support::NotAllowed => {
+                    tracing::warn!(
+                        "stream {STREAM} was made without allow_atomic: publishing one message per commit; start with --enable-atomic to update it"
+                    );
+                    None
+                }
+            }
+        };
+        Ok(Self {
+            js,
+            stream,
+            batcher,
+        })
+    }
+
+    /// Whether commits travel in atomic batches.
+    pub fn batching(&self) -> bool {
+        self.batcher.is_some()
+    }
+
+    /// How many commits were stored as part of a batch of two or more so far.
+    pub fn batched_commits(&self) -> u64 {
+        self.batcher.as_ref().map_or(0, |b| b.batched_commits())
     }
 
     /// Connects to `urls` (plain, or TLS for `tls://` URLs) and provisions the stream.
@@ -212,19 +276,24 @@ impl JetStreamLog {
         headers.insert(EVENT_TYPES, event_types(&request.events));
         headers.insert(COMMIT_ID, request.commit_id.to_string());
         headers.insert(SCHEMA, COMMIT_SCHEMA);
-        let subject = Self::subject(&request.partnership_id);
-        let ack = self
-            .js
-            .publish_with_headers(subject, headers, sealed.encode().into())
-            .await
-            .map_err(|e| unavailable(&e))?
-            .await;
-        match ack {
-            Ok(ack) if ack.duplicate => {
+        let message = Outbound {
+            subject: Self::subject(&request.partnership_id),
+            headers,
+            payload: sealed.encode().into(),
+        };
+        let acked = match &self.batcher {
+            Some(batcher) => batcher.publish(message, head.revision).await?,
+            None => publish_alone(&self.js, message).await?,
+        };
+        match acked {
+            Acked::Stored {
+                sequence,
+                duplicate: true,
+            } => {
                 // The same commit id landed before: answer with what was stored then.
                 let m = self
                     .stream
-                    .get_raw_message(ack.sequence)
+                    .get_raw_message(sequence)
                     .await
                     .map_err(|e| unavailable(&e))?;
                 let stored = to_stored(&request.partnership_id, m.sequence, m.payload);
@@ -237,11 +306,8 @@ impl JetStreamLog {
                 }
                 Ok(Ok(original))
             }
-            Ok(ack) => Ok(Ok(request.appended(ack.sequence, sealed.hash))),
-            Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {
-                Ok(Err(PublishErrorKind::WrongLastSequence))
-            }
-            Err(e) => Err(unavailable(&e)),
+            Acked::Stored { sequence, .. } => Ok(Ok(request.appended(sequence, sealed.hash))),
+            Acked::WrongLastSequence => Ok(Err(PublishErrorKind::WrongLastSequence)),
         }
     }
 
@@ -268,6 +334,35 @@ impl JetStreamLog {
         Ok(messages
             .map(|m| delivered(&m.map_err(|e| unavailable(&e))?))
             .boxed())
+    }
+}
+
+/// What the server said to one commit's publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Acked {
+    /// Stored at `sequence`, or stored there before when `duplicate`.
+    Stored { sequence: Position, duplicate: bool },
+    /// The partnership is not at the revision the commit links to.
+    WrongLastSequence,
+}
+
+/// Publishes one message on its own and waits for its acknowledgement.
+pub(crate) async fn publish_alone(
+    js: &jetstream::Context,
+    message: Outbound,
+) -> Result<Acked, LogError> {
+    let ack = js
+        .publish_with_headers(message.subject, message.headers, message.payload)
+        .await
+        .map_err(|e| unavailable(&e))?
+        .await;
+    match ack {
+        Ok(ack) => Ok(Acked::Stored {
+            sequence: ack.sequence,
+            duplicate: ack.duplicate,
+        }),
+        Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => Ok(Acked::WrongLastSequence),
+        Err(e) => Err(unavailable(&e)),
     }
 }
 

@@ -1,0 +1,300 @@
+//! Group commit on JetStream: concurrent commits to different partnerships go to the server as
+//! one atomic batch ([`atomic`]), so that a server syncing every write (`sync_interval: always`)
+//! flushes once for the group.
+//!
+//! - A commit that finds no batch in flight goes at once, alone: an idle ledger adds no wait.
+//! - While batches are in flight, the commits that arrive gather; a group closes when it holds
+//!   `max_commits`, when the batches in flight are answered, or `max_wait` after its first
+//!   commit, whichever comes first. At most [`IN_FLIGHT`] batches are in flight.
+//! - A group holds at most one commit per partnership (the server checks each message's expected
+//!   subject sequence against the stream as it was before the batch); another commit to the same
+//!   partnership waits for the next group.
+//! - When the server refuses a batch, none of it was stored. The commits whose partnership no
+//!   longer stands at the revision they link to are published alone, as without batching, so each
+//!   gets the answer it would have had (its original if it had landed, else a conflict for the
+//!   ledger to re-decide); the others go again at once as a batch. A refusal that names no such
+//!   commit, an answer that never comes, or a fourth refusal sends every commit alone: each
+//!   keeps its message id, so one that did land is found and answered, never stored twice.
+//! - A stream that stops allowing atomic batches (10174) turns batching off for good.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, ErrorCode, stream::LastRawMessageErrorKind};
+use futures::future::join_all;
+use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::atomic::{self, AtomicError, Outbound};
+use super::{Acked, publish_alone};
+use crate::{LogError, Position};
+
+/// Batches in flight at once (the server takes 50 per stream).
+pub const IN_FLIGHT: usize = 4;
+/// How often a group is sent again after the server refused it, before every commit goes alone.
+const ROUNDS: usize = 4;
+/// How long a batch's answer may take (as long as a single publish's, async-nats' default).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// When a group of commits closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Batching {
+    /// Size bound: the most commits in one batch (1 turns batching off; at most
+    /// [`atomic::MAX_MESSAGES`]).
+    pub max_commits: usize,
+    /// Time bound: the longest a commit waits for company while other batches are in flight.
+    pub max_wait: Duration,
+}
+
+impl Default for Batching {
+    fn default() -> Self {
+        Self {
+            max_commits: 100,
+            max_wait: Duration::from_millis(1),
+        }
+    }
+}
+
+/// A commit waiting for its group.
+struct Queued {
+    message: Outbound,
+    /// The partnership's revision the message expects (its expected subject sequence).
+    expected: Position,
+    answer: oneshot::Sender<Result<Acked, LogError>>,
+}
+
+/// What the sending tasks share.
+#[derive(Debug)]
+struct Shared {
+    js: jetstream::Context,
+    stream: jetstream::stream::Stream,
+    on: AtomicBool,
+    slots: Arc<Semaphore>,
+    /// A batch in flight was answered.
+    answered: Notify,
+    batched: AtomicU64,
+}
+
+/// The handle appends publish through; the group-commit task ends when it is dropped.
+#[derive(Debug)]
+pub(crate) struct Batcher {
+    queue: mpsc::UnboundedSender<Queued>,
+    shared: Arc<Shared>,
+}
+
+impl Batcher {
+    /// Starts the group-commit task on the current runtime.
+    pub(crate) fn start(
+        js: jetstream::Context,
+        stream: jetstream::stream::Stream,
+        batching: Batching,
+    ) -> Self {
+        let (queue, receiver) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            js,
+            stream,
+            on: AtomicBool::new(true),
+            slots: Arc::new(Semaphore::new(IN_FLIGHT)),
+            answered: Notify::new(),
+            batched: AtomicU64::new(0),
+        });
+        tokio::spawn(gather(receiver, shared.clone(), batching));
+        Self { queue, shared }
+    }
+
+    /// Publishes one commit's message, in a batch when others come along.
+    pub(crate) async fn publish(
+        &self,
+        message: Outbound,
+        expected: Position,
+    ) -> Result<Acked, LogError> {
+        if !self.shared.on.load(Ordering::Relaxed) {
+            return publish_alone(&self.shared.js, message).await;
+        }
+        let (answer, answered) = oneshot::channel();
+        let queued = Queued {
+            message,
+            expected,
+            answer,
+        };
+        if let Err(back) = self.queue.send(queued) {
+            return publish_alone(&self.shared.js, back.0.message).await;
+        }
+        answered
+            .await
+            .map_err(|_| LogError::Unavailable("the group-commit task stopped".into()))?
+    }
+
+    /// Commits stored as part of a batch of two or more so far.
+    pub(crate) fn batched_commits(&self) -> u64 {
+        self.shared.batched.load(Ordering::Relaxed)
+    }
+}
+
+/// Gathers the queued commits into groups and sends each group in a task of its own.
+async fn gather(
+    mut queue: mpsc::UnboundedReceiver<Queued>,
+    shared: Arc<Shared>,
+    batching: Batching,
+) {
+    let max = batching.max_commits.clamp(1, atomic::MAX_MESSAGES);
+    let mut later: VecDeque<Queued> = VecDeque::new();
+    loop {
+        let mut group = Group::default();
+        for q in std::mem::take(&mut later) {
+            group.add(q, max, &mut later);
+        }
+        if group.is_empty() {
+            match queue.recv().await {
+                Some(q) => group.add(q, max, &mut later),
+                None => return,
+            }
+        }
+        let deadline = Instant::now() + batching.max_wait;
+        loop {
+            while group.len() < max {
+                match queue.try_recv() {
+                    Ok(q) => group.add(q, max, &mut later),
+                    Err(_) => break,
+                }
+            }
+            let in_flight = IN_FLIGHT - shared.slots.available_permits();
+            if group.len() >= max || in_flight == 0 {
+                break;
+            }
+            tokio::select! {
+                q = queue.recv() => match q {
+                    Some(q) => group.add(q, max, &mut later),
+                    None => break,
+                },
+                () = shared.answered.notified() => {}
+                () = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+        let Ok(slot) = shared.slots.clone().acquire_owned().await else {
+            return;
+        };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            send(shared.clone(), group.commits).await;
+            drop(slot);
+            shared.answered.notify_one();
+        });
+    }
+}
+
+/// Commits to distinct partnerships.
+#[derive(Default)]
+struct Group {
+    commits: Vec<Queued>,
+    subjects: HashSet<String>,
+}
+
+impl Group {
+    /// Adds `q`, or keeps it for a later group when its partnership is in this one already or
+    /// this one is full.
+    fn add(&mut self, q: Queued, max: usize, later: &mut VecDeque<Queued>) {
+        if self.commits.len() >= max || !self.subjects.insert(q.message.subject.clone()) {
+            later.push_back(q);
+        } else {
+            self.commits.push(q);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.commits.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.commits.is_empty()
+    }
+}
+
+/// Sends a group and answers each of its commits.
+async fn send(shared: Arc<Shared>, mut group: Vec<Queued>) {
+    for _ in 0..ROUNDS {
+        if group.len() < 2 || !shared.on.load(Ordering::Relaxed) {
+            break;
+        }
+        let messages = group.iter().map(|q| q.message.clone()).collect();
+        match atomic::publish(&shared.js.client(), messages, ANSWER_TIMEOUT).await {
+            Ok(stored) => {
+                let count = group.len() as u64;
+                shared.batched.fetch_add(count, Ordering::Relaxed);
+                metrics_batch(count);
+                for (sequence, q) in (stored.first..=stored.last).zip(group) {
+                    // A caller that gave up no longer listens; its commit is stored all the same.
+                    let _ = q.answer.send(Ok(Acked::Stored {
+                        sequence,
+                        duplicate: false,
+                    }));
+                }
+                return;
+            }
+            Err(e) if e.code() == Some(ErrorCode::ATOMIC_PUBLISH_DISABLED) => {
+                if shared.on.swap(false, Ordering::Relaxed) {
+                    tracing::warn!(error = %e, "stream refuses atomic batches: publishing one message per commit from now on");
+                }
+                break;
+            }
+            Err(e @ AtomicError::Refused(_)) => {
+                tracing::debug!(error = %e, commits = group.len(), "batch refused; finding the commits that no longer link to their head");
+                let (stale, clean) = split_stale(&shared, group).await;
+                if stale.is_empty() {
+                    group = clean;
+                    break;
+                }
+                tokio::spawn(alone(shared.clone(), stale));
+                group = clean;
+            }
+            Err(e @ AtomicError::Unknown(_)) => {
+                tracing::warn!(error = %e, commits = group.len(), "no answer to a batch; publishing its commits alone");
+                break;
+            }
+        }
+    }
+    alone(shared, group).await;
+}
+
+/// Separates the commits whose partnership no longer stands at the revision they expect (or
+/// whose head cannot be read now) from the others.
+async fn split_stale(shared: &Shared, group: Vec<Queued>) -> (Vec<Queued>, Vec<Queued>) {
+    let heads = join_all(
+        group
+            .iter()
+            .map(|q| last_sequence(shared, &q.message.subject)),
+    )
+    .await;
+    let (stale, clean): (Vec<_>, Vec<_>) = group
+        .into_iter()
+        .zip(heads)
+        .partition(|(q, head)| head.as_ref().ok() != Some(&q.expected));
+    (
+        stale.into_iter().map(|(q, _)| q).collect(),
+        clean.into_iter().map(|(q, _)| q).collect(),
+    )
+}
+
+async fn last_sequence(shared: &Shared, subject: &str) -> Result<Position, LogError> {
+    match shared.stream.get_last_raw_message_by_subject(subject).await {
+        Ok(m) => Ok(m.sequence),
+        Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(0),
+        Err(e) => Err(LogError::Unavailable(e.to_string())),
+    }
+}
+
+/// Publishes each commit alone, as without batching, all at once.
+async fn alone(shared: Arc<Shared>, commits: Vec<Queued>) {
+    let shared = &shared;
+    join_all(commits.into_iter().map(|q| async move {
+        let _ = q.answer.send(publish_alone(&shared.js, q.message).await);
+    }))
+    .await;
+}
+
+fn metrics_batch(count: u64) {
+    metrics::counter!("accord_log_batches_total").increment(1);
+    metrics::counter!("accord_log_batched_commits_total").increment(count);
+}
