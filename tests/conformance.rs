@@ -1,5 +1,6 @@
 //! One conformance suite for the event log, run against the embedded backend and against the
-//! JetStream backend on the minimum supported and a current nats-server.
+//! JetStream backend on the minimum supported and a current nats-server, the current one both
+//! with commits in atomic batches (the default) and each alone.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use accord_domain::event::{MeetingRequested, Payload};
 use accord_domain::ids::Uuid;
 use accord_domain::{Actor, BrokenLink, CommitId, Event, EventId, ItemId, OrgId, PartnershipId};
 use accord_log::embedded::EmbeddedLog;
-use accord_log::jetstream::{JetStreamLog, StreamSettings};
+use accord_log::jetstream::{Batching, JetStreamLog, StreamSettings};
 use accord_log::{
     AppendRequest, Appended, ChainFault, EventLog, Expected, Head, LogError, Position,
     StoredCommit, Verification, verify_partnership,
@@ -24,8 +25,14 @@ const WAIT: Duration = Duration::from_secs(60);
 
 /// A backend under test, with what it needs to restart and to be tampered with.
 pub(crate) enum Backend {
-    Embedded { dir: tempfile::TempDir },
-    JetStream { server: NatsServer },
+    Embedded {
+        dir: tempfile::TempDir,
+    },
+    JetStream {
+        server: NatsServer,
+        /// Commits in atomic batches where the server allows it (the default).
+        batched: bool,
+    },
 }
 
 impl Backend {
@@ -38,23 +45,58 @@ impl Backend {
     pub(crate) fn jetstream(version: ServerVersion) -> Self {
         Backend::JetStream {
             server: NatsServer::start(version).expect("start nats-server"),
+            batched: true,
+        }
+    }
+
+    pub(crate) fn jetstream_unbatched(version: ServerVersion) -> Self {
+        Backend::JetStream {
+            server: NatsServer::start(version).expect("start nats-server"),
+            batched: false,
         }
     }
 
     pub(crate) async fn open(&self) -> Arc<dyn EventLog> {
+        match self.open_jetstream().await {
+            Some(log) => log,
+            None => self.open_embedded(),
+        }
+    }
+
+    fn open_embedded(&self) -> Arc<dyn EventLog> {
         match self {
             Backend::Embedded { dir } => Arc::new(EmbeddedLog::open(dir.path()).expect("open")),
-            Backend::JetStream { server } => Arc::new(
-                JetStreamLog::connect(&server.url(), &StreamSettings::default())
-                    .await
-                    .expect("connect"),
-            ),
+            Backend::JetStream { .. } => unreachable!("a JetStream backend"),
         }
+    }
+
+    /// The JetStream log itself (to ask how it published), for a JetStream backend.
+    pub(crate) async fn open_jetstream(&self) -> Option<Arc<JetStreamLog>> {
+        let Backend::JetStream { server, batched } = self else {
+            return None;
+        };
+        let settings = StreamSettings {
+            batching: Batching {
+                max_commits: if *batched { 100 } else { 1 },
+                ..Batching::default()
+            },
+            ..StreamSettings::default()
+        };
+        Some(Arc::new(
+            JetStreamLog::connect(&server.url(), &settings)
+                .await
+                .expect("connect"),
+        ))
+    }
+
+    /// Whether this backend is expected to send commits in atomic batches.
+    fn batches(&self) -> bool {
+        matches!(self, Backend::JetStream { server, batched: true } if server.at_least(2, 12))
     }
 
     /// Restarts the store: the caller has dropped every handle to the log.
     pub(crate) fn restart(&mut self) {
-        if let Backend::JetStream { server } = self {
+        if let Backend::JetStream { server, .. } = self {
             server.restart().expect("restart nats-server");
         }
     }
@@ -552,6 +594,88 @@ pub(crate) async fn tampering_is_detected(mut backend: Backend) {
     );
 }
 
+/// Many writers, each on its own partnership, with stale appends and retries among them: every
+/// acknowledged commit is stored once, each stale append is a conflict that stores nothing, each
+/// retry gets the original back. On JetStream with batching, commits did travel together, and a
+/// batch holding a stale commit or a retry cost only that commit.
+pub(crate) async fn concurrent_appends_to_many_partnerships(backend: Backend) {
+    const WRITERS: u64 = 24;
+    const COMMITS: u64 = 20;
+    let jetstream = backend.open_jetstream().await;
+    let log: Arc<dyn EventLog> = match &jetstream {
+        Some(j) => j.clone(),
+        None => backend.open().await,
+    };
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let p = pid(&format!("many{w}"));
+                let mut acknowledged = Vec::new();
+                let mut head = Head::EMPTY;
+                let mut before = Head::EMPTY;
+                for n in 0..COMMITS {
+                    let commit = request(&p, n, Expected::Exact(head));
+                    let appended = log.append(commit.clone()).await.expect("append");
+                    assert!(!appended.replayed);
+                    if n % 5 == 2 {
+                        let again = log.append(commit).await.expect("retry");
+                        assert_eq!(again.commit_id, appended.commit_id);
+                        assert_eq!(again.position, appended.position);
+                        assert!(again.replayed, "a retry is answered as a replay");
+                    }
+                    if n % 5 == 4 {
+                        let stale = log
+                            .append(request(&p, 1000 + n, Expected::Exact(before)))
+                            .await;
+                        assert!(
+                            matches!(stale, Err(LogError::Conflict { .. })),
+                            "a stale append is a conflict, got {stale:?}"
+                        );
+                    }
+                    before = head;
+                    head = head_of(&appended);
+                    acknowledged.push(appended.commit_id);
+                }
+                (p, acknowledged)
+            })
+        })
+        .collect();
+    let mut acknowledged = BTreeSet::new();
+    let mut partnerships = Vec::new();
+    for w in writers {
+        let (p, ids) = w.await.expect("writer");
+        acknowledged.extend(ids);
+        partnerships.push(p);
+    }
+    let stored: Vec<CommitId> = all(&*log)
+        .await
+        .iter()
+        .map(|c| c.decode().expect("decode").1.commit_id)
+        .collect();
+    assert_eq!(
+        stored.len() as u64,
+        WRITERS * COMMITS,
+        "every commit once, no stale one"
+    );
+    assert_eq!(stored.into_iter().collect::<BTreeSet<_>>(), acknowledged);
+    for p in &partnerships {
+        assert!(matches!(
+            verify_partnership(&*log, p).await.expect("verify"),
+            Verification::Ok { commits, .. } if commits as u64 == COMMITS
+        ));
+    }
+    let batched = jetstream.as_ref().map_or(0, |j| j.batched_commits());
+    if backend.batches() {
+        assert!(
+            batched > 0,
+            "concurrent commits travelled in atomic batches"
+        );
+    } else {
+        assert_eq!(batched, 0, "no batch on this backend");
+    }
+}
+
 /// Everything acknowledged before a restart is there after it, and appends continue.
 pub(crate) async fn acknowledged_commits_survive_a_restart(mut backend: Backend) {
     let log = backend.open().await;
@@ -626,6 +750,11 @@ macro_rules! conformance_suite {
                 super::idempotent_retry_returns_the_original($backend).await;
             }
 
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn concurrent_appends_to_many_partnerships() {
+                super::concurrent_appends_to_many_partnerships($backend).await;
+            }
+
             #[tokio::test]
             async fn read_all_follows_append_order() {
                 super::read_all_follows_append_order($backend).await;
@@ -653,4 +782,5 @@ conformance_suite! {
     embedded => Backend::embedded();
     jetstream_minimum => Backend::jetstream(ServerVersion::Minimum);
     jetstream_current => Backend::jetstream(ServerVersion::Current);
+    jetstream_current_unbatched => Backend::jetstream_unbatched(ServerVersion::Current);
 }

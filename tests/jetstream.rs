@@ -1,8 +1,15 @@
 //! What only the JetStream backend has: the stream's provisioning and its server-side guards.
 
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use accord_domain::CommitId;
 use accord_log::jetstream::{JetStreamLog, STREAM, StreamSettings};
-use accord_log::{EventLog, Expected, LogError};
+use accord_log::{AppendRequest, EventLog, Expected, Head, LogError, Verification};
 use async_nats::jetstream;
+use futures::TryStreamExt;
 
 use crate::conformance::{pid, request};
 use crate::harness::{NatsServer, ServerVersion};
@@ -186,6 +193,156 @@ async fn servers_differ_on_a_retried_publish(version: ServerVersion) {
     }
 }
 
+/// Commits travel in atomic batches on a stream that allows them, which a fresh stream does on
+/// 2.12 and later. An existing stream without `allow_atomic` keeps one message per commit and is
+/// changed only when the ledger is told to (`enable_atomic`).
+async fn atomic_batches_only_where_the_stream_allows_them(version: ServerVersion) {
+    let server = NatsServer::start(version).expect("server");
+    let has_atomic = server.at_least(2, 12);
+    let client = async_nats::connect(server.url()).await.expect("connect");
+    let js = jetstream::new(client.clone());
+    let allows = |info: &jetstream::stream::Info| info.config.allow_atomic_publish;
+
+    let log = JetStreamLog::open(client.clone(), &StreamSettings::default())
+        .await
+        .expect("open");
+    assert_eq!(log.batching(), has_atomic, "on {}", server.version());
+    let mut stream = js.get_stream(STREAM).await.expect("stream");
+    assert_eq!(allows(stream.info().await.expect("info")), has_atomic);
+
+    js.delete_stream(STREAM).await.expect("delete");
+    let mut config = StreamSettings::default().config();
+    config.allow_atomic_publish = false;
+    js.create_stream(config)
+        .await
+        .expect("a stream made before");
+    let log = JetStreamLog::open(client.clone(), &StreamSettings::default())
+        .await
+        .expect("open");
+    assert!(
+        !log.batching(),
+        "without allow_atomic, one message per commit"
+    );
+    let mut stream = js.get_stream(STREAM).await.expect("stream");
+    assert!(
+        !allows(stream.info().await.expect("info")),
+        "the stream was not changed silently"
+    );
+    let p = pid("unbatched");
+    let first = log
+        .append(request(&p, 0, Expected::NoStream))
+        .await
+        .expect("append one message per commit");
+    assert_eq!(first.position, 1);
+
+    let enable = StreamSettings {
+        enable_atomic: true,
+        ..StreamSettings::default()
+    };
+    let log = JetStreamLog::open(client.clone(), &enable)
+        .await
+        .expect("open with enable_atomic");
+    assert_eq!(log.batching(), has_atomic, "on {}", server.version());
+    let mut stream = js.get_stream(STREAM).await.expect("stream");
+    assert_eq!(allows(stream.info().await.expect("info")), has_atomic);
+}
+
+/// Appends a commit, sending the same commit again while the server is away: it lands once.
+async fn append_through_outage(log: &JetStreamLog, request: AppendRequest) -> (CommitId, Head) {
+    let deadline = Instant::now() + OUTAGE;
+    loop {
+        match log.append(request.clone()).await {
+            Ok(a) => {
+                return (
+                    a.commit_id,
+                    Head {
+                        revision: a.position,
+                        hash: a.hash,
+                    },
+                );
+            }
+            Err(LogError::Unavailable(_)) if Instant::now() < deadline => {
+                // The client reconnects by itself; try again shortly.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("append failed: {e}"),
+        }
+    }
+}
+
+/// Longest a writer keeps trying through the server's restart.
+const OUTAGE: Duration = Duration::from_secs(60);
+
+/// nats-server killed (SIGKILL) while batched commits are in flight, then started again: every
+/// acknowledged commit is stored once, every commit sent again lands once, every chain holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn batched_commits_survive_a_killed_server() {
+    const WRITERS: usize = 16;
+    const COMMITS: u64 = 30;
+    let mut server = NatsServer::start(ServerVersion::Current).expect("server");
+    let log = Arc::new(
+        JetStreamLog::connect(&server.url(), &StreamSettings::default())
+            .await
+            .expect("open"),
+    );
+    assert!(log.batching());
+    let acknowledged = Arc::new(AtomicUsize::new(0));
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let (log, acknowledged) = (log.clone(), acknowledged.clone());
+            tokio::spawn(async move {
+                let p = pid(&format!("killed{w}"));
+                let mut head = Head::EMPTY;
+                let mut ids = Vec::new();
+                for n in 0..COMMITS {
+                    let (id, next) =
+                        append_through_outage(&log, request(&p, n, Expected::Exact(head))).await;
+                    head = next;
+                    ids.push(id);
+                    acknowledged.fetch_add(1, Ordering::Relaxed);
+                }
+                (p, ids)
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + OUTAGE;
+    while acknowledged.load(Ordering::Relaxed) < WRITERS * 5 {
+        assert!(Instant::now() < deadline, "the writers made no progress");
+        tokio::task::yield_now().await;
+    }
+    server.kill().expect("kill nats-server");
+    server.start_again().expect("start nats-server again");
+
+    let mut sent = BTreeSet::new();
+    let mut partnerships = Vec::new();
+    for w in writers {
+        let (p, ids) = w.await.expect("writer");
+        sent.extend(ids);
+        partnerships.push(p);
+    }
+    let stored: Vec<CommitId> = log
+        .read_all(0)
+        .await
+        .expect("read all")
+        .map_ok(|c| c.decode().expect("decode").1.commit_id)
+        .try_collect()
+        .await
+        .expect("items");
+    assert_eq!(
+        stored.len(),
+        WRITERS * COMMITS as usize,
+        "every commit once"
+    );
+    assert_eq!(stored.into_iter().collect::<BTreeSet<_>>(), sent);
+    for p in &partnerships {
+        assert!(matches!(
+            accord_log::verify_partnership(&*log, p).await.expect("verify"),
+            Verification::Ok { commits, .. } if commits as u64 == COMMITS
+        ));
+    }
+    assert!(log.batched_commits() > 0, "commits travelled in batches");
+}
+
 macro_rules! per_version {
     ($($module:ident => $version:expr;)*) => {$(
         mod $module {
@@ -207,6 +364,11 @@ macro_rules! per_version {
             #[tokio::test]
             async fn reads_leave_no_consumer() {
                 super::reads_leave_no_consumer($version).await;
+            }
+
+            #[tokio::test]
+            async fn atomic_batches_only_where_the_stream_allows_them() {
+                super::atomic_batches_only_where_the_stream_allows_them($version).await;
             }
 
             #[tokio::test]

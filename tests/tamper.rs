@@ -20,7 +20,7 @@ pub(crate) fn flip_byte(backend: &mut Backend, position: Position, marker: &[u8]
             db.insert(key, value).expect("insert");
             db.flush().expect("flush");
         }
-        Backend::JetStream { server } => {
+        Backend::JetStream { server, .. } => {
             server.stop().expect("stop");
             let flipped = flip_in_files(server.store_dir(), marker);
             assert_eq!(flipped, 1, "the marker is in exactly one message block");

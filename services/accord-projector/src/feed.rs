@@ -29,8 +29,10 @@ use accord_domain::models::{Model, ModelSettings};
 use accord_domain::values::rfc3339;
 use accord_log::Position;
 use accord_log::jetstream::HEADER_SCHEMA;
+use accord_log::jetstream::atomic::{self, Outbound, Support};
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, message::PublishMessage, stream};
+use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use tokio::sync::Notify;
@@ -56,6 +58,8 @@ pub const HEADER_MODEL: &str = "Accord-Model";
 const MARK_FILE: &str = "analytics.published";
 /// Partnerships evaluated in one blocking task.
 const EVALUATE_CHUNK: usize = 256;
+/// How long a batch's answer may take.
+const BATCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest wait before trying again after NATS failed.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -74,6 +78,11 @@ pub struct FeedSettings {
     pub keep_per_subject: i64,
     /// Stream replicas (1 on one server, 3 in a cluster).
     pub replicas: usize,
+    /// Publish each round's updates in atomic batches, where the server and stream allow it.
+    pub batched: bool,
+    /// Let an existing stream made without `allow_atomic` take atomic batches (an update of its
+    /// configuration).
+    pub enable_atomic: bool,
 }
 
 impl Default for FeedSettings {
@@ -81,6 +90,8 @@ impl Default for FeedSettings {
         Self {
             keep_per_subject: 10,
             replicas: 1,
+            batched: true,
+            enable_atomic: false,
         }
     }
 }
@@ -95,6 +106,8 @@ impl FeedSettings {
             max_messages_per_subject: self.keep_per_subject,
             num_replicas: self.replicas,
             duplicate_window: Duration::from_secs(2 * 60),
+            // A server before 2.12 ignores it (and never shows it back).
+            allow_atomic_publish: true,
             ..Default::default()
         }
     }
@@ -156,8 +169,24 @@ struct Update {
     /// `<model>.<partnership_id>.<position>`: the server drops a repeat.
     message_id: String,
     headers: HeaderMap,
-    payload: Vec<u8>,
+    payload: Bytes,
     position: Position,
+}
+
+impl Update {
+    /// The update as a message of an atomic batch, its message id in its headers.
+    fn outbound(&self) -> Outbound {
+        let mut headers = self.headers.clone();
+        headers.insert(
+            async_nats::header::NATS_MESSAGE_ID,
+            self.message_id.as_str(),
+        );
+        Outbound {
+            subject: self.subject.clone(),
+            headers,
+            payload: self.payload.clone(),
+        }
+    }
 }
 
 /// Publishes the read models the projector changes.
@@ -175,6 +204,9 @@ pub struct Feed {
     ahead: HashMap<PartnershipId, Position>,
     /// The largest message the server takes.
     max_payload: usize,
+    /// Updates go in atomic batches: one write (one flush on a server that syncs every write)
+    /// per batch instead of one per update.
+    batched: bool,
 }
 
 impl Feed {
@@ -196,7 +228,7 @@ impl Feed {
         let max_payload = client.server_info().max_payload;
         let js = jetstream::new(client);
         let want = settings.config();
-        let stream = match js.get_stream(STREAM).await {
+        let mut stream = match js.get_stream(STREAM).await {
             Ok(mut s) => {
                 let have = s.info().await.map_err(|e| stream_error(&e))?.config.clone();
                 if have.max_messages_per_subject != want.max_messages_per_subject
@@ -222,6 +254,23 @@ impl Feed {
                 .await
                 .map_err(|e| stream_error(&e))?,
         };
+        let batched = settings.batched
+            && match atomic::support(&js, &mut stream, settings.enable_atomic)
+                .await
+                .map_err(|e| stream_error(&e))?
+            {
+                Support::Yes => true,
+                Support::OldServer(version) => {
+                    tracing::warn!(%version, "nats-server predates atomic batch publish (2.12): the analytics feed publishes each update alone");
+                    false
+                }
+                Support::NotAllowed => {
+                    tracing::warn!(
+                        "stream {STREAM} was made without allow_atomic: the analytics feed publishes each update alone; start with --enable-atomic to update it"
+                    );
+                    false
+                }
+            };
         let projections = projector.projections().clone();
         let mark = projections.dir().join(MARK_FILE);
         let status = projector.status();
@@ -236,6 +285,7 @@ impl Feed {
             mark,
             ahead: HashMap::new(),
             max_payload,
+            batched,
         })
     }
 
@@ -324,11 +374,11 @@ impl Feed {
     /// Publishes `updates`, awaiting every acknowledgement; with `check_last`, skips those whose
     /// subject already holds this position or a later one.
     async fn send(
-        &self,
+        &mut self,
         updates: impl IntoIterator<Item = Update>,
         check_last: bool,
     ) -> Result<(), FeedError> {
-        let mut acks = FuturesUnordered::new();
+        let mut ready = Vec::new();
         for u in updates {
             if check_last && self.last_position(&u.subject).await? >= Some(u.position) {
                 continue;
@@ -341,8 +391,41 @@ impl Feed {
                 metrics::counter!("accord_analytics_oversized_total").increment(1);
                 continue;
             }
+            ready.push(u);
+        }
+        if !self.batched {
+            return self.send_each(ready).await;
+        }
+        let mut ready = ready.into_iter().peekable();
+        while ready.peek().is_some() {
+            let batch: Vec<Update> = ready.by_ref().take(atomic::MAX_MESSAGES).collect();
+            let messages = batch.iter().map(Update::outbound).collect();
+            match atomic::publish(&self.js.client(), messages, BATCH_TIMEOUT).await {
+                Ok(_) => {
+                    metrics::counter!("accord_analytics_published_total")
+                        .increment(batch.len() as u64);
+                }
+                Err(e) => {
+                    // A repeat of an update sent before a crash fails the whole batch (10201),
+                    // as does anything else; sent one by one, each repeat is dropped alone.
+                    if e.code() == Some(jetstream::ErrorCode::ATOMIC_PUBLISH_DISABLED) {
+                        tracing::warn!(error = %e, "analytics stream refuses atomic batches: publishing each update alone from now on");
+                        self.batched = false;
+                    }
+                    tracing::debug!(error = %e, updates = batch.len(), "analytics batch not stored; publishing its updates one by one");
+                    self.send_each(batch).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Publishes each of `updates` on its own, all at once, awaiting every acknowledgement.
+    async fn send_each(&self, updates: Vec<Update>) -> Result<(), FeedError> {
+        let mut acks = FuturesUnordered::new();
+        for u in updates {
             let publish = PublishMessage::build()
-                .payload(u.payload.into())
+                .payload(u.payload)
                 .headers(u.headers)
                 .message_id(u.message_id);
             let ack = self
@@ -439,7 +522,7 @@ fn evaluate_head(
             subject: format!("{SUBJECT_PREFIX}{}.{p}", model.as_str()),
             message_id: format!("{}.{p}.{position}", model.as_str()),
             headers,
-            payload,
+            payload: payload.into(),
             position,
         });
     }
