@@ -32,7 +32,7 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
-pub use batcher::{Batching, IN_FLIGHT};
+pub use batcher::Batching;
 
 use self::atomic::{Outbound, Support};
 use self::batcher::Batcher;

@@ -7,6 +7,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use accord_domain::Settings;
 use accord_domain::models::ModelSettings;
@@ -14,7 +15,7 @@ use accord_http::{AppState, Metrics, QueryState};
 use accord_ledger::Ledger;
 use accord_log::EventLog;
 use accord_log::embedded::EmbeddedLog;
-use accord_log::jetstream::{JetStreamLog, StreamSettings};
+use accord_log::jetstream::{Batching, JetStreamLog, StreamSettings};
 use accord_projector::KeptSettings;
 use anyhow::{Context, Result, bail};
 use tokio_util::sync::CancellationToken;
@@ -35,6 +36,22 @@ pub(crate) struct Args {
     /// Stream replicas (1 on one server, 3 in a cluster).
     #[arg(long, default_value_t = 1)]
     replicas: usize,
+    /// With --nats: most commits in one atomic batch to JetStream (nats-server 2.12 or later);
+    /// 1 publishes each commit alone, and each analytics update too.
+    #[arg(long, default_value_t = Batching::default().max_commits as u64, env = "ACCORD_BATCH_MAX_COMMITS", value_parser = clap::value_parser!(u64).range(1..=accord_log::jetstream::atomic::MAX_MESSAGES as u64))]
+    batch_max_commits: u64,
+    /// With --nats: batches in flight at once. A commit that finds none in flight goes at once;
+    /// the others gather while the batches ahead are answered.
+    #[arg(long, default_value_t = Batching::default().max_in_flight as u64, env = "ACCORD_BATCH_MAX_IN_FLIGHT", value_parser = clap::value_parser!(u64).range(1..=50))]
+    batch_max_in_flight: u64,
+    /// With --nats and more than one batch in flight: longest a group of commits waits, in
+    /// microseconds, for the batch ahead before it goes too.
+    #[arg(long, default_value_t = Batching::default().max_wait.as_micros() as u64, env = "ACCORD_BATCH_MAX_WAIT_US")]
+    batch_max_wait_us: u64,
+    /// With --nats: let existing streams made without `allow_atomic` take atomic batches, by
+    /// updating their configuration (without it they get one message per commit).
+    #[arg(long, requires = "nats")]
+    enable_atomic: bool,
     /// Where the HTTP API listens (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:7480", env = "ACCORD_HTTP")]
     http: SocketAddr,
@@ -124,6 +141,12 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
             }
             let settings = StreamSettings {
                 replicas: args.replicas,
+                batching: Batching {
+                    max_commits: usize::try_from(args.batch_max_commits).unwrap_or(usize::MAX),
+                    max_wait: Duration::from_micros(args.batch_max_wait_us),
+                    max_in_flight: usize::try_from(args.batch_max_in_flight).unwrap_or(1),
+                },
+                enable_atomic: args.enable_atomic,
                 ..StreamSettings::default()
             };
             let client = accord_log::jetstream::connect(url, args.nats_ca.as_deref()).await?;
@@ -162,10 +185,15 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
             accord_projector::Projector::new(log.clone(), projections.clone(), args.rebuild)?;
         projector.check_log().await?;
         let settings = Arc::new(ModelSettings::default());
-        if let Some(client) = nats.as_ref().filter(|_| !args.no_analytics) {
+        if let Some(url) = args.nats.as_deref().filter(|_| !args.no_analytics) {
+            // A connection of its own: the feed's batches are large, and on the ledger's
+            // connection every commit would queue behind them.
+            let client = accord_log::jetstream::connect(url, args.nats_ca.as_deref()).await?;
             let feed_settings = accord_projector::FeedSettings {
                 keep_per_subject: args.analytics_keep,
                 replicas: args.replicas,
+                batched: args.batch_max_commits > 1,
+                enable_atomic: args.enable_atomic,
             };
             let feed = accord_projector::Feed::open(
                 client.clone(),

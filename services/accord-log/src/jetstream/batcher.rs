@@ -3,9 +3,12 @@
 //! flushes once for the group.
 //!
 //! - A commit that finds no batch in flight goes at once, alone: an idle ledger adds no wait.
-//! - While batches are in flight, the commits that arrive gather; a group closes when it holds
-//!   `max_commits`, when the batches in flight are answered, or `max_wait` after its first
-//!   commit, whichever comes first. At most [`IN_FLIGHT`] batches are in flight.
+//! - While batches are in flight, the commits that arrive gather. A group closes when it holds
+//!   `max_commits`, when no batch is in flight any more, or, when fewer than `max_in_flight`
+//!   are, `max_wait` after its first commit.
+//! - One batch in flight is the default: nats-server 2.15 stages and stores the atomic batches
+//!   of a stream one after the other at a cost of a few milliseconds each, whatever their size,
+//!   so fewer and larger batches carry more commits.
 //! - A group holds at most one commit per partnership (the server checks each message's expected
 //!   subject sequence against the stream as it was before the batch); another commit to the same
 //!   partnership waits for the next group.
@@ -31,8 +34,6 @@ use super::atomic::{self, AtomicError, Outbound};
 use super::{Acked, publish_alone};
 use crate::{LogError, Position};
 
-/// Batches in flight at once (the server takes 50 per stream).
-pub const IN_FLIGHT: usize = 4;
 /// How often a group is sent again after the server refused it, before every commit goes alone.
 const ROUNDS: usize = 4;
 /// How long a batch's answer may take (as long as a single publish's, async-nats' default).
@@ -44,8 +45,11 @@ pub struct Batching {
     /// Size bound: the most commits in one batch (1 turns batching off; at most
     /// [`atomic::MAX_MESSAGES`]).
     pub max_commits: usize,
-    /// Time bound: the longest a commit waits for company while other batches are in flight.
+    /// Time bound: the longest a group waits for the batch ahead of it before it goes too,
+    /// when fewer than `max_in_flight` are in flight.
     pub max_wait: Duration,
+    /// Batches in flight at once (at least 1; the server takes 50 per stream).
+    pub max_in_flight: usize,
 }
 
 impl Default for Batching {
@@ -53,6 +57,7 @@ impl Default for Batching {
         Self {
             max_commits: 100,
             max_wait: Duration::from_millis(1),
+            max_in_flight: 1,
         }
     }
 }
@@ -96,7 +101,7 @@ impl Batcher {
             js,
             stream,
             on: AtomicBool::new(true),
-            slots: Arc::new(Semaphore::new(IN_FLIGHT)),
+            slots: Arc::new(Semaphore::new(batching.max_in_flight.max(1))),
             answered: Notify::new(),
             batched: AtomicU64::new(0),
         });
@@ -140,6 +145,7 @@ async fn gather(
     batching: Batching,
 ) {
     let max = batching.max_commits.clamp(1, atomic::MAX_MESSAGES);
+    let in_flight = batching.max_in_flight.max(1);
     let mut later: VecDeque<Queued> = VecDeque::new();
     loop {
         let mut group = Group::default();
@@ -160,8 +166,8 @@ async fn gather(
                     Err(_) => break,
                 }
             }
-            let in_flight = IN_FLIGHT - shared.slots.available_permits();
-            if group.len() >= max || in_flight == 0 {
+            let free = shared.slots.available_permits();
+            if group.len() >= max || free == in_flight || (free > 0 && Instant::now() >= deadline) {
                 break;
             }
             tokio::select! {
@@ -170,7 +176,7 @@ async fn gather(
                     None => break,
                 },
                 () = shared.answered.notified() => {}
-                () = tokio::time::sleep_until(deadline) => break,
+                () = tokio::time::sleep_until(deadline), if free > 0 => {}
             }
         }
         let Ok(slot) = shared.slots.clone().acquire_owned().await else {
