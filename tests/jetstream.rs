@@ -10,8 +10,10 @@ use accord_log::jetstream::{JetStreamLog, STREAM, StreamSettings};
 use accord_log::{AppendRequest, EventLog, Expected, Head, LogError, Verification};
 use async_nats::jetstream;
 use futures::TryStreamExt;
+use reqwest::StatusCode;
 
 use crate::conformance::{pid, request};
+use crate::e2e::{Accord, accord, history, http, meeting, metrics, post, proposal};
 use crate::harness::{NatsServer, ServerVersion};
 
 /// An existing stream with other settings is refused, naming each setting that differs.
@@ -341,6 +343,116 @@ async fn batched_commits_survive_a_killed_server() {
         ));
     }
     assert!(log.batched_commits() > 0, "commits travelled in batches");
+}
+
+/// `accord up` on JetStream killed (SIGKILL) while its writers append, in batches, then started
+/// again: the writers send what was not acknowledged again with the same idempotency keys, and
+/// every partnership holds each meeting once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_ledger_loses_and_repeats_nothing() {
+    const WRITERS: usize = 16;
+    const MEETINGS: usize = 25;
+    // As deploy/ runs it: a write is on disk before it is acknowledged.
+    let server =
+        NatsServer::start_binary(&ServerVersion::Current.binary(), "sync_interval: always")
+            .expect("server");
+    let first = Accord::jetstream(&server);
+    for w in 0..WRITERS {
+        let (status, _) = post(&first, &format!("killed-{w}"), &proposal(), &[]).await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let acknowledged = Arc::new(AtomicUsize::new(0));
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let (url, acknowledged) = (first.url.clone(), acknowledged.clone());
+            tokio::spawn(async move {
+                let client = http();
+                let mut n = 0;
+                while n < MEETINGS && meet(&client, &url, w, n).await.is_some() {
+                    acknowledged.fetch_add(1, Ordering::Relaxed);
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + OUTAGE;
+    while acknowledged.load(Ordering::Relaxed) < WRITERS * 5 {
+        assert!(Instant::now() < deadline, "the writers made no progress");
+        tokio::task::yield_now().await;
+    }
+    first.kill();
+    let mut resume = Vec::new();
+    for w in writers {
+        resume.push(w.await.expect("writer"));
+    }
+    assert!(
+        resume.iter().any(|n| *n < MEETINGS),
+        "killed before the writers finished"
+    );
+
+    let second = Accord::jetstream(&server);
+    let writers: Vec<_> = resume
+        .into_iter()
+        .enumerate()
+        .map(|(w, from)| {
+            let url = second.url.clone();
+            tokio::spawn(async move {
+                let client = http();
+                for n in from..MEETINGS {
+                    meet(&client, &url, w, n)
+                        .await
+                        .expect("appended after the restart");
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.expect("writer");
+    }
+    for w in 0..WRITERS {
+        let events = history(&second, &format!("killed-{w}")).await;
+        let meetings: Vec<&str> = events["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter_map(|e| e["data"]["meeting_id"].as_str())
+            .collect();
+        let expected: Vec<String> = (0..MEETINGS).map(|n| format!("m-{n}")).collect();
+        assert_eq!(
+            meetings, expected,
+            "each meeting once, in order, for writer {w}"
+        );
+    }
+    let (code, out, err) = accord(&["verify", "--server", &second.url]);
+    assert_eq!(code, 0, "every chain verifies: {out}{err}");
+    let metrics = metrics(&second).await;
+    assert!(
+        metrics.lines().any(|l| l == "accord_log_atomic_batches 1"),
+        "accord up says it sends atomic batches"
+    );
+    let batched = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("accord_log_batched_commits_total "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .unwrap_or(0.0);
+    assert!(
+        batched > 0.0,
+        "the commits after the restart travelled in batches"
+    );
+}
+
+/// Records meeting `n` of writer `w` with idempotency key `w-n`; `None` when `accord up` did not
+/// acknowledge it (it may still have been stored).
+async fn meet(client: &reqwest::Client, url: &str, w: usize, n: usize) -> Option<()> {
+    let answer = client
+        .post(format!("{url}/v1/partnerships/killed-{w}/events"))
+        .header("Idempotency-Key", format!("{w}-{n}"))
+        .json(&meeting(&format!("m-{n}")))
+        .send()
+        .await
+        .ok()?;
+    answer.status().is_success().then_some(())
 }
 
 macro_rules! per_version {

@@ -170,6 +170,7 @@ impl JetStreamLog {
                 }
             }
         };
+        metrics::gauge!("accord_log_atomic_batches").set(f64::from(u8::from(batcher.is_some())));
         Ok(Self {
             js,
             stream,

@@ -130,6 +130,8 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
         Role::Ledger => "accord ledger",
         Role::Projector => "accord projector",
     };
+    // Before the log opens: it reports how it publishes.
+    let metrics = Metrics::install();
     let mut nats = None;
     let (log, backend, store): (Arc<dyn EventLog>, &'static str, _) = match &args.nats {
         Some(url) => {
@@ -167,7 +169,6 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
             )
         }
     };
-    let metrics = Metrics::install();
     let shutdown = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
 
