@@ -792,9 +792,27 @@ fn the_demo_runs_without_a_server() {
         out.contains("R14 fomo: proposed because a competitor did it"),
         "{out}"
     );
+    // R2 weighs materiality first: tinyrx earns most of its revenue through megahealth.
+    assert!(
+        out.contains(
+            "R2 over_reliance (tinyrx): tinyrx earns 86% of its revenue through megahealth"
+        ),
+        "{out}"
+    );
     // Last, a retrospective per sample partnership (tests/retro.rs renders them).
     let written = std::fs::read_dir(&reports).expect("the reports").count();
     assert_eq!(written, 5, "{out}");
+    // The centre of excellence done right: each side earns a few percent through the other, so
+    // neither relies on it, though each lists only that partner.
+    let coe = std::fs::read_to_string(reports.join("jointworks-riverside.html")).expect("report");
+    assert!(
+        !coe.contains("over_reliance"),
+        "no R2 in jointworks-riverside"
+    );
+    assert!(
+        coe.contains("earns 7% of its revenue through partners"),
+        "the retro shows why"
+    );
 }
 
 /// Programs on NATS append through `accord.ledger.append` with the same JSON and answers.

@@ -157,6 +157,7 @@ fn asymmetry(partnership_id: String, m: &asy::Asymmetry) -> pb::Asymmetry {
                     joint_dependence: p.economic.jd,
                     da_over_jd: p.economic.da_over_jd,
                     hhi_a: p.economic.hhi_a,
+                    partner_revenue_share_a: p.economic.partner_revenue_share_a,
                     evidence: recent_strs(&p.economic.evidence),
                     evidence_total: recent(&p.economic.evidence).1,
                 }),

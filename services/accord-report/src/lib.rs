@@ -671,6 +671,11 @@ impl Page<'_> {
                             (pair.b.as_str()) " " (percent(pair.economic.d_b)) "; DA/JD " (format!("{r:+.2}"))
                         }
                     }
+                    @if let (Some(share), Some(hhi)) = (pair.economic.partner_revenue_share_a, pair.economic.hhi_a) {
+                        p.muted {
+                            (pair.a.as_str()) " earns " (percent(Some(share))) " of its revenue through partners; their concentration (HHI) is " (format!("{hhi:.2}")) "."
+                        }
+                    }
                 }
             }
         }

@@ -278,12 +278,13 @@ fn asymmetry(out: &mut String, m: &Asymmetry) {
         let e = &p.economic;
         let _ = writeln!(
             out,
-            "  economic: D_A {}, D_B {}, DA {}, JD {}, DA/JD {}, HHI_A {}",
+            "  economic: D_A {}, D_B {}, DA {}, JD {}, DA/JD {}, A's partner revenue share {}, HHI_A {}",
             num(e.d_a),
             num(e.d_b),
             num(e.da),
             num(e.jd),
             num(e.da_over_jd),
+            num(e.partner_revenue_share_a),
             num(e.hhi_a)
         );
     }

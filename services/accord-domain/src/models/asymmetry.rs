@@ -79,6 +79,8 @@ pub struct Economic {
     pub da: Option<f64>,
     pub jd: Option<f64>,
     pub da_over_jd: Option<f64>,
+    /// How much of A's revenue comes through partners at all: Σ partner revenue ÷ A's total.
+    pub partner_revenue_share_a: Option<f64>,
     /// Concentration of A's partner revenue: Σ share².
     pub hhi_a: Option<f64>,
     pub evidence: Vec<EventId>,
@@ -320,31 +322,46 @@ pub(crate) fn pair_of(
     }
 }
 
-/// D_A: what A earns via B over A's total; HHI_A over A's partner revenue.
-fn dependence(report: Option<&RevenueReported>, via: &OrgId) -> (Option<f64>, Option<f64>) {
-    let Some(r) = report else {
-        return (None, None);
-    };
+/// What an org's revenue report says of its dependence on some of its partners.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Dependence {
+    /// What it earns via those partners ÷ its total revenue (`D`).
+    pub(crate) through: Option<f64>,
+    /// What it earns via all its partners ÷ its total revenue.
+    pub(crate) partner_share: Option<f64>,
+    /// How concentrated its partner revenue is: Σ share² over its partners (`HHI`).
+    pub(crate) hhi: Option<f64>,
+}
+
+/// The dependence `report` shows on the partners of `via`.
+pub(crate) fn dependence(report: &RevenueReported, via: &[OrgId]) -> Dependence {
     let through = Amount::total(
-        r.by_partner
+        report
+            .by_partner
             .iter()
-            .filter(|p| &p.partner_org == via)
+            .filter(|p| via.contains(&p.partner_org))
             .map(|p| p.amount.0),
     );
-    let partner_total = Amount::total(r.by_partner.iter().map(|p| p.amount.0));
+    let partner_total = Amount::total(report.by_partner.iter().map(|p| p.amount.0));
     let hhi = (!partner_total.is_zero()).then(|| {
-        r.by_partner
+        report
+            .by_partner
             .iter()
             .filter_map(|p| Amount::ratio(p.amount.0, partner_total))
             .map(|s| s * s)
             .sum()
     });
-    (Amount::ratio(through, r.total.0), hhi)
+    Dependence {
+        through: Amount::ratio(through, report.total.0),
+        partner_share: Amount::ratio(partner_total, report.total.0),
+        hhi,
+    }
 }
 
 fn economic(a: &OrgId, b: &OrgId, latest: [Option<(&RevenueReported, EventId)>; 2]) -> Economic {
-    let (d_a, hhi_a) = dependence(latest[0].map(|(r, _)| r), b);
-    let (d_b, _) = dependence(latest[1].map(|(r, _)| r), a);
+    let of_a = latest[0].map(|(r, _)| dependence(r, std::slice::from_ref(b)));
+    let d_b = latest[1].and_then(|(r, _)| dependence(r, std::slice::from_ref(a)).through);
+    let d_a = of_a.and_then(|d| d.through);
     let (da, jd) = match (d_a, d_b) {
         (Some(x), Some(y)) => (Some(x - y), Some(x + y)),
         _ => (None, None),
@@ -355,7 +372,8 @@ fn economic(a: &OrgId, b: &OrgId, latest: [Option<(&RevenueReported, EventId)>; 
         da,
         jd,
         da_over_jd: da.zip(jd).and_then(|(da, jd)| (jd > 0.0).then(|| da / jd)),
-        hhi_a,
+        partner_revenue_share_a: of_a.and_then(|d| d.partner_share),
+        hhi_a: of_a.and_then(|d| d.hhi),
         evidence: latest.iter().flatten().map(|(_, id)| *id).collect(),
     }
 }

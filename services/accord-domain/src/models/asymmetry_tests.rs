@@ -223,5 +223,9 @@ fn economic_dependence_from_the_latest_revenue_reports() {
         (e.hhi_a.expect("hhi") - 1.0).abs() < EPS,
         "one partner: HHI 1"
     );
+    assert!(
+        (e.partner_revenue_share_a.expect("partner share") - 0.6).abs() < EPS,
+        "600 of 1000 through partners"
+    );
     assert_eq!(e.evidence, [id(3), id(4)]);
 }

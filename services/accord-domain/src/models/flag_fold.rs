@@ -223,7 +223,13 @@ impl FlagSource for FlagFold {
         }
         for (org, e) in &self.revenue {
             if let Payload::RevenueReported(r) = &e.payload {
-                rules::over_reliance(org, r, e.event_id, &mut out);
+                rules::over_reliance(
+                    org,
+                    &rules::others(&self.parties, org),
+                    r,
+                    e.event_id,
+                    &mut out,
+                );
             }
         }
         for org in &self.parties {

@@ -4,11 +4,10 @@
 
 use time::{Duration, OffsetDateTime};
 
-use super::asymmetry::{Indicator, PairAsymmetry};
+use super::asymmetry::{Indicator, PairAsymmetry, dependence};
 use super::flags::{Flag, Rule, Severity};
 use crate::event::{RevenueReported, RoleAssigned, SelectionBasis};
 use crate::ids::{EventId, ItemId, OrgId};
-use crate::values::Amount;
 
 /// Day counts of the rules *(settings)*: R3, R9/R12, R7.
 pub(crate) const R3_DAYS: i64 = 30;
@@ -111,31 +110,46 @@ pub(crate) fn unwilling_partner(
     }
 }
 
-/// R2: an org's latest revenue report shows its partner revenue concentrated.
-pub(crate) fn over_reliance(org: &OrgId, r: &RevenueReported, id: EventId, out: &mut Vec<Flag>) {
-    let total = Amount::total(r.by_partner.iter().map(|p| p.amount.0));
-    if total.is_zero() {
-        return;
-    }
-    let shares: Vec<f64> = r
-        .by_partner
-        .iter()
-        .filter_map(|p| Amount::ratio(p.amount.0, total))
-        .collect();
-    let hhi: f64 = shares.iter().map(|s| s * s).sum();
-    let top = shares.iter().copied().fold(0.0, f64::max);
-    if hhi >= 0.25 || top >= 0.5 {
-        out.push(flag(
-            Rule::R2,
-            Some(org.to_string()),
-            Severity::Warn,
-            format!(
-                "{org}'s partner revenue is concentrated: HHI {hhi:.2}, largest partner {:.0}%",
-                top * 100.0
-            ),
-            vec![id],
-        ));
-    }
+/// R2: an org's latest revenue report shows it relies on partners. Materiality first: the
+/// partnership (its other parties, `others`) brings at least half of its revenue; or its partner
+/// revenue is at least half of its revenue and concentrated (HHI ≥ 0.25).
+pub(crate) fn over_reliance(
+    org: &OrgId,
+    others: &[OrgId],
+    r: &RevenueReported,
+    id: EventId,
+    out: &mut Vec<Flag>,
+) {
+    let d = dependence(r, others);
+    let percent = |x: f64| format!("{:.0}%", x * 100.0);
+    let reason = match (d.through, d.partner_share, d.hhi) {
+        (Some(through), _, _) if through >= 0.5 => format!(
+            "{org} earns {} of its revenue through {}",
+            percent(through),
+            others
+                .iter()
+                .map(OrgId::as_str)
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ),
+        (_, Some(share), Some(hhi)) if share >= 0.5 && hhi >= 0.25 => format!(
+            "{org} earns {} of its revenue through partners, concentrated: HHI {hhi:.2}",
+            percent(share)
+        ),
+        _ => return,
+    };
+    out.push(flag(
+        Rule::R2,
+        Some(org.to_string()),
+        Severity::Warn,
+        reason,
+        vec![id],
+    ));
+}
+
+/// The parties of the partnership but `org`.
+pub(crate) fn others(parties: &[OrgId], org: &OrgId) -> Vec<OrgId> {
+    parties.iter().filter(|p| *p != org).cloned().collect()
 }
 
 /// R3: active for 30 days (since `since`) without goals covering every kind.

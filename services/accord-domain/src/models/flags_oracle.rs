@@ -166,7 +166,7 @@ fn evaluate(events: &[Event], t: OffsetDateTime, settings: &ModelSettings) -> Ve
         }
     }
     for (org, (r, id)) in latest {
-        rules::over_reliance(org, r, id, &mut out);
+        rules::over_reliance(org, &rules::others(&parties, org), r, id, &mut out);
     }
     let deal = events
         .iter()

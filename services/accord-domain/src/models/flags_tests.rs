@@ -374,6 +374,90 @@ fn r2_over_reliance_and_r10_imbalance_from_revenue() {
     );
 }
 
+/// The R2 flags (subject and reason) of a history in which acme reports `total` with
+/// `by_partner`.
+fn r2_of(total: &str, by_partner: Value) -> Vec<(Option<String>, String)> {
+    let events = history(
+        &[],
+        &[(
+            "2026-02-01T00:00:00Z",
+            "acme",
+            "revenue_reported",
+            json!({"org": "acme", "total": total, "by_partner": by_partner,
+                   "period": {"start": "2025-01-01", "end": "2025-12-31"}}),
+        )],
+    );
+    flags(
+        &events,
+        Axes::at(datetime!(2026-02-02 00:00 UTC)),
+        &Default::default(),
+    )
+    .open
+    .into_iter()
+    .filter(|f| f.rule_id == Rule::R2)
+    .map(|f| (f.subject, f.reason))
+    .collect()
+}
+
+#[test]
+fn r2_needs_materiality_before_concentration() {
+    let acme = |reason: &str| vec![(Some("acme".to_owned()), reason.to_owned())];
+    // The partnership brings half of acme's revenue: reliant, however concentrated.
+    assert_eq!(
+        r2_of("1000", json!([{"partner_org": "stmary", "amount": "500"}])),
+        acme("acme earns 50% of its revenue through stmary")
+    );
+    assert_eq!(
+        r2_of("1000", json!([{"partner_org": "stmary", "amount": "499"}])),
+        [],
+        "just under half, and its partner revenue is under half too"
+    );
+    // Partner revenue is half of the total and concentrated (HHI 0.6² + 0.4² = 0.52).
+    assert_eq!(
+        r2_of(
+            "1000",
+            json!([{"partner_org": "x1", "amount": "300"}, {"partner_org": "x2", "amount": "200"}])
+        ),
+        acme("acme earns 50% of its revenue through partners, concentrated: HHI 0.52")
+    );
+    assert_eq!(
+        r2_of(
+            "1000",
+            json!([{"partner_org": "x1", "amount": "300"}, {"partner_org": "x2", "amount": "199"}])
+        ),
+        [],
+        "partner revenue just under half"
+    );
+    // At the concentration boundary: four equal partners make HHI 0.25, five make 0.20.
+    let equal = |n: usize, each: &str| {
+        Value::Array(
+            (0..n)
+                .map(|i| json!({"partner_org": format!("x{i}"), "amount": each}))
+                .collect(),
+        )
+    };
+    assert_eq!(
+        r2_of("1000", equal(4, "125")),
+        acme("acme earns 50% of its revenue through partners, concentrated: HHI 0.25")
+    );
+    assert_eq!(r2_of("1000", equal(5, "100")), [], "not concentrated");
+    // One small partner is all partner revenue (HHI 1.00) and still no reliance: the
+    // jointworks-riverside sample, 3.1M of 42M.
+    assert_eq!(
+        r2_of(
+            "42000000",
+            json!([{"partner_org": "stmary", "amount": "3100000"}])
+        ),
+        []
+    );
+    assert_eq!(r2_of("1000", json!([])), [], "no partner revenue reported");
+    assert_eq!(
+        r2_of("0", json!([{"partner_org": "stmary", "amount": "0"}])),
+        [],
+        "a total of zero says nothing"
+    );
+}
+
 #[test]
 fn r4_incentives() {
     let incentive = |at: &'static str, pct: f64| {

@@ -96,6 +96,10 @@ const ASYMMETRY: &[Column] = &[
     col("sufficient", Bool),
     col("lean", Float),
     col("balance_index", Float),
+    col("d_a", Float),
+    col("d_b", Float),
+    col("partner_revenue_share_a", Float),
+    col("hhi_a", Float),
 ];
 
 const GOALS: &[Column] = &[
@@ -302,6 +306,10 @@ fn asymmetry(m: &Asymmetry) -> Vec<Row> {
                 Cell::Bool(share.sufficient),
                 float(pair.lean),
                 float(pair.balance_index),
+                float(pair.economic.d_a),
+                float(pair.economic.d_b),
+                float(pair.economic.partner_revenue_share_a),
+                float(pair.economic.hhi_a),
             ]);
         }
     }
