@@ -11,7 +11,7 @@ use accord_log::jetstream::{JetStreamLog, STREAM, StreamSettings};
 use accord_log::{AppendRequest, EventLog, Expected, LogError, Verification, verify_partnership};
 use futures::TryStreamExt;
 
-use crate::conformance::{pid, request};
+use crate::conformance::{pid, request, small_batches};
 use crate::harness::{NatsServer, ServerVersion, free_port, workspace_root};
 use crate::tls::TestCa;
 
@@ -134,6 +134,7 @@ async fn a_three_node_cluster_loses_nothing_acknowledged_when_a_node_dies() {
     let (mut nodes, urls, ca) = start_cluster();
     let settings = StreamSettings {
         replicas: 3,
+        batching: small_batches(),
         ..StreamSettings::default()
     };
     // The cluster is ready when it can place an R3 stream.

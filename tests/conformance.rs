@@ -78,7 +78,7 @@ impl Backend {
         let settings = StreamSettings {
             batching: Batching {
                 max_commits: if *batched { 100 } else { 1 },
-                ..Batching::default()
+                ..small_batches()
             },
             ..StreamSettings::default()
         };
@@ -99,6 +99,14 @@ impl Backend {
         if let Backend::JetStream { server, .. } = self {
             server.restart().expect("restart nats-server");
         }
+    }
+}
+
+/// Batching from groups of two, so that the few writers of a test make batches.
+pub(crate) fn small_batches() -> Batching {
+    Batching {
+        min_commits: 2,
+        ..Batching::default()
     }
 }
 

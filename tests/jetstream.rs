@@ -12,7 +12,7 @@ use async_nats::jetstream;
 use futures::TryStreamExt;
 use reqwest::StatusCode;
 
-use crate::conformance::{pid, request};
+use crate::conformance::{pid, request, small_batches};
 use crate::e2e::{Accord, accord, history, http, meeting, metrics, post, proposal};
 use crate::harness::{NatsServer, ServerVersion};
 
@@ -282,8 +282,12 @@ async fn batched_commits_survive_a_killed_server() {
     const WRITERS: usize = 16;
     const COMMITS: u64 = 30;
     let mut server = NatsServer::start(ServerVersion::Current).expect("server");
+    let settings = StreamSettings {
+        batching: small_batches(),
+        ..StreamSettings::default()
+    };
     let log = Arc::new(
-        JetStreamLog::connect(&server.url(), &StreamSettings::default())
+        JetStreamLog::connect(&server.url(), &settings)
             .await
             .expect("open"),
     );
@@ -356,7 +360,9 @@ async fn a_killed_ledger_loses_and_repeats_nothing() {
     let server =
         NatsServer::start_binary(&ServerVersion::Current.binary(), "sync_interval: always")
             .expect("server");
-    let first = Accord::jetstream(&server);
+    let up =
+        |server: &NatsServer| Accord::up(&["--nats", &server.url(), "--batch-min-commits", "2"]);
+    let first = up(&server);
     for w in 0..WRITERS {
         let (status, _) = post(&first, &format!("killed-{w}"), &proposal(), &[]).await;
         assert_eq!(status, StatusCode::CREATED);
@@ -391,7 +397,7 @@ async fn a_killed_ledger_loses_and_repeats_nothing() {
         "killed before the writers finished"
     );
 
-    let second = Accord::jetstream(&server);
+    let second = up(&server);
     let writers: Vec<_> = resume
         .into_iter()
         .enumerate()

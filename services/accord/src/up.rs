@@ -40,6 +40,10 @@ pub(crate) struct Args {
     /// 1 publishes each commit alone, and each analytics update too.
     #[arg(long, default_value_t = Batching::default().max_commits as u64, env = "ACCORD_BATCH_MAX_COMMITS", value_parser = clap::value_parser!(u64).range(1..=accord_log::jetstream::atomic::MAX_MESSAGES as u64))]
     batch_max_commits: u64,
+    /// With --nats: the fewest commits sent as one atomic batch; a smaller group is published
+    /// alone, all at once.
+    #[arg(long, default_value_t = Batching::default().min_commits as u64, env = "ACCORD_BATCH_MIN_COMMITS", value_parser = clap::value_parser!(u64).range(2..=accord_log::jetstream::atomic::MAX_MESSAGES as u64))]
+    batch_min_commits: u64,
     /// With --nats: batches in flight at once. A commit that finds none in flight goes at once;
     /// the others gather while the batches ahead are answered.
     #[arg(long, default_value_t = Batching::default().max_in_flight as u64, env = "ACCORD_BATCH_MAX_IN_FLIGHT", value_parser = clap::value_parser!(u64).range(1..=50))]
@@ -144,6 +148,7 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
             let settings = StreamSettings {
                 replicas: args.replicas,
                 batching: Batching {
+                    min_commits: usize::try_from(args.batch_min_commits).unwrap_or(usize::MAX),
                     max_commits: usize::try_from(args.batch_max_commits).unwrap_or(usize::MAX),
                     max_wait: Duration::from_micros(args.batch_max_wait_us),
                     max_in_flight: usize::try_from(args.batch_max_in_flight).unwrap_or(1),
