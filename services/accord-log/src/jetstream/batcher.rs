@@ -2,14 +2,16 @@
 //! one atomic batch ([`atomic`]), so that a server syncing every write (`sync_interval: always`)
 //! flushes once for the group.
 //!
-//! - A commit that finds no batch in flight goes at once, alone: an idle ledger adds no wait.
-//! - While batches are in flight, the commits that arrive gather. A group closes when it holds
-//!   `max_commits`, when no batch is in flight any more, or, when fewer than `max_in_flight`
-//!   are, `max_wait` after its first commit.
-//! - One batch in flight is the default: nats-server 2.15 stages and stores the atomic batches
-//!   of a stream one after the other at a cost of a few milliseconds each, whatever their size,
-//!   so fewer and larger batches carry more commits. For the same reason a group of fewer than
-//!   `min_commits` is published alone, all at once, as without batching.
+//! - A commit that finds no batch in flight goes at once, alone, unless enough commits are on
+//!   their way (published alone, not answered yet) to make a batch of `min_commits` soon: an
+//!   idle ledger adds no wait, and a group waits at most `max_wait` for company.
+//! - While a batch is in flight, the commits that arrive gather, and go when it is answered (or
+//!   at `max_commits`, or `max_wait` after the first when more than one batch may be in flight).
+//! - A group of at least `min_commits` goes as one atomic batch; a smaller one commit by commit,
+//!   all at once, as without batching. nats-server 2.15 stages and stores the atomic batches of a
+//!   stream one after the other at a cost of a few milliseconds each, whatever their size, so
+//!   small batches would be slower than none, and one batch in flight (the default) lets the next
+//!   group grow.
 //! - A group holds at most one commit per partnership (the server checks each message's expected
 //!   subject sequence against the stream as it was before the batch); another commit to the same
 //!   partnership waits for the next group.
@@ -23,7 +25,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, ErrorCode, stream::LastRawMessageErrorKind};
@@ -51,8 +53,8 @@ pub struct Batching {
     /// Size bound: the most commits in one batch (1 turns batching off; at most
     /// [`atomic::MAX_MESSAGES`]).
     pub max_commits: usize,
-    /// Time bound: the longest a group waits for the batch ahead of it before it goes too,
-    /// when fewer than `max_in_flight` are in flight.
+    /// Time bound: the longest a group waits for company when no batch is ahead of it, or for
+    /// the batch ahead when fewer than `max_in_flight` are in flight.
     pub max_wait: Duration,
     /// Batches in flight at once (at least 1; the server takes 50 per stream).
     pub max_in_flight: usize,
@@ -84,8 +86,10 @@ struct Shared {
     stream: jetstream::stream::Stream,
     on: AtomicBool,
     slots: Arc<Semaphore>,
-    /// A batch in flight was answered.
+    /// A batch in flight, or a commit published alone, was answered.
     answered: Notify,
+    /// Commits published alone and not answered yet.
+    alone: AtomicUsize,
     batched: AtomicU64,
 }
 
@@ -110,6 +114,7 @@ impl Batcher {
             on: AtomicBool::new(true),
             slots: Arc::new(Semaphore::new(batching.max_in_flight.max(1))),
             answered: Notify::new(),
+            alone: AtomicUsize::new(0),
             batched: AtomicU64::new(0),
         });
         tokio::spawn(gather(receiver, shared.clone(), batching));
@@ -174,8 +179,19 @@ async fn gather(
                     Err(_) => break,
                 }
             }
-            let free = shared.slots.available_permits();
-            if group.len() >= max || free == in_flight || (free > 0 && Instant::now() >= deadline) {
+            let batches = in_flight - shared.slots.available_permits();
+            let waited = Instant::now() >= deadline;
+            let go = group.len() >= max
+                || if batches == 0 {
+                    // Nothing ahead: a batch when the group is large enough, else alone at once
+                    // unless enough commits are on their way back to make a batch soon.
+                    group.len() >= min
+                        || waited
+                        || shared.alone.load(Ordering::Relaxed) + group.len() < min
+                } else {
+                    batches < in_flight && waited
+                };
+            if go {
                 break;
             }
             tokio::select! {
@@ -184,8 +200,12 @@ async fn gather(
                     None => break,
                 },
                 () = shared.answered.notified() => {}
-                () = tokio::time::sleep_until(deadline), if free > 0 => {}
+                () = tokio::time::sleep_until(deadline), if !waited => {}
             }
+        }
+        if group.len() < min || !shared.on.load(Ordering::Relaxed) {
+            tokio::spawn(alone(shared.clone(), group.commits));
+            continue;
         }
         let Ok(slot) = shared.slots.clone().acquire_owned().await else {
             return;
@@ -299,11 +319,16 @@ async fn last_sequence(shared: &Shared, subject: &str) -> Result<Position, LogEr
     }
 }
 
-/// Publishes each commit alone, as without batching, all at once.
+/// Publishes each commit alone, as without batching, all at once; counted in `alone` until
+/// answered.
 async fn alone(shared: Arc<Shared>, commits: Vec<Queued>) {
     let shared = &shared;
+    shared.alone.fetch_add(commits.len(), Ordering::Relaxed);
     join_all(commits.into_iter().map(|q| async move {
-        let _ = q.answer.send(publish_alone(&shared.js, q.message).await);
+        let acked = publish_alone(&shared.js, q.message).await;
+        shared.alone.fetch_sub(1, Ordering::Relaxed);
+        shared.answered.notify_one();
+        let _ = q.answer.send(acked);
     }))
     .await;
 }
