@@ -48,8 +48,8 @@ pub(crate) struct Args {
     /// the others gather while the batches ahead are answered.
     #[arg(long, default_value_t = Batching::default().max_in_flight as u64, env = "ACCORD_BATCH_MAX_IN_FLIGHT", value_parser = clap::value_parser!(u64).range(1..=50))]
     batch_max_in_flight: u64,
-    /// With --nats and more than one batch in flight: longest a group of commits waits, in
-    /// microseconds, for the batch ahead before it goes too.
+    /// With --nats: longest a group of commits waits, in microseconds, for company when no batch
+    /// is ahead of it (or for the batch ahead, when more than one may be in flight).
     #[arg(long, default_value_t = Batching::default().max_wait.as_micros() as u64, env = "ACCORD_BATCH_MAX_WAIT_US")]
     batch_max_wait_us: u64,
     /// With --nats: let existing streams made without `allow_atomic` take atomic batches, by
