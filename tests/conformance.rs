@@ -166,6 +166,17 @@ async fn all(log: &dyn EventLog) -> Vec<StoredCommit> {
         .expect("read_all items")
 }
 
+/// The log holds exactly the `acknowledged` commits, each once.
+pub(crate) async fn stored_once(log: &dyn EventLog, acknowledged: &BTreeSet<CommitId>) {
+    let stored: Vec<CommitId> = all(log)
+        .await
+        .iter()
+        .map(|c| c.decode().expect("decode").1.commit_id)
+        .collect();
+    assert_eq!(stored.len(), acknowledged.len(), "every commit once");
+    assert_eq!(&stored.into_iter().collect::<BTreeSet<_>>(), acknowledged);
+}
+
 fn event_ids(commits: &[StoredCommit]) -> Vec<EventId> {
     commits
         .iter()
@@ -656,17 +667,8 @@ pub(crate) async fn concurrent_appends_to_many_partnerships(backend: Backend) {
         acknowledged.extend(ids);
         partnerships.push(p);
     }
-    let stored: Vec<CommitId> = all(&*log)
-        .await
-        .iter()
-        .map(|c| c.decode().expect("decode").1.commit_id)
-        .collect();
-    assert_eq!(
-        stored.len() as u64,
-        WRITERS * COMMITS,
-        "every commit once, no stale one"
-    );
-    assert_eq!(stored.into_iter().collect::<BTreeSet<_>>(), acknowledged);
+    assert_eq!(acknowledged.len() as u64, WRITERS * COMMITS);
+    stored_once(&*log, &acknowledged).await;
     for p in &partnerships {
         assert!(matches!(
             verify_partnership(&*log, p).await.expect("verify"),

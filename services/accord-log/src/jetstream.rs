@@ -34,7 +34,7 @@ use futures::{StreamExt, TryStreamExt};
 
 pub use batcher::Batching;
 
-use self::atomic::{Outbound, Support};
+use self::atomic::Outbound;
 use self::batcher::Batcher;
 use crate::{
     AppendRequest, Appended, CommitStream, EventLog, Expected, Head, LogError, Position,
@@ -152,23 +152,13 @@ impl JetStreamLog {
                         "cannot let stream {STREAM} take atomic batches: {e}"
                     ))
                 })?;
-            match support {
-                Support::Yes => Some(Arc::new(Batcher::start(
+            support.usable(STREAM, "the ledger").then(|| {
+                Arc::new(Batcher::start(
                     js.clone(),
                     stream.clone(),
                     settings.batching,
-                ))),
-                Support::OldServer(version) => {
-                    tracing::warn!(%version, "nats-server predates atomic batch publish (2.12): publishing one message per commit");
-                    None
-                }
-                Support::NotAllowed => {
-                    tracing::warn!(
-                        "stream {STREAM} was made without allow_atomic: publishing one message per commit; start with --enable-atomic to update it"
-                    );
-                    None
-                }
-            }
+                ))
+            })
         };
         metrics::gauge!("accord_log_atomic_batches").set(f64::from(u8::from(batcher.is_some())));
         Ok(Self {

@@ -29,7 +29,7 @@ use accord_domain::models::{Model, ModelSettings};
 use accord_domain::values::rfc3339;
 use accord_log::Position;
 use accord_log::jetstream::HEADER_SCHEMA;
-use accord_log::jetstream::atomic::{self, Outbound, Support};
+use accord_log::jetstream::atomic::{self, Outbound};
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, message::PublishMessage, stream};
 use bytes::Bytes;
@@ -258,22 +258,10 @@ impl Feed {
                 .map_err(|e| stream_error(&e))?,
         };
         let batched = settings.batched
-            && match atomic::support(&js, &mut stream, settings.enable_atomic)
+            && atomic::support(&js, &mut stream, settings.enable_atomic)
                 .await
                 .map_err(|e| stream_error(&e))?
-            {
-                Support::Yes => true,
-                Support::OldServer(version) => {
-                    tracing::warn!(%version, "nats-server predates atomic batch publish (2.12): the analytics feed publishes each update alone");
-                    false
-                }
-                Support::NotAllowed => {
-                    tracing::warn!(
-                        "stream {STREAM} was made without allow_atomic: the analytics feed publishes each update alone; start with --enable-atomic to update it"
-                    );
-                    false
-                }
-            };
+                .usable(STREAM, "the analytics feed");
         let projections = projector.projections().clone();
         let mark = projections.dir().join(MARK_FILE);
         let status = projector.status();

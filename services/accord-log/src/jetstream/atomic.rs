@@ -142,6 +142,26 @@ pub enum Support {
     NotAllowed,
 }
 
+impl Support {
+    /// Whether batches may go to `stream`; if not, says once in the log why `who` publishes
+    /// each message alone.
+    pub fn usable(&self, stream: &str, who: &str) -> bool {
+        match self {
+            Support::Yes => true,
+            Support::OldServer(version) => {
+                tracing::warn!(%version, "nats-server predates atomic batch publish (2.12): {who} publishes each message alone");
+                false
+            }
+            Support::NotAllowed => {
+                tracing::warn!(
+                    "stream {stream} was made without allow_atomic: {who} publishes each message alone; start with --enable-atomic to update it"
+                );
+                false
+            }
+        }
+    }
+}
+
 /// Whether `stream` takes atomic batches. A stream without `allow_atomic` on a server that has
 /// the feature gets it only when `update` is set: an existing stream is never changed silently.
 pub async fn support(
