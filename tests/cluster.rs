@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use accord_domain::{CommitId, PartnershipId};
 use accord_log::jetstream::{JetStreamLog, STREAM, StreamSettings};
-use accord_log::{AppendRequest, EventLog, Expected, LogError, Verification, verify_partnership};
+use accord_log::{
+    AppendRequest, EventLog, Expected, Head, LogError, Verification, verify_partnership,
+};
 
 use crate::conformance::{pid, request, small_batches, stored_once};
 use crate::harness::{NatsServer, ServerVersion, free_port, workspace_root};
@@ -196,5 +198,19 @@ async fn a_three_node_cluster_loses_nothing_acknowledged_when_a_node_dies() {
     }
     assert_eq!(acknowledged.len(), 120);
     stored_once(&*log, &acknowledged).await;
+    // On a clustered stream too, a stale revision is a conflict, and a commit sent again is
+    // answered with the original (the server words some of these 10164, not 10071).
+    let stale = log
+        .append(request(&partnerships[0], 999, Expected::Exact(Head::EMPTY)))
+        .await;
+    assert!(
+        matches!(stale, Err(LogError::Conflict { .. })),
+        "a stale append is a conflict, got {stale:?}"
+    );
+    let again = request(&pid("again"), 0, Expected::NoStream);
+    let first = log.append(again.clone()).await.expect("append");
+    let replayed = log.append(again).await.expect("the same commit again");
+    assert!(replayed.replayed);
+    assert_eq!(replayed.position, first.position);
     assert!(log.batched_commits() > 0, "commits travelled in batches");
 }

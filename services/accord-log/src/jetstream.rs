@@ -352,9 +352,20 @@ pub(crate) async fn publish_alone(
             sequence: ack.sequence,
             duplicate: ack.duplicate,
         }),
-        Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => Ok(Acked::WrongLastSequence),
+        Err(e) if is_wrong_last_sequence(&e) => Ok(Acked::WrongLastSequence),
         Err(e) => Err(unavailable(&e)),
     }
+}
+
+/// Whether the server said the subject is not at the expected sequence: 10071, or 10164 (its
+/// words on a clustered stream, seen on 2.15.1 with R3), which async-nats does not name.
+fn is_wrong_last_sequence(e: &jetstream::context::PublishError) -> bool {
+    e.kind() == PublishErrorKind::WrongLastSequence
+        || std::error::Error::source(e)
+            .and_then(|s| s.downcast_ref::<jetstream::Error>())
+            .is_some_and(|j| {
+                j.error_code() == jetstream::ErrorCode::STREAM_WRONG_LAST_SEQUENCE_CONSTANT
+            })
 }
 
 /// A commit from a consumer, and how many more the server holds for that consumer right now.
@@ -703,5 +714,33 @@ fn check_config(want: &stream::Config, have: &stream::Config) -> Result<(), LogE
             "stream {STREAM} exists with other settings: {}; fix or recreate the stream",
             diffs.join("; ")
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_nats::jetstream::{self, context::PublishError};
+
+    use super::{PublishErrorKind, is_wrong_last_sequence};
+
+    fn server_error(code: u32) -> jetstream::Error {
+        serde_json::from_str(&format!(
+            r#"{{"code": 400, "err_code": {code}, "description": "wrong last sequence"}}"#
+        ))
+        .expect("a JetStream error")
+    }
+
+    #[test]
+    fn both_words_for_a_wrong_last_sequence_are_a_conflict() {
+        let named =
+            PublishError::with_source(PublishErrorKind::WrongLastSequence, server_error(10071));
+        let clustered = PublishError::with_source(PublishErrorKind::Other, server_error(10164));
+        let other = PublishError::with_source(PublishErrorKind::Other, server_error(10060));
+        assert!(is_wrong_last_sequence(&named));
+        assert!(is_wrong_last_sequence(&clustered));
+        assert!(!is_wrong_last_sequence(&other));
+        assert!(!is_wrong_last_sequence(&PublishError::new(
+            PublishErrorKind::TimedOut
+        )));
     }
 }

@@ -7,8 +7,9 @@
 //! rebuild of the read models by a real `accord projector --rebuild` process, vs raw
 //! ordered-consumer replay), 4 (query latency over HTTP), 5 (the projector's peak memory during
 //! the rebuild, and nats-server's memory at 100k partnerships), 6 (append and replay on the
-//! embedded backend, against raw sled) and 7 (the read models of one long partnership, cold:
-//! `bench_history`).
+//! embedded backend, against raw sled), 7 (the read models of one long partnership, cold:
+//! `bench_history`), 8 (lag while it takes commits: `bench_lag`) and 9 (appends on a 3-node
+//! cluster, batched and not: `bench_cluster`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -63,7 +64,7 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 1000)]
     lag_rate: u64,
     /// The figures to measure (each run measures the figures it shares a setup with).
-    #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5,6,7,8")]
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5,6,7,8,9")]
     figures: Vec<u8>,
 }
 
@@ -144,6 +145,9 @@ pub(crate) async fn run(args: Args) -> Result<()> {
         if wants(&[2]) {
             crate::bench_up::figure_2(&bin, args.partnerships, args.commits).await?;
         }
+        if wants(&[9]) {
+            crate::bench_cluster::figure_9(&bin, args.partnerships, args.commits).await?;
+        }
         if wants(&[8]) {
             let run = Duration::from_secs(args.lag_seconds);
             crate::bench_lag::figure_8(&bin, extra, run, args.lag_rate).await?;
@@ -165,7 +169,7 @@ async fn jetstream_figures(bin: &std::path::Path, extra: &str, args: &Args) -> R
     let server = NatsServer::start_binary(bin, extra)?;
     let client = async_nats::connect(server.url()).await?;
 
-    let raw_append = raw_publish(&client, args.partnerships, args.commits).await?;
+    let raw_append = raw_publish(&client, args.partnerships, args.commits, 1).await?;
     let log = Arc::new(JetStreamLog::open(client.clone(), &StreamSettings::default()).await?);
     let append = ledger_append(log.clone(), args.partnerships, args.commits).await?;
 
@@ -237,11 +241,17 @@ fn percentile(samples: &[f64], p: f64) -> f64 {
 }
 
 /// A file-backed stream of the raw baselines.
-async fn bench_stream(js: &jetstream::Context, name: &str, subjects: &str) -> Result<()> {
+async fn bench_stream(
+    js: &jetstream::Context,
+    name: &str,
+    subjects: &str,
+    replicas: usize,
+) -> Result<()> {
     js.create_stream(stream::Config {
         name: name.into(),
         subjects: vec![subjects.into()],
         storage: stream::StorageType::File,
+        num_replicas: replicas,
         ..Default::default()
     })
     .await?;
@@ -251,7 +261,7 @@ async fn bench_stream(js: &jetstream::Context, name: &str, subjects: &str) -> Re
 /// Raw: one publish with the expected subject sequence at a time, each awaited.
 async fn raw_latency(client: &async_nats::Client) -> Result<Vec<f64>> {
     let js = jetstream::new(client.clone());
-    bench_stream(&js, "BENCH_LATENCY", "bench.latency").await?;
+    bench_stream(&js, "BENCH_LATENCY", "bench.latency", 1).await?;
     let payload = bytes::Bytes::from(vec![b'x'; RAW_PAYLOAD]);
     let mut last = 0;
     let mut samples = Vec::with_capacity(LATENCY_SAMPLES);
@@ -352,9 +362,10 @@ pub(crate) async fn raw_publish(
     client: &async_nats::Client,
     subjects: u64,
     each: u64,
+    replicas: usize,
 ) -> Result<f64> {
     let js = jetstream::new(client.clone());
-    bench_stream(&js, "BENCH_RAW", "bench.raw.*").await?;
+    bench_stream(&js, "BENCH_RAW", "bench.raw.*", replicas).await?;
     let payload = bytes::Bytes::from(vec![b'x'; RAW_PAYLOAD]);
     let started = Instant::now();
     let tasks: Vec<_> = (0..subjects)
@@ -390,7 +401,11 @@ pub(crate) async fn raw_publish(
 
 /// The ledger's path: validate, decide, encode, hash, append with the expected revision; one
 /// task per partnership, one event per commit.
-async fn ledger_append(log: Arc<dyn EventLog>, partnerships: u64, each: u64) -> Result<f64> {
+pub(crate) async fn ledger_append(
+    log: Arc<dyn EventLog>,
+    partnerships: u64,
+    each: u64,
+) -> Result<f64> {
     let ledger = Arc::new(Ledger::new(log, Settings::default()));
     let ids: Vec<PartnershipId> = (0..partnerships)
         .map(|i| PartnershipId::parse(&format!("bench-{i}")))
@@ -707,7 +722,7 @@ async fn subject_memory(bin: &std::path::Path, extra: &str, subjects: u64) -> Re
     let pid = server.pid().context("the server runs")?;
     let client = async_nats::connect(server.url()).await?;
     let js = jetstream::new(client.clone());
-    bench_stream(&js, "BENCH_SUBJECTS", "bench.subjects.*").await?;
+    bench_stream(&js, "BENCH_SUBJECTS", "bench.subjects.*", 1).await?;
     let before = rss_field(pid, "VmRSS:")?;
     let payload = bytes::Bytes::from(vec![b'x'; RAW_PAYLOAD]);
     let mut acks = futures::stream::FuturesUnordered::new();

@@ -28,7 +28,7 @@ pub(crate) async fn figure_2(bin: &Path, partnerships: u64, commits: u64) -> Res
     let raw = {
         let server = NatsServer::start_binary(bin, "sync_interval: always")?;
         let client = async_nats::connect(server.url()).await?;
-        raw_publish(&client, partnerships, commits).await?
+        raw_publish(&client, partnerships, commits, 1).await?
     };
     let mut unbatched_64 = None;
     let mut batched_64 = None;

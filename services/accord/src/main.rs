@@ -1,6 +1,7 @@
 //! `accord`: one binary that runs every service and is the client.
 
 mod bench;
+mod bench_cluster;
 mod bench_history;
 mod bench_lag;
 mod bench_up;
