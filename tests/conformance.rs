@@ -166,6 +166,21 @@ async fn all(log: &dyn EventLog) -> Vec<StoredCommit> {
         .expect("read_all items")
 }
 
+/// Waits for writers that each append to a partnership of their own: the commits they got
+/// acknowledged, and their partnerships in writer order.
+pub(crate) async fn joined(
+    writers: Vec<tokio::task::JoinHandle<(PartnershipId, Vec<CommitId>)>>,
+) -> (BTreeSet<CommitId>, Vec<PartnershipId>) {
+    let mut acknowledged = BTreeSet::new();
+    let mut partnerships = Vec::new();
+    for w in writers {
+        let (p, ids) = w.await.expect("writer");
+        acknowledged.extend(ids);
+        partnerships.push(p);
+    }
+    (acknowledged, partnerships)
+}
+
 /// The log holds exactly the `acknowledged` commits, each once.
 pub(crate) async fn stored_once(log: &dyn EventLog, acknowledged: &BTreeSet<CommitId>) {
     let stored: Vec<CommitId> = all(log)
@@ -660,13 +675,7 @@ pub(crate) async fn concurrent_appends_to_many_partnerships(backend: Backend) {
             })
         })
         .collect();
-    let mut acknowledged = BTreeSet::new();
-    let mut partnerships = Vec::new();
-    for w in writers {
-        let (p, ids) = w.await.expect("writer");
-        acknowledged.extend(ids);
-        partnerships.push(p);
-    }
+    let (acknowledged, partnerships) = joined(writers).await;
     assert_eq!(acknowledged.len() as u64, WRITERS * COMMITS);
     stored_once(&*log, &acknowledged).await;
     for p in &partnerships {

@@ -144,19 +144,12 @@ pub(crate) fn import_examples(a: &Accord, files: &[&str]) {
     }
 }
 
-/// An HTTP client for the tests (reqwest over rustls with ring, as the `accord` binary uses).
 /// What `/metrics` answers (Prometheus text).
 pub(crate) async fn metrics(a: &Accord) -> String {
-    http()
-        .get(format!("{}/metrics", a.url))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text")
+    get(a, "/metrics").await.text().await.expect("text")
 }
 
+/// An HTTP client for the tests (reqwest over rustls with ring, as the `accord` binary uses).
 pub(crate) fn http() -> reqwest::Client {
     // Installed once per test process; a second call finds it installed.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -205,16 +198,18 @@ pub(crate) async fn post_raw(
     (status, body)
 }
 
-/// The JSON answer of a GET of `path` (with its query string) on `a`.
-pub(crate) async fn get_json(a: &Accord, path: &str) -> Value {
+/// The answer to a GET of `path` (with its query string) on `a`.
+async fn get(a: &Accord, path: &str) -> reqwest::Response {
     http()
         .get(format!("{}{path}", a.url))
         .send()
         .await
         .expect("send")
-        .json()
-        .await
-        .expect("json")
+}
+
+/// The JSON answer of a GET of `path` (with its query string) on `a`.
+pub(crate) async fn get_json(a: &Accord, path: &str) -> Value {
+    get(a, path).await.json().await.expect("json")
 }
 
 pub(crate) async fn history(a: &Accord, p: &str) -> Value {

@@ -1,6 +1,5 @@
 //! What only the JetStream backend has: the stream's provisioning and its server-side guards.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -11,7 +10,7 @@ use accord_log::{AppendRequest, EventLog, Expected, Head, LogError, Verification
 use async_nats::jetstream;
 use reqwest::StatusCode;
 
-use crate::conformance::{pid, request, small_batches, stored_once};
+use crate::conformance::{joined, pid, request, small_batches, stored_once};
 use crate::e2e::{Accord, accord, history, http, meeting, metrics, post, proposal};
 use crate::harness::{NatsServer, ServerVersion};
 
@@ -318,13 +317,7 @@ async fn batched_commits_survive_a_killed_server() {
     server.kill().expect("kill nats-server");
     server.start_again().expect("start nats-server again");
 
-    let mut sent = BTreeSet::new();
-    let mut partnerships = Vec::new();
-    for w in writers {
-        let (p, ids) = w.await.expect("writer");
-        sent.extend(ids);
-        partnerships.push(p);
-    }
+    let (sent, partnerships) = joined(writers).await;
     assert_eq!(sent.len(), WRITERS * COMMITS as usize);
     stored_once(&*log, &sent).await;
     for p in &partnerships {
