@@ -149,7 +149,12 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
                 replicas: args.replicas,
                 batching: Batching {
                     min_commits: usize::try_from(args.batch_min_commits).unwrap_or(usize::MAX),
-                    max_commits: usize::try_from(args.batch_max_commits).unwrap_or(usize::MAX),
+                    // The projector reads the log and never appends: no group-commit task.
+                    max_commits: if matches!(role, Role::Projector) {
+                        1
+                    } else {
+                        usize::try_from(args.batch_max_commits).unwrap_or(usize::MAX)
+                    },
                     max_wait: Duration::from_micros(args.batch_max_wait_us),
                     max_in_flight: usize::try_from(args.batch_max_in_flight).unwrap_or(1),
                 },
