@@ -14,7 +14,7 @@ use async_nats::jetstream::{self, consumer};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use crate::e2e::{Accord, get_json, http, import_examples, program, revision};
+use crate::app::{Accord, get_json, http, import_examples, program, revision};
 use crate::harness::{NatsServer, ServerVersion, workspace_root};
 
 /// Longest wait for the feed, the consumer or a message.
@@ -193,7 +193,7 @@ async fn python_follows_the_feed_and_nothing_is_published_twice() {
         "3".to_owned(),
     ];
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (code, _, err) = crate::e2e::accord(&["up", "--analytics-keep", "0"]);
+    let (code, _, err) = crate::app::accord(&["up", "--analytics-keep", "0"]);
     assert_eq!(code, 2, "keeping no update is refused: {err}");
     assert!(err.contains("--analytics-keep"), "{err}");
     let a = Accord::up(&args);

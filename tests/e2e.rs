@@ -2,229 +2,17 @@
 //! the client commands and their exit codes.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::app::{
+    Accord, accord, error_code, history, http, meeting, metrics, new_token, post, post_raw,
+    proposal, revision,
+};
 use crate::harness::{NatsServer, ServerVersion, workspace_root};
-
-/// How long `accord up` may take to say where it listens.
-const READY_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// A program the tests run: `$env`, or `default` in the workspace; `missing` says how to get it.
-pub(crate) fn program(env: &str, default: &str, missing: &str) -> PathBuf {
-    let bin = std::env::var_os(env).map_or_else(|| workspace_root().join(default), PathBuf::from);
-    assert!(
-        bin.exists(),
-        "{} is missing: {missing} (or set {env})",
-        bin.display()
-    );
-    bin
-}
-
-/// The binary under test: `$ACCORD_BIN`, or the workspace's debug build (the test command
-/// builds it first).
-pub(crate) fn accord_bin() -> PathBuf {
-    program(
-        "ACCORD_BIN",
-        "target/debug/accord",
-        "run `cargo build -p accord` (scripts/test does)",
-    )
-}
-
-/// A running `accord up`.
-pub(crate) struct Accord {
-    child: Child,
-    pub(crate) url: String,
-    /// The data directory when the test gave none: the projector's store lives there.
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl Accord {
-    /// Starts `accord up` with these extra arguments on a free port.
-    pub(crate) fn up(args: &[&str]) -> Self {
-        Self::start("up", args)
-    }
-
-    /// Starts `accord <command>` (up, ledger or projector) with these extra arguments on a free
-    /// port.
-    pub(crate) fn start(command: &str, args: &[&str]) -> Self {
-        let default_http: &[&str] = if args.contains(&"--http") {
-            &[]
-        } else {
-            &["--http", "127.0.0.1:0"]
-        };
-        let dir = (!args.contains(&"--data-dir")).then(|| tempfile::tempdir().expect("dir"));
-        let mut child = Command::new(accord_bin())
-            .arg(command)
-            .args(default_http)
-            .args(
-                dir.iter()
-                    .flat_map(|d| ["--data-dir".as_ref(), d.path().as_os_str()]),
-            )
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start accord up");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let url = loop {
-            let line = rx
-                .recv_timeout(READY_TIMEOUT)
-                .unwrap_or_else(|_| panic!("accord {command} says where it listens"));
-            if let Some(url) = line.split("HTTP API on ").nth(1) {
-                break url.trim().to_owned();
-            }
-        };
-        Self {
-            child,
-            url,
-            _dir: dir,
-        }
-    }
-
-    /// Embedded store in `dir`.
-    pub(crate) fn embedded(dir: &Path) -> Self {
-        Self::up(&["--data-dir", dir.to_str().expect("utf-8 path")])
-    }
-
-    pub(crate) fn jetstream(server: &NatsServer) -> Self {
-        Self::up(&["--nats", &server.url()])
-    }
-
-    /// Stops with SIGKILL: nothing is finished or flushed.
-    pub(crate) fn kill(mut self) {
-        self.child.kill().expect("kill");
-        self.child.wait().expect("wait");
-    }
-
-    /// Stops with SIGTERM and waits: requests in flight finish, the store is closed.
-    pub(crate) fn stop(mut self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        let exit = self.child.wait().expect("wait");
-        assert!(exit.success(), "accord up exits cleanly on SIGTERM: {exit}");
-    }
-
-    pub(crate) fn events_url(&self, p: &str) -> String {
-        format!("{}/v1/partnerships/{p}/events", self.url)
-    }
-}
-
-impl Drop for Accord {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Imports files of `examples/` into `a` with `accord import`.
-pub(crate) fn import_examples(a: &Accord, files: &[&str]) {
-    for file in files {
-        let file = workspace_root().join("examples").join(file);
-        let (code, out, err) =
-            accord(&["import", file.to_str().expect("utf-8"), "--server", &a.url]);
-        assert_eq!(code, 0, "{out}{err}");
-    }
-}
-
-/// What `/metrics` answers (Prometheus text).
-pub(crate) async fn metrics(a: &Accord) -> String {
-    get(a, "/metrics").await.text().await.expect("text")
-}
-
-/// An HTTP client for the tests (reqwest over rustls with ring, as the `accord` binary uses).
-pub(crate) fn http() -> reqwest::Client {
-    // Installed once per test process; a second call finds it installed.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::new()
-}
-
-pub(crate) fn proposal() -> Value {
-    json!({"type": "partnership_proposed", "occurred_at": "2026-01-05T09:00:00Z",
-           "actor": {"org": "acme"},
-           "data": {"parties": [{"org": "acme", "name": "Acme Health", "kind": "vendor"},
-                                {"org": "stmary", "name": "St Mary's", "kind": "health_system"}],
-                    "vision": "fewer readmissions"}})
-}
-
-pub(crate) fn meeting(id: &str) -> Value {
-    json!({"type": "meeting_requested", "occurred_at": "2026-02-01T09:00:00Z",
-           "actor": {"org": "acme"},
-           "data": {"meeting_id": id, "requested_by_org": "acme", "purpose": "review"}})
-}
-
-pub(crate) async fn post(
-    a: &Accord,
-    p: &str,
-    body: &Value,
-    headers: &[(&str, &str)],
-) -> (StatusCode, Value) {
-    post_raw(a, p, body.to_string().into_bytes(), headers).await
-}
-
-pub(crate) async fn post_raw(
-    a: &Accord,
-    p: &str,
-    body: Vec<u8>,
-    headers: &[(&str, &str)],
-) -> (StatusCode, Value) {
-    let mut req = http()
-        .post(a.events_url(p))
-        .header("content-type", "application/json")
-        .body(body);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let resp = req.send().await.expect("send");
-    let status = resp.status();
-    let body = resp.json().await.unwrap_or(Value::Null);
-    (status, body)
-}
-
-/// The answer to a GET of `path` (with its query string) on `a`.
-async fn get(a: &Accord, path: &str) -> reqwest::Response {
-    http()
-        .get(format!("{}{path}", a.url))
-        .send()
-        .await
-        .expect("send")
-}
-
-/// The JSON answer of a GET of `path` (with its query string) on `a`.
-pub(crate) async fn get_json(a: &Accord, path: &str) -> Value {
-    get(a, path).await.json().await.expect("json")
-}
-
-pub(crate) async fn history(a: &Accord, p: &str) -> Value {
-    get_json(a, &format!("/v1/partnerships/{p}/events")).await
-}
-
-/// A partnership's last revision, from its audit history.
-pub(crate) async fn revision(a: &Accord, p: &str) -> u64 {
-    let h = history(a, p).await;
-    h["events"]
-        .as_array()
-        .and_then(|e| e.last())
-        .and_then(|e| e["revision"].as_u64())
-        .expect("a revision")
-}
 
 /// Every answer code of the append, and the ledger unchanged after each error.
 async fn answers_and_bad_input(a: &Accord) {
@@ -524,18 +312,6 @@ async fn an_unreachable_log_answers_503() {
         .await
         .expect("healthz");
     assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
-}
-
-pub(crate) fn accord(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(accord_bin())
-        .args(args)
-        .output()
-        .expect("run accord");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// The client commands and their exit codes; `accord verify` catches a tampered store.
@@ -866,33 +642,6 @@ async fn the_nats_service_appends_like_the_api() {
         Some(2),
         "only the two good commits landed"
     );
-}
-
-/// The HTTP status a NATS service error reply carries (`None` for a success).
-pub(crate) fn error_code(reply: &async_nats::Message) -> Option<String> {
-    reply
-        .headers
-        .as_ref()
-        .and_then(|h| h.get("Nats-Service-Error-Code"))
-        .map(|v| v.as_str().to_owned())
-}
-
-/// Makes a token with `accord token new` and returns it.
-pub(crate) fn new_token(file: &Path, org: &str, role: &str, name: &str) -> String {
-    let (code, out, err) = accord(&[
-        "token",
-        "new",
-        "--org",
-        org,
-        "--role",
-        role,
-        "--name",
-        name,
-        "--file",
-        file.to_str().expect("utf-8"),
-    ]);
-    assert_eq!(code, 0, "{err}");
-    out.trim().to_owned()
 }
 
 async fn send(

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::analytics::python;
-use crate::e2e::{Accord, accord, get_json, import_examples};
+use crate::app::{Accord, accord, get_json, import_examples};
 use crate::harness::workspace_root;
 
 const TABLES: [&str; 7] = [

@@ -85,7 +85,7 @@ fn the_systemd_units_run_valid_accord_command_lines() {
             continue;
         };
         let args: Vec<&str> = line.split_whitespace().collect();
-        let out = Command::new(crate::e2e::accord_bin())
+        let out = Command::new(crate::app::accord_bin())
             .args(&args)
             .arg("--help")
             .output()

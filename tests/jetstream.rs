@@ -10,8 +10,8 @@ use accord_log::{AppendRequest, EventLog, Expected, Head, LogError, Verification
 use async_nats::jetstream;
 use reqwest::StatusCode;
 
+use crate::app::{Accord, accord, history, http, meeting, metrics, post, proposal};
 use crate::conformance::{joined, pid, request, small_batches, stored_once};
-use crate::e2e::{Accord, accord, history, http, meeting, metrics, post, proposal};
 use crate::harness::{NatsServer, ServerVersion};
 
 /// An existing stream with other settings is refused, naming each setting that differs.

@@ -5,6 +5,8 @@ pub use nats_process as harness;
 #[cfg(test)]
 mod analytics;
 #[cfg(test)]
+mod app;
+#[cfg(test)]
 mod cluster;
 #[cfg(test)]
 mod conformance;

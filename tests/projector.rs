@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::e2e::{Accord, accord, error_code, http, metrics, post};
+use crate::app::{Accord, accord, error_code, http, metrics, post};
 use crate::harness::{NatsServer, ServerVersion};
 
 /// Longest wait for a projector to catch up.

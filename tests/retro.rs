@@ -11,7 +11,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 use crate::analytics::python;
-use crate::e2e::{Accord, accord, get_json, http, import_examples};
+use crate::app::{Accord, accord, get_json, http, import_examples};
 use crate::harness::workspace_root;
 
 const AS_OF: &str = "2030-01-01T00:00:00Z";

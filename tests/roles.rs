@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream;
 use serde_json::json;
 
-use crate::e2e::{Accord, new_token, proposal};
+use crate::app::{Accord, new_token, proposal};
 use crate::harness::{NatsServer, ServerVersion, free_port, workspace_root};
 use crate::security::nats_request;
 use crate::tls::TestCa;

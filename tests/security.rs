@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::e2e::{Accord, error_code, get_json, history, http, meeting, new_token, post, proposal};
+use crate::app::{Accord, error_code, get_json, history, http, meeting, new_token, post, proposal};
 use crate::harness::{NatsServer, ServerVersion};
 
 /// The partnership every attack aims at: acme and stmary, with meeting m1 requested by acme
@@ -259,7 +259,7 @@ async fn csv_cells_are_not_formulas(a: &Accord) {
     assert_eq!(status, StatusCode::CREATED, "{answer}");
     let dir = tempfile::tempdir().expect("dir");
     let out = dir.path().join("events.csv");
-    let (code, stdout, err) = crate::e2e::accord(&[
+    let (code, stdout, err) = crate::app::accord(&[
         "export",
         "--model",
         "events",
@@ -425,7 +425,7 @@ async fn every_door_checks_the_caller() {
 /// serves them on a loopback server only, as it binds HTTP on loopback only.
 #[test]
 fn open_nats_doors_need_a_loopback_server() {
-    let (code, _, err) = crate::e2e::accord(&["up", "--nats", "nats://10.255.255.1:4222"]);
+    let (code, _, err) = crate::app::accord(&["up", "--nats", "nats://10.255.255.1:4222"]);
     assert_eq!(code, 1, "{err}");
     assert!(
         err.contains("without a token file (--tokens) they are open"),

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use serde_json::Value;
 
-use crate::e2e::{Accord, accord, new_token, proposal};
+use crate::app::{Accord, accord, new_token, proposal};
 
 /// A test CA and a server certificate it signed for `localhost` and 127.0.0.1, as PEM files.
 pub(crate) struct TestCa {
