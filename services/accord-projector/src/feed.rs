@@ -61,8 +61,6 @@ const EVALUATE_CHUNK: usize = 256;
 /// Updates in one atomic batch. The server takes up to 1000, but it stages a batch before
 /// storing it, and batches of 1000 updates made `accord up` slower than batches of about 60.
 const FEED_BATCH: usize = 100;
-/// How long a batch's answer may take.
-const BATCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest wait before trying again after NATS failed.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -391,7 +389,7 @@ impl Feed {
         while ready.peek().is_some() {
             let batch: Vec<Update> = ready.by_ref().take(FEED_BATCH).collect();
             let messages = batch.iter().map(Update::outbound).collect();
-            match atomic::publish(&self.js.client(), messages, BATCH_TIMEOUT).await {
+            match atomic::publish(&self.js.client(), messages).await {
                 Ok(_) => {
                     metrics::counter!("accord_analytics_published_total")
                         .increment(batch.len() as u64);

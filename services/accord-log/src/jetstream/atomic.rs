@@ -23,6 +23,8 @@ use serde::Deserialize;
 
 /// The most messages the server takes in one batch.
 pub const MAX_MESSAGES: usize = 1000;
+/// How long a batch's answer may take (as long as a single publish's, async-nats' default).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One message of a batch.
 #[derive(Debug, Clone)]
@@ -74,12 +76,11 @@ struct BatchAck {
 #[error("{0}")]
 struct Mismatch(String);
 
-/// Publishes `messages` (1 to [`MAX_MESSAGES`]) as one atomic batch and waits up to `timeout`
-/// for the server's answer.
+/// Publishes `messages` (1 to [`MAX_MESSAGES`]) as one atomic batch and waits for the server's
+/// answer.
 pub async fn publish(
     client: &async_nats::Client,
     messages: Vec<Outbound>,
-    timeout: Duration,
 ) -> Result<Stored, AtomicError> {
     let count = messages.len();
     assert!(
@@ -104,7 +105,7 @@ pub async fn publish(
             let request = Request::new()
                 .headers(m.headers)
                 .payload(m.payload)
-                .timeout(Some(timeout));
+                .timeout(Some(ANSWER_TIMEOUT));
             answer = Some(
                 client
                     .send_request(m.subject, request)

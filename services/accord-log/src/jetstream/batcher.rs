@@ -39,8 +39,6 @@ use crate::{LogError, Position};
 
 /// How often a group is sent again after the server refused it, before every commit goes alone.
 const ROUNDS: usize = 4;
-/// How long a batch's answer may take (as long as a single publish's, async-nats' default).
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// When a group of commits closes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,7 +251,7 @@ async fn send(shared: Arc<Shared>, mut group: Vec<Queued>, min: usize) {
             break;
         }
         let messages = group.iter().map(|q| q.message.clone()).collect();
-        match atomic::publish(&shared.js.client(), messages, ANSWER_TIMEOUT).await {
+        match atomic::publish(&shared.js.client(), messages).await {
             Ok(stored) => {
                 let count = group.len() as u64;
                 shared.batched.fetch_add(count, Ordering::Relaxed);
