@@ -15,7 +15,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime, Time};
 
-use super::{Axes, known};
+use super::{Axes, goal_sums, known};
 use crate::event::{Event, GoalKind, Metric, Payload};
 use crate::ids::{EventId, ItemId, OrgId};
 use crate::values::{Amount, Period};
@@ -229,49 +229,89 @@ impl GoalsFold {
         }
     }
 
-    /// Attainment and coverage at `axes.valid_at` (at or after every event applied).
-    pub(crate) fn at(&self, axes: Axes, evidence_of: Evidence) -> Goals {
-        let at = axes.valid_at;
-        let figures = &self.figures;
-        // Per (metric, from a deal): the figures by the start of their period, so that each goal
-        // reads only those starting within its own.
-        let mut by_start: BTreeMap<(Metric, bool), Vec<(Date, usize)>> = BTreeMap::new();
-        for (i, f) in figures.iter().enumerate() {
-            by_start
-                .entry((f.metric, f.from_deal))
-                .or_default()
-                .push((f.period.start, i));
+    /// Each goal's actual, in the order of `self.goals`, with the figures it counted when
+    /// `evidence_of` lists them.
+    fn actuals(&self, evidence_of: Evidence) -> Vec<(Decimal, Vec<EventId>)> {
+        // Deal metrics count won deals; the others count recorded indicators.
+        let key = |g: &Goal| {
+            (
+                g.metric,
+                matches!(g.metric, Metric::ClosedDeals | Metric::Revenue),
+            )
+        };
+        let mut by_key: BTreeMap<(Metric, bool), Vec<usize>> = BTreeMap::new();
+        for (i, f) in self.figures.iter().enumerate() {
+            by_key.entry((f.metric, f.from_deal)).or_default().push(i);
         }
-        for starts in by_start.values_mut() {
+        let goals: Vec<&Goal> = self.goals.values().collect();
+        let mut out = vec![(Decimal::ZERO, Vec::new()); goals.len()];
+        let mut goals_by_key: BTreeMap<(Metric, bool), Vec<usize>> = BTreeMap::new();
+        for (i, g) in goals.iter().enumerate() {
+            goals_by_key.entry(key(g)).or_default().push(i);
+        }
+        for (k, of_key) in goals_by_key {
+            let figures: Vec<&Figure> = by_key
+                .get(&k)
+                .map_or(&[][..], Vec::as_slice)
+                .iter()
+                .map(|i| &self.figures[*i])
+                .collect();
+            // Without the figures listed, one sweep sums every goal of the key.
+            let swept = (evidence_of == Evidence::Left)
+                .then(|| {
+                    let values: Vec<(Period, Decimal)> =
+                        figures.iter().map(|f| (f.period, f.value)).collect();
+                    let periods: Vec<Period> = of_key.iter().map(|g| goals[*g].period).collect();
+                    goal_sums::sums(&values, &periods)
+                })
+                .flatten();
+            if let Some(sums) = swept {
+                for (g, sum) in of_key.into_iter().zip(sums) {
+                    out[g].0 = sum;
+                }
+                continue;
+            }
+            // Else goal by goal, over the figures by the start of their period, so that each
+            // goal reads only those starting within its own.
+            let mut starts: Vec<(Date, usize)> = figures
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (f.period.start, i))
+                .collect();
             starts.sort_unstable();
-        }
-        let attained: Vec<GoalAttainment> = self
-            .goals
-            .iter()
-            .map(|(goal_id, g)| {
-                let mut evidence = g.evidence.clone();
-                let mut actual = Decimal::ZERO;
-                // Deal metrics count won deals; the others count recorded indicators.
-                let deal_metric = matches!(g.metric, Metric::ClosedDeals | Metric::Revenue);
-                let starts = by_start
-                    .get(&(g.metric, deal_metric))
-                    .map_or(&[][..], Vec::as_slice);
-                let from = starts.partition_point(|(start, _)| *start < g.period.start);
-                let to = starts.partition_point(|(start, _)| *start <= g.period.end);
+            for g in of_key {
+                let period = &goals[g].period;
+                let from = starts.partition_point(|(start, _)| *start < period.start);
+                let to = starts.partition_point(|(start, _)| *start <= period.end);
                 let mut counted: Vec<usize> = starts[from..to.max(from)]
                     .iter()
                     .map(|(_, i)| *i)
-                    .filter(|i| contains(&g.period, &figures[*i].period))
+                    .filter(|i| contains(period, &figures[*i].period))
                     .collect();
-                // In the order the figures were recorded (a sum of amounts in range is exact in
-                // any order, but one that saturates is not).
+                // In the order the figures were recorded (a sum that saturates depends on it).
                 counted.sort_unstable();
-                for f in counted.into_iter().map(|i| &figures[i]) {
-                    actual = actual.saturating_add(f.value);
+                let (actual, listed) = &mut out[g];
+                for f in counted.into_iter().map(|i| figures[i]) {
+                    *actual = actual.saturating_add(f.value);
                     if evidence_of == Evidence::Listed {
-                        evidence.push(f.event_id);
+                        listed.push(f.event_id);
                     }
                 }
+            }
+        }
+        out
+    }
+
+    /// Attainment and coverage at `axes.valid_at` (at or after every event applied).
+    pub(crate) fn at(&self, axes: Axes, evidence_of: Evidence) -> Goals {
+        let at = axes.valid_at;
+        let attained: Vec<GoalAttainment> = self
+            .goals
+            .iter()
+            .zip(self.actuals(evidence_of))
+            .map(|((goal_id, g), (actual, counted))| {
+                let mut evidence = g.evidence.clone();
+                evidence.extend(counted);
                 let attainment = Amount::ratio(actual, g.target.0).unwrap_or(0.0);
                 let elapsed = elapsed(&g.period, at);
                 let status = if g.dropped {

@@ -16,6 +16,7 @@ pub mod asymmetry;
 mod flag_fold;
 mod flag_rules;
 pub mod flags;
+mod goal_sums;
 pub mod goals;
 mod kept;
 pub mod summary;
