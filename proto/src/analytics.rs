@@ -32,8 +32,14 @@ pub const LIST_LIMIT: usize = 100;
 
 /// The last [`LIST_LIMIT`] of `list`, and how many there are.
 fn recent<T>(list: &[T]) -> (&[T], u32) {
-    let total = u32::try_from(list.len()).unwrap_or(u32::MAX);
-    (&list[list.len().saturating_sub(LIST_LIMIT)..], total)
+    (
+        &list[list.len().saturating_sub(LIST_LIMIT)..],
+        count(list.len()),
+    )
+}
+
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// The last [`LIST_LIMIT`] ids of `list`, as strings.
@@ -60,7 +66,8 @@ fn trust(partnership_id: String, m: &tr::TrustTimeline) -> pb::TrustTimeline {
                 s: o.s,
                 score: o.score,
                 band: name(o.band),
-                points_total: recent(&o.points).1,
+                // The model may hold the last points only (`Lists::Last`); it keeps their total.
+                points_total: count(o.points_total),
                 points: recent(&o.points)
                     .0
                     .iter()
@@ -220,7 +227,7 @@ fn flags(partnership_id: String, m: &fl::Flags) -> pb::Flags {
         as_of: Some(timestamp(m.as_of)),
         valid_at: Some(timestamp(m.valid_at)),
         open: m.open.iter().map(flag).collect(),
-        history_total: recent(&m.history).1,
+        history_total: count(m.history_total),
         history: recent(&m.history)
             .0
             .iter()
@@ -309,6 +316,7 @@ mod tests {
                     score: 0.6,
                     band: Band::Watch,
                     points: points.clone(),
+                    points_total: points.len(),
                 }],
             });
             let (_, bytes) = encode(&p, &model);

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use accord_domain::PartnershipId;
-use accord_domain::models::{Axes, Model, ModelSettings, ReadModel};
+use accord_domain::models::{Axes, Lists, Model, ModelSettings, ReadModel};
 use accord_domain::values::iso_date;
 use accord_projector::{Facts, Projections, QueryError, Status};
 use accord_report::{Retro, RetroError};
@@ -89,7 +89,7 @@ pub async fn query(
                 if !Caller::of(grant.as_ref()).may_read(&head.parties()) {
                     return Err(ApiError::NotFound(p.clone()));
                 }
-                Ok(head.evaluate(&p, model, axes, &settings)?)
+                Ok(head.evaluate(&p, model, axes, &settings, Lists::All)?)
             })?
             .unwrap_or_else(|| Err(ApiError::NotFound(p.clone())))
     })

@@ -25,11 +25,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use accord_domain::PartnershipId;
-use accord_domain::models::{Model, ModelSettings};
+use accord_domain::models::{Lists, Model, ModelSettings};
 use accord_domain::values::rfc3339;
 use accord_log::Position;
 use accord_log::jetstream::HEADER_SCHEMA;
 use accord_log::jetstream::atomic::{self, Outbound};
+use accord_proto::analytics::LIST_LIMIT;
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, message::PublishMessage, stream};
 use bytes::Bytes;
@@ -494,12 +495,10 @@ fn evaluate_head(
     let axes = head.axes()?;
     let at = rfc3339::format(axes.as_of);
     let mut updates = Vec::with_capacity(Model::ALL.len());
-    for model in Model::ALL {
-        // A broken chain has no answer, and a fault in one model's fold (logged and counted
-        // where it happened) leaves that model out until the partnership's next commit.
-        let Ok(answer) = head.evaluate(p, model, axes, settings) else {
-            continue;
-        };
+    // A broken chain has no answer, and a fault in one model's fold (logged and counted where it
+    // happened) leaves that model out until the partnership's next commit. Only the end of each
+    // list that grows is published, so it is all that is built.
+    for (model, answer) in head.evaluate_all(p, axes, settings, Lists::Last(LIST_LIMIT)) {
         let (schema, payload) = accord_proto::analytics::encode(p, &answer);
         let mut headers = HeaderMap::new();
         headers.insert(HEADER_SCHEMA, schema);

@@ -9,7 +9,7 @@
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use accord_domain::models::{Axes, Kept, Model, ModelSettings, ReadModel, evaluate};
+use accord_domain::models::{Axes, Kept, Lists, Model, ModelSettings, ReadModel, evaluate};
 use accord_domain::{Event, OrgId, PartnershipId};
 use accord_log::Position;
 use lru::LruCache;
@@ -65,21 +65,57 @@ impl Head {
         self.kept.head()
     }
 
-    /// One read model at `axes`: from the kept state when `axes` are at or after the head,
-    /// else folded over the events.
+    /// One read model at `axes`, with `lists` of the lists that grow: from the kept state when
+    /// `axes` are at or after the head, else folded over the events (with every entry).
     pub fn evaluate(
         &self,
         partnership_id: &PartnershipId,
         model: Model,
         axes: Axes,
         settings: &ModelSettings,
+        lists: Lists,
     ) -> Result<ReadModel, QueryError> {
         self.meta.answer(partnership_id, model, || {
             let kept = (self.kept.settings() == settings)
-                .then(|| self.kept.answer(model, axes))
+                .then(|| self.kept.answer(model, axes, lists))
                 .flatten();
             kept.unwrap_or_else(|| evaluate(model, self.events(), axes, settings))
         })
+    }
+
+    /// Every read model that answers at `axes` (of [`Model::ALL`], in its order), as
+    /// [`Head::evaluate`] gives each: from the kept state all at once, each part evaluated once.
+    /// When that cannot answer, or faults, each is asked alone, so that a fault leaves out only
+    /// the model it is in. A partnership whose chain broke has none.
+    pub fn evaluate_all(
+        &self,
+        partnership_id: &PartnershipId,
+        axes: Axes,
+        settings: &ModelSettings,
+        lists: Lists,
+    ) -> Vec<(Model, ReadModel)> {
+        if self.meta.unbroken(partnership_id).is_err() {
+            return Vec::new();
+        }
+        let together = (self.kept.settings() == settings)
+            .then(|| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.kept.answer_all(axes, lists)
+                }))
+            })
+            .and_then(Result::ok)
+            .flatten();
+        match together {
+            Some(all) => Model::ALL.into_iter().zip(all).collect(),
+            None => Model::ALL
+                .into_iter()
+                .filter_map(|model| {
+                    // A fault is logged and counted where it happens.
+                    let answer = self.evaluate(partnership_id, model, axes, settings, lists);
+                    answer.ok().map(|a| (model, a))
+                })
+                .collect(),
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use accord_domain::models::{Axes, Model, ModelSettings};
+use accord_domain::models::{Axes, Lists, Model, ModelSettings};
 use accord_domain::{CommitId, Event, EventId, EventInput, Hash, PartnershipId};
 use accord_log::StoredCommit;
 use accord_proto::SealedCommit;
@@ -172,13 +172,15 @@ fn heads_answer_what_the_facts_answer_after_every_batch() {
                         let events: Vec<&Event> = h.events().iter().map(|e| &**e).collect();
                         assert_eq!(events, facts.events.iter().collect::<Vec<_>>());
                         let axes = h.axes().expect("events");
-                        (axes, h.evaluate(&p, model, axes, &settings))
+                        (axes, h.evaluate(&p, model, axes, &settings, Lists::All))
                     })
                     .expect("read")
                     .expect("known");
                 let earlier = Axes::at(facts.events[0].recorded_at);
                 let past = projections
-                    .head(&p, &settings, |h| h.evaluate(&p, model, earlier, &settings))
+                    .head(&p, &settings, |h| {
+                        h.evaluate(&p, model, earlier, &settings, Lists::All)
+                    })
                     .expect("read")
                     .expect("known");
                 for (axes, answer) in [(head_axes, at_head), (earlier, past)] {

@@ -625,6 +625,7 @@ mod tests {
                     Some(flag(Severity::Warn, "again")),
                 ),
             ],
+            history_total: 4,
         };
         let episodes = flag_episodes(&flags, as_of);
         assert_eq!(episodes.len(), 1);

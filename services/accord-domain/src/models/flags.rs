@@ -20,7 +20,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::flag_fold::FlagFold;
 use super::flag_rules::{R3_DAYS, R7_DAYS, R8_VACANT_DAYS, R9_R12_DAYS, R15_DAYS};
-use super::{Axes, ModelSettings, known};
+use super::{Axes, Lists, ModelSettings, known};
 use crate::event::{Event, Payload, Status};
 use crate::ids::EventId;
 
@@ -148,7 +148,10 @@ pub struct Flags {
     #[serde(with = "crate::values::rfc3339")]
     pub valid_at: OffsetDateTime,
     pub open: Vec<Flag>,
+    /// In time order: every change, or the last ones of a capped answer ([`super::Lists`]).
     pub history: Vec<FlagChange>,
+    /// How many changes there are in all.
+    pub history_total: usize,
 }
 
 /// Red flags at `axes` (see [`known`]).
@@ -157,7 +160,7 @@ pub fn flags(events: &[impl Borrow<Event>], axes: Axes, settings: &ModelSettings
     for e in known(events, axes) {
         timeline.push(Arc::new(e));
     }
-    timeline.at(axes)
+    timeline.at(axes, Lists::All)
 }
 
 /// The flags that hold at `t` over events in effect (in business-time order) that occurred by
@@ -177,11 +180,18 @@ pub(crate) fn open_at(
 /// The flags of `fold` (its events all occurred by `t`) that hold at `t`, with their evidence;
 /// `fold` then stands at `t`.
 pub(crate) fn open_of(fold: &mut FlagFold, t: OffsetDateTime) -> Vec<Flag> {
-    let mut open = fold.at(t);
-    for flag in &mut open {
-        fold.complete(flag);
-    }
-    open
+    // One flag per rule and subject, in their order, as the flags model keeps them.
+    let open: Open = fold
+        .at(t)
+        .into_iter()
+        .map(|f| ((f.rule_id, f.subject.clone()), f))
+        .collect();
+    open.into_values()
+        .map(|mut flag| {
+            fold.complete(&mut flag);
+            flag
+        })
+        .collect()
 }
 
 /// The flags that hold at each instant, asked in order.
@@ -309,8 +319,9 @@ impl FlagTimeline {
         }
     }
 
-    /// The flags at `axes.valid_at` (at or after every event pushed) and their history.
-    pub(crate) fn at(mut self, axes: Axes) -> Flags {
+    /// The flags at `axes.valid_at` (at or after every event pushed) and `lists` of their
+    /// history.
+    pub(crate) fn at(mut self, axes: Axes, lists: Lists) -> Flags {
         self.pending.insert(axes.valid_at);
         self.evaluate(|t| t <= axes.valid_at);
         for flag in self.open.values_mut() {
@@ -320,7 +331,12 @@ impl FlagTimeline {
             as_of: axes.as_of,
             valid_at: axes.valid_at,
             open: self.open.into_values().collect(),
-            history: self.history.into_iter().collect(),
+            history_total: self.history.len(),
+            history: self
+                .history
+                .skip(lists.skip(self.history.len()))
+                .into_iter()
+                .collect(),
         }
     }
 }

@@ -30,6 +30,7 @@ pub(super) fn flags(events: &[Event], axes: Axes, settings: &ModelSettings) -> F
         as_of: axes.as_of,
         valid_at: axes.valid_at,
         open: open.into_values().collect(),
+        history_total: history.len(),
         history,
     }
 }

@@ -22,10 +22,10 @@ use time::OffsetDateTime;
 
 use super::flags::{FlagTimeline, open_of};
 use super::goals::{Evidence, GoalsFold};
-use super::summary::{Parts, bands};
+use super::summary::{GoalCounts, Summary, balance_of, bands, bands_of};
 use super::throughput::ThroughputFold;
-use super::trust::timeline_at;
-use super::{Axes, Model, ModelSettings, ReadModel, known};
+use super::trust::{TrustTimeline, timeline_at};
+use super::{Axes, Lists, Model, ModelSettings, ReadModel, known};
 use crate::event::{Event, Payload, Status};
 use crate::ids::EventId;
 
@@ -58,36 +58,75 @@ impl Fold {
         self.flags.push(e.clone());
     }
 
-    /// `model` at `axes`, at or after every event pushed.
-    fn answer(&self, model: Model, axes: Axes, settings: &ModelSettings) -> ReadModel {
+    /// `model` at `axes`, at or after every event pushed, with `lists` of the lists that grow.
+    fn answer(
+        &self,
+        model: Model,
+        axes: Axes,
+        settings: &ModelSettings,
+        lists: Lists,
+    ) -> ReadModel {
         match model {
-            Model::Trust => ReadModel::Trust(timeline_at(
-                self.flags.fold().trust().clone(),
-                axes,
-                &settings.trust,
-            )),
+            Model::Trust => ReadModel::Trust(self.trust(axes, settings, lists)),
             Model::Throughput => {
                 ReadModel::Throughput(self.throughput.at(axes, &settings.throughput))
             }
             Model::Asymmetry => ReadModel::Asymmetry(self.flags.fold().asymmetry(axes)),
             Model::Goals => ReadModel::Goals(self.goals.at(axes, Evidence::Listed)),
-            Model::Flags => ReadModel::Flags(self.flags.clone().at(axes)),
+            Model::Flags => ReadModel::Flags(self.flags.clone().at(axes, lists)),
             Model::Summary => {
                 let mut fold = self.flags.fold().clone();
                 let open_flags = open_of(&mut fold, axes.valid_at);
-                ReadModel::Summary(
-                    Parts {
-                        status: self.status,
-                        trust: bands(fold.trust().clone(), axes, &settings.trust),
-                        // The fold now stands at `valid_at`: its counts are the window's then.
-                        pairs: fold.balance(),
-                        open_flags,
-                        goals: self.goals.at(axes, Evidence::Left),
-                    }
-                    .summary(axes),
-                )
+                let goals = self.goals.at(axes, Evidence::Left);
+                ReadModel::Summary(Summary {
+                    as_of: axes.as_of,
+                    valid_at: axes.valid_at,
+                    status: self.status,
+                    trust: bands(fold.trust().clone(), axes, &settings.trust),
+                    // The fold now stands at `valid_at`: its counts are the window's then.
+                    balance: balance_of(&fold.balance()),
+                    open_flags,
+                    goal_coverage: goals.coverage,
+                    goals: GoalCounts::of(&goals),
+                })
             }
         }
+    }
+
+    /// Every model at `axes` (in the order of [`Model::ALL`]), each part evaluated once: the
+    /// summary is read from the others' answers.
+    fn answer_all(&self, axes: Axes, settings: &ModelSettings, lists: Lists) -> Vec<ReadModel> {
+        let trust = self.trust(axes, settings, lists);
+        let asymmetry = self.flags.fold().asymmetry(axes);
+        let goals = self.goals.at(axes, Evidence::Listed);
+        let flags = self.flags.clone().at(axes, lists);
+        let summary = Summary {
+            as_of: axes.as_of,
+            valid_at: axes.valid_at,
+            status: self.status,
+            trust: bands_of(&trust),
+            balance: balance_of(&asymmetry.pairs),
+            open_flags: flags.open.clone(),
+            goal_coverage: goals.coverage,
+            goals: GoalCounts::of(&goals),
+        };
+        vec![
+            ReadModel::Trust(trust),
+            ReadModel::Throughput(self.throughput.at(axes, &settings.throughput)),
+            ReadModel::Asymmetry(asymmetry),
+            ReadModel::Goals(goals),
+            ReadModel::Flags(flags),
+            ReadModel::Summary(summary),
+        ]
+    }
+
+    fn trust(&self, axes: Axes, settings: &ModelSettings, lists: Lists) -> TrustTimeline {
+        timeline_at(
+            self.flags.fold().trust().clone(),
+            axes,
+            &settings.trust,
+            lists,
+        )
     }
 }
 
@@ -221,12 +260,25 @@ impl Kept {
         }
     }
 
-    /// `model` at `axes`, from the state, when `axes` are at or after the head (see
-    /// [`Kept::head`]); `None` otherwise, and before the first event.
-    pub fn answer(&self, model: Model, axes: Axes) -> Option<ReadModel> {
-        let (recorded, occurred) = (self.recorded?, self.occurred?);
-        (axes.as_of >= recorded && axes.valid_at >= occurred)
-            .then(|| self.fold.answer(model, axes, &self.settings))
+    /// `model` at `axes` with `lists` of the lists that grow, from the state, when `axes` are
+    /// at or after the head (see [`Kept::head`]); `None` otherwise, and before the first event.
+    pub fn answer(&self, model: Model, axes: Axes, lists: Lists) -> Option<ReadModel> {
+        self.at_head(axes)
+            .then(|| self.fold.answer(model, axes, &self.settings, lists))
+    }
+
+    /// Every model (in the order of [`Model::ALL`]) as [`Kept::answer`] gives it, each part
+    /// evaluated once: the summary is read from the others.
+    pub fn answer_all(&self, axes: Axes, lists: Lists) -> Option<Vec<ReadModel>> {
+        self.at_head(axes)
+            .then(|| self.fold.answer_all(axes, &self.settings, lists))
+    }
+
+    /// Whether `axes` are at or after the head; `false` before the first event.
+    fn at_head(&self, axes: Axes) -> bool {
+        self.recorded
+            .zip(self.occurred)
+            .is_some_and(|(recorded, occurred)| axes.as_of >= recorded && axes.valid_at >= occurred)
     }
 }
 

@@ -79,6 +79,26 @@ impl Axes {
     }
 }
 
+/// How much of the lists that grow with a history an answer holds: a trust timeline's points
+/// and the flags' history. Each list's total stands beside it (`points_total`,
+/// `history_total`), so that a capped answer still says how long the list is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lists {
+    All,
+    /// The last n entries of each (at least the list's end, however long the history).
+    Last(usize),
+}
+
+impl Lists {
+    /// Where a list of `total` entries starts.
+    pub(crate) fn skip(self, total: usize) -> usize {
+        match self {
+            Lists::All => 0,
+            Lists::Last(n) => total.saturating_sub(n),
+        }
+    }
+}
+
 /// The events a model at `axes` reads, in business-time order (of equal times, in log order):
 /// those recorded by `as_of` that occurred by `valid_at`, with the retractions and corrections
 /// among them applied (a retraction or correction counts from its own `occurred_at`, and a

@@ -12,7 +12,7 @@ use super::asymmetry::{PairAsymmetry, asymmetry_over};
 use super::flag_rules::Standing;
 use super::flags::{Flag, open_at};
 use super::goals::{Coverage, GoalStatus, Goals, statuses_of};
-use super::trust::{Band, TrustSettings, band, fold_of};
+use super::trust::{Band, TrustSettings, TrustTimeline, band, fold_of};
 use super::trust_fold::TrustFold;
 use super::{Axes, ModelSettings, known};
 use crate::event::{Event, Payload, Status};
@@ -71,14 +71,17 @@ pub fn summary(events: &[impl Borrow<Event>], axes: Axes, settings: &ModelSettin
         Payload::PartnershipStatusChanged(s) => Some(s.status),
         _ => None,
     });
-    Parts {
+    let goals = statuses_of(each(), axes);
+    Summary {
+        as_of: axes.as_of,
+        valid_at: axes.valid_at,
         status,
         trust: bands(fold_of(each(), &settings.trust), axes, &settings.trust),
-        pairs: asymmetry_over(each(), axes, &settings.asymmetry).pairs,
+        balance: balance_of(&asymmetry_over(each(), axes, &settings.asymmetry).pairs),
         open_flags: open_at(effective.iter().cloned(), axes.valid_at, settings),
-        goals: statuses_of(each(), axes),
+        goal_coverage: goals.coverage,
+        goals: GoalCounts::of(&goals),
     }
-    .summary(axes)
 }
 
 /// Each party's trust score and band at `axes.valid_at`, from the evidence of `fold` (of events
@@ -98,22 +101,39 @@ pub(crate) fn bands(mut fold: TrustFold, axes: Axes, settings: &TrustSettings) -
         .collect()
 }
 
-/// What a summary is made of, each from its own model at the same axes.
-pub(crate) struct Parts {
-    /// The latest status change's.
-    pub(crate) status: Option<Status>,
-    pub(crate) trust: Vec<TrustBand>,
-    /// Every ordered pair of parties (their evidence need not be listed).
-    pub(crate) pairs: Vec<PairAsymmetry>,
-    pub(crate) open_flags: Vec<Flag>,
-    /// The goals' statuses (their figures need not be listed).
-    pub(crate) goals: Goals,
+/// Each party's trust score and band, as its trust timeline has them.
+pub(crate) fn bands_of(timeline: &TrustTimeline) -> Vec<TrustBand> {
+    timeline
+        .orgs
+        .iter()
+        .map(|o| TrustBand {
+            org: o.org.clone(),
+            score: o.score,
+            band: o.band,
+        })
+        .collect()
 }
 
-impl Parts {
-    pub(crate) fn summary(self, axes: Axes) -> Summary {
-        let mut counts = GoalCounts::default();
-        for g in &self.goals.goals {
+/// The balance of each pair of parties, listed once (`a` before `b`), from every ordered pair
+/// (their evidence need not be listed).
+pub(crate) fn balance_of(pairs: &[PairAsymmetry]) -> Vec<Balance> {
+    pairs
+        .iter()
+        .filter(|p| p.a < p.b)
+        .map(|p| Balance {
+            a: p.a.clone(),
+            b: p.b.clone(),
+            balance_index: p.balance_index,
+            lean: p.lean,
+        })
+        .collect()
+}
+
+impl GoalCounts {
+    /// How many of `goals` stand at each status.
+    pub(crate) fn of(goals: &Goals) -> Self {
+        let mut counts = Self::default();
+        for g in &goals.goals {
             *match g.status {
                 GoalStatus::NotAgreed => &mut counts.not_agreed,
                 GoalStatus::Achieved => &mut counts.achieved,
@@ -123,25 +143,6 @@ impl Parts {
                 GoalStatus::Dropped => &mut counts.dropped,
             } += 1;
         }
-        Summary {
-            as_of: axes.as_of,
-            valid_at: axes.valid_at,
-            status: self.status,
-            trust: self.trust,
-            balance: self
-                .pairs
-                .into_iter()
-                .filter(|p| p.a < p.b)
-                .map(|p| Balance {
-                    a: p.a,
-                    b: p.b,
-                    balance_index: p.balance_index,
-                    lean: p.lean,
-                })
-                .collect(),
-            open_flags: self.open_flags,
-            goal_coverage: self.goals.coverage,
-            goals: counts,
-        }
+        counts
     }
 }

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use super::flag_rules::Standing;
 use super::trust_fold::{Timeline, TrustFold, decay, score};
-use super::{Axes, known};
+use super::{Axes, Lists, known};
 use crate::event::Event;
 use crate::ids::{EventId, OrgId};
 
@@ -117,7 +117,11 @@ pub struct OrgTrust {
     pub s: f64,
     pub score: f64,
     pub band: Band,
+    /// In timeline order: every point, or the last ones of a capped answer
+    /// ([`super::Lists`]).
     pub points: Vec<TrustPoint>,
+    /// How many points there are in all.
+    pub points_total: usize,
 }
 
 /// The trust timeline of a partnership, one entry per party.
@@ -137,7 +141,7 @@ pub fn trust(events: &[impl Borrow<Event>], axes: Axes, settings: &TrustSettings
 
 /// The timeline of events already in effect (see [`known`]), evaluated at `axes.valid_at`.
 pub(crate) fn trust_of(effective: &[Event], axes: Axes, settings: &TrustSettings) -> TrustTimeline {
-    timeline_at(fold_of(effective, settings), axes, settings)
+    timeline_at(fold_of(effective, settings), axes, settings, Lists::All)
 }
 
 /// The trust evidence of events already in effect.
@@ -153,11 +157,12 @@ pub(crate) fn fold_of<'e>(
 }
 
 /// The timeline of the evidence `fold` holds (of events that occurred by `axes.valid_at`),
-/// evaluated at `axes.valid_at`.
+/// evaluated at `axes.valid_at`, with `lists` of each org's points.
 pub(crate) fn timeline_at(
     mut fold: TrustFold,
     axes: Axes,
     settings: &TrustSettings,
+    lists: Lists,
 ) -> TrustTimeline {
     let at = axes.valid_at;
     fold.settle(at);
@@ -165,9 +170,16 @@ pub(crate) fn timeline_at(
         .parties()
         .iter()
         .map(|org| {
-            let mut points = Vec::new();
+            let timeline = fold.timeline(org);
+            let total = timeline.map_or(0, Timeline::len);
+            // A point's score before it is the one after the point before, decayed: a capped
+            // list starts one item early.
+            let skip = lists.skip(total);
             let mut last: Option<(OffsetDateTime, f64, f64)> = None;
-            for (t, item) in fold.timeline(org).into_iter().flat_map(Timeline::items) {
+            let mut points = Vec::with_capacity(total - skip + 1);
+            let items =
+                timeline.map_or_else(Vec::new, |t| t.last_items(total - skip.saturating_sub(1)));
+            for (t, item) in items {
                 let before = last.map_or(score(0.0, 0.0), |(l, r, s)| {
                     let decay = decay(l, t, settings);
                     score(r * decay, s * decay)
@@ -183,6 +195,7 @@ pub(crate) fn timeline_at(
                     delta: after - before,
                 });
             }
+            points.drain(..points.len() - (total - skip));
             let Standing { r, s, score } = fold.standing(org, at);
             OrgTrust {
                 band: band(r, s, score, settings),
@@ -191,6 +204,7 @@ pub(crate) fn timeline_at(
                 s,
                 score,
                 points,
+                points_total: total,
             }
         })
         .collect();

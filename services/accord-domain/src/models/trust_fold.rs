@@ -92,9 +92,22 @@ impl Timeline {
         }
     }
 
-    /// The items in order, with their time.
-    pub(crate) fn items(&self) -> impl DoubleEndedIterator<Item = (OffsetDateTime, &Item)> {
-        self.items.iter().map(|((at, _), i)| (*at, i))
+    /// How many items there are.
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// The last `n` items in order, with their time (read from the end: the cost is `n`'s).
+    pub(crate) fn last_items(&self, n: usize) -> Vec<(OffsetDateTime, &Item)> {
+        let mut last: Vec<_> = self
+            .items
+            .iter()
+            .rev()
+            .take(n)
+            .map(|((at, _), i)| (*at, i))
+            .collect();
+        last.reverse();
+        last
     }
 
     /// The items at or after `from`.

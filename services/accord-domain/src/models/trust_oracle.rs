@@ -68,6 +68,7 @@ pub(super) fn orgs(
                 score: score(r, s),
                 // The band is the model's; the test compares the rest.
                 band: super::trust::Band::InsufficientEvidence,
+                points_total: points.len(),
                 points,
             }
         })
