@@ -226,10 +226,26 @@ pub(crate) async fn revision(a: &Accord, p: &str) -> u64 {
 }
 
 pub(crate) fn accord(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(accord_bin())
+    run(&accord_bin(), args)
+}
+
+/// Runs the development tools (`accord-dev gen ...`): `$ACCORD_DEV_BIN`, or the workspace's debug
+/// build (the test command builds it first); its exit code, stdout and stderr.
+pub(crate) fn accord_dev(args: &[&str]) -> (i32, String, String) {
+    let bin = program(
+        "ACCORD_DEV_BIN",
+        "target/debug/accord-dev",
+        "run `cargo build -p accord-dev` (scripts/test does)",
+    );
+    run(&bin, args)
+}
+
+/// Runs `bin` with `args` to its end: its exit code, stdout and stderr.
+fn run(bin: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(bin)
         .args(args)
         .output()
-        .expect("run accord");
+        .unwrap_or_else(|e| panic!("run {}: {e}", bin.display()));
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -9,8 +9,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::app::{
-    Accord, accord, error_code, history, http, meeting, metrics, new_token, post, post_raw,
-    proposal, revision,
+    Accord, accord, accord_dev, error_code, history, http, meeting, metrics, new_token, post,
+    post_raw, proposal, revision,
 };
 use crate::harness::{NatsServer, ServerVersion, workspace_root};
 
@@ -879,13 +879,13 @@ fn an_open_server_binds_loopback_only() {
     assert!(err.contains("refusing to listen on 0.0.0.0:0"), "{err}");
 }
 
-/// `accord gen` is deterministic for a seed, and everything it writes imports.
+/// `accord-dev gen` is deterministic for a seed, and everything it writes imports.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generated_histories_are_deterministic_and_valid() {
     let dir = tempfile::tempdir().expect("dir");
     let file = |name: &str| dir.path().join(name).to_str().expect("utf-8").to_owned();
     let generate_of = |partnerships: &str, events: &str, seed: &str, out: &str| {
-        let (code, _, err) = accord(&[
+        let (code, _, err) = accord_dev(&[
             "gen",
             "--partnerships",
             partnerships,

@@ -4,9 +4,9 @@ use std::process::Command;
 
 use crate::harness::workspace_root;
 
-/// The domain crate is pure: `cargo tree` shows neither tokio nor async-nats under it.
-#[test]
-fn the_domain_crate_depends_on_neither_tokio_nor_async_nats() {
+/// The crates `package` is built from (its normal and build dependencies, itself included), as
+/// `cargo tree` lists them.
+fn crates_of(package: &str) -> Vec<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .current_dir(workspace_root())
@@ -15,7 +15,7 @@ fn the_domain_crate_depends_on_neither_tokio_nor_async_nats() {
             "--offline",
             "--locked",
             "-p",
-            "accord-domain",
+            package,
             "--edges",
             "normal,build",
             "--prefix",
@@ -29,20 +29,50 @@ fn the_domain_crate_depends_on_neither_tokio_nor_async_nats() {
         String::from_utf8_lossy(&out.stderr)
     );
     let tree = String::from_utf8(out.stdout).expect("utf-8");
-    let crates: Vec<&str> = tree
+    let crates: Vec<String> = tree
         .lines()
         .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_owned)
         .collect();
-    assert!(crates.contains(&"accord-domain"), "{tree}");
+    assert!(crates.iter().any(|c| c == package), "{tree}");
+    crates
+}
+
+/// The domain crate is pure: `cargo tree` shows neither tokio nor async-nats under it.
+#[test]
+fn the_domain_crate_depends_on_neither_tokio_nor_async_nats() {
+    let crates = crates_of("accord-domain");
     assert!(
-        crates.contains(&"sha2"),
-        "the tree lists dependencies: {tree}"
+        crates.iter().any(|c| c == "sha2"),
+        "the tree lists dependencies: {crates:?}"
     );
     for forbidden in ["tokio", "async-nats", "sled", "mio"] {
         assert!(
-            !crates.contains(&forbidden),
-            "accord-domain depends on {forbidden}:\n{tree}"
+            !crates.iter().any(|c| c == forbidden),
+            "accord-domain depends on {forbidden}: {crates:?}"
         );
+    }
+}
+
+/// The product binary carries no development tool: the test harness is not built into it, and
+/// the benchmark and the generator are `accord-dev`'s commands, not `accord`'s.
+#[test]
+fn the_product_binary_carries_no_development_tool() {
+    let crates = crates_of("accord");
+    assert!(
+        crates.iter().any(|c| c == "accord-ledger"),
+        "the tree lists dependencies: {crates:?}"
+    );
+    for forbidden in ["nats-process", "accord-dev"] {
+        assert!(
+            !crates.iter().any(|c| c == forbidden),
+            "accord depends on {forbidden}: {crates:?}"
+        );
+    }
+    for tool in ["bench", "gen"] {
+        let (code, _, err) = crate::app::accord(&[tool]);
+        assert_eq!(code, 2, "accord {tool}: {err}");
+        assert!(err.contains("unrecognized subcommand"), "{err}");
     }
 }
 

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::app::{Accord, accord, error_code, http, metrics, post};
+use crate::app::{Accord, accord, accord_dev, error_code, http, metrics, post};
 use crate::harness::{NatsServer, ServerVersion};
 
 /// Longest wait for a projector to catch up.
@@ -416,7 +416,7 @@ async fn a_projector_killed_mid_stream_resumes_to_the_same_read_models() {
 
     let file = dirs[0].path().join("history.jsonl");
     let file = file.to_str().expect("utf-8");
-    let (code, _, err) = accord(&[
+    let (code, _, err) = accord_dev(&[
         "gen",
         "--partnerships",
         "8",

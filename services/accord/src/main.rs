@@ -1,16 +1,10 @@
 //! `accord`: one binary that runs every service and is the client.
 
-mod bench;
-mod bench_cluster;
-mod bench_history;
-mod bench_lag;
-mod bench_up;
 mod client;
 mod demo;
 mod export;
 mod retro;
 mod show;
-mod synthetic;
 mod telemetry;
 mod token;
 mod up;
@@ -74,14 +68,9 @@ enum Cmd {
     /// Write the retrospective report of a partnership: one self-contained HTML page with its
     /// story, trust, throughput, balance of effort, goals and red flags.
     Retro(retro::RetroArgs),
-    /// Write a large deterministic synthetic history (JSONL, for `accord import`) for
-    /// benchmarks and load tests.
-    Gen(synthetic::Args),
     /// Manage access tokens.
     #[command(subcommand)]
     Token(TokenCmd),
-    /// Measure the append and replay paths against raw baselines in the same run.
-    Bench(bench::Args),
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,9 +113,7 @@ fn main() -> ExitCode {
             Cmd::Show(args) => show::show(args).await,
             Cmd::Export(args) => export::export(args).await,
             Cmd::Retro(args) => retro::retro(args).await,
-            Cmd::Gen(args) => synthetic::run(&args).map(|()| ExitCode::SUCCESS),
             Cmd::Token(TokenCmd::New(args)) => token::new(args).map(|()| ExitCode::SUCCESS),
-            Cmd::Bench(args) => bench::run(args).await.map(|()| ExitCode::SUCCESS),
         }
     });
     match result {

@@ -46,7 +46,7 @@ impl ServerVersion {
     }
 }
 
-/// The workspace's root directory (this crate lives in `services/nats-process`).
+/// The workspace's root directory (this crate lives in `tools/nats-process`).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()

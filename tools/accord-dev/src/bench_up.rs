@@ -1,4 +1,4 @@
-//! Figure 2 (throughput) of `accord bench`: commits through a real `accord up` process over
+//! Figure 2 (throughput) of `accord-dev bench`: commits through a real `accord up` process over
 //! HTTP, on durable JetStream (`sync_interval: always`), with its ledger, projector and analytics
 //! feed all on this machine, against raw pipelined publish with the expected subject sequence
 //! to a server of its own, in the same run. `accord up` runs with 64 and 16 writers, with its

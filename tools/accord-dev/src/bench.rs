@@ -1,4 +1,4 @@
-//! `accord bench`: the project's path against the raw baseline, measured in the same run on the
+//! `accord-dev bench`: the project's path against the raw baseline, measured in the same run on the
 //! same machine (see docs/benchmarks.md). Prints one line per figure: value, baseline, ratio.
 //!
 //! Figures: 1 (append through the ledger vs raw pipelined publish with expected sequence),
@@ -44,7 +44,7 @@ pub(crate) struct Args {
     /// Which backends to measure.
     #[arg(long, value_enum, default_value_t = Backends::Both)]
     backends: Backends,
-    /// Figures 3 to 5: partnerships of the synthetic history (`accord gen`) the rebuild reads.
+    /// Figures 3 to 5: partnerships of the synthetic history (`accord-dev gen`) the rebuild reads.
     #[arg(long, default_value_t = 1000)]
     rebuild_partnerships: u64,
     /// Figures 3 to 5: events of that history, one per commit (the target figure is 1M over 10k
@@ -119,7 +119,7 @@ pub(crate) async fn run(args: Args) -> Result<()> {
         .output()
         .with_context(|| format!("running {}", bin.display()))?;
     println!(
-        "accord bench: {} partnerships × {} commits of 1 event = {total} commits; {}, {}",
+        "accord-dev bench: {} partnerships × {} commits of 1 event = {total} commits; {}, {}",
         args.partnerships,
         args.commits,
         String::from_utf8_lossy(&version.stdout).trim(),
@@ -604,14 +604,29 @@ async fn read_side_figures(bin: &std::path::Path, extra: &str, args: &Args) -> R
     Ok(())
 }
 
-/// Starts this binary's `command` (`up`, `projector`, ...) on `nats` with its data in `dir`,
+/// The `accord` binary the benchmark runs: `$ACCORD_BIN`, else the one beside this binary (cargo
+/// builds both into the same directory).
+pub(crate) fn accord_bin() -> Result<PathBuf> {
+    if let Some(bin) = std::env::var_os("ACCORD_BIN") {
+        return Ok(PathBuf::from(bin));
+    }
+    let beside = std::env::current_exe()?.with_file_name("accord");
+    anyhow::ensure!(
+        beside.is_file(),
+        "no accord binary at {}: build it too (`cargo build --release -p accord -p accord-dev`) or set ACCORD_BIN",
+        beside.display()
+    );
+    Ok(beside)
+}
+
+/// Starts `accord`'s `command` (`up`, `projector`, ...) on `nats` with its data in `dir`,
 /// its HTTP API on a free port; gives the process and the API's URL, which it prints.
 pub(crate) async fn spawn_accord(
     command: &[&str],
     nats: &str,
     dir: &std::path::Path,
 ) -> Result<(std::process::Child, String)> {
-    let mut child = std::process::Command::new(std::env::current_exe()?)
+    let mut child = std::process::Command::new(accord_bin()?)
         .args(command)
         .args(["--http", "127.0.0.1:0", "--nats", nats])
         .arg("--data-dir")
@@ -635,7 +650,7 @@ pub(crate) async fn spawn_accord(
     Ok((child, url))
 }
 
-/// Appends `accord gen`'s history through the ledger, one task per partnership; gives the ids.
+/// Appends `accord-dev gen`'s history through the ledger, one task per partnership; gives the ids.
 async fn append_synthetic(
     log: Arc<dyn EventLog>,
     partnerships: u64,

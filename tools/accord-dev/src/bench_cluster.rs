@@ -1,4 +1,4 @@
-//! Figure 9 of `accord bench`: appends through the ledger on a 3-node cluster (R3, every node
+//! Figure 9 of `accord-dev bench`: appends through the ledger on a 3-node cluster (R3, every node
 //! with `sync_interval: always`), commits in atomic batches and each alone, against raw pipelined
 //! publish with the expected subject sequence to an R3 stream of the same cluster, in the same
 //! run. The nodes are plain local processes (no TLS, no logins): the figure is about replication.

@@ -1,4 +1,4 @@
-//! `accord gen`: a large, deterministic, valid synthetic history for benchmarks and load tests.
+//! `accord-dev gen`: a large, deterministic, valid synthetic history for benchmarks and load tests.
 //!
 //! The same `--seed` gives the same file, byte for byte (ChaCha8). Every event is valid under the
 //! domain's rules, so the whole file imports with nothing rejected: the generator keeps, per

@@ -1,6 +1,6 @@
-//! Figure 7 of `accord bench`: the read models of one partnership with a long history, cold.
+//! Figure 7 of `accord-dev bench`: the read models of one partnership with a long history, cold.
 //!
-//! For each size, one partnership from the synthetic history (`accord gen --partnerships 1`),
+//! For each size, one partnership from the synthetic history (`accord-dev gen --partnerships 1`),
 //! imported at once (every event recorded at the same instant, after the last occurred), then
 //! each model evaluated over its facts as a query does, and its answer written as JSON (the
 //! HTTP answer's bytes): nothing is kept between models or runs. The retro is the whole HTML

@@ -1,8 +1,8 @@
-//! Figure 8 of `accord bench`: the projector's and the analytics feed's lag while a long
+//! Figure 8 of `accord-dev bench`: the projector's and the analytics feed's lag while a long
 //! partnership takes commits.
 //!
 //! `accord up` on JetStream (ledger, projector and feed in one process, as figure 2). One
-//! partnership of [`HISTORY`] events from the synthetic history (`accord gen --partnerships 1`) is
+//! partnership of [`HISTORY`] events from the synthetic history (`accord-dev gen --partnerships 1`) is
 //! imported first; then for `run` (60 s by default), [`WRITERS`] HTTP writers append commits of
 //! one event each to it at `rate` commits a second in all (1 000 by default; each commit is sent
 //! when its turn comes, or at once when the writers are behind). Meanwhile:
@@ -33,7 +33,7 @@ const SLICE: Duration = Duration::from_secs(10);
 const WRITERS: usize = 4;
 /// How often the projector's checkpoint is read.
 const POLL: Duration = Duration::from_millis(20);
-/// The partnership `accord gen --partnerships 1` makes, and its parties.
+/// The partnership `accord-dev gen --partnerships 1` makes, and its parties.
 const PARTNERSHIP: &str = "syn-000000";
 const ORGS: [&str; 2] = ["vendor-0", "system-1000"];
 
@@ -55,7 +55,7 @@ pub(crate) async fn figure_8(bin: &Path, extra: &str, run: Duration, rate: u64) 
         })?;
     }
     let (mut up, url) = spawn_accord(&["up"], &server.url(), &dir.path().join("data")).await?;
-    let imported = std::process::Command::new(std::env::current_exe()?)
+    let imported = std::process::Command::new(crate::bench::accord_bin()?)
         .args(["import", "--server", &url])
         .arg(&history)
         .stdout(std::process::Stdio::null())
