@@ -7,6 +7,8 @@ mod analytics;
 #[cfg(test)]
 mod app;
 #[cfg(test)]
+mod cli;
+#[cfg(test)]
 mod cluster;
 #[cfg(test)]
 mod conformance;

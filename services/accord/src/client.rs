@@ -4,6 +4,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use reqwest::StatusCode;
@@ -22,6 +23,12 @@ pub(crate) struct Server {
     /// instead of the system's.
     #[arg(long, env = "ACCORD_CA")]
     ca: Option<PathBuf>,
+    /// Seconds to wait for a connection to the server.
+    #[arg(long, env = "ACCORD_CONNECT_TIMEOUT", default_value_t = 5)]
+    connect_timeout: u64,
+    /// Seconds to wait for each answer, from the request to its last byte (0: no limit).
+    #[arg(long, env = "ACCORD_TIMEOUT", default_value_t = 60)]
+    timeout: u64,
 }
 
 impl Server {
@@ -34,7 +41,12 @@ impl Server {
             value.set_sensitive(true);
             headers.insert(reqwest::header::AUTHORIZATION, value);
         }
-        let mut builder = reqwest::Client::builder().default_headers(headers);
+        let mut builder = reqwest::Client::builder()
+            .default_headers(headers)
+            .connect_timeout(Duration::from_secs(self.connect_timeout));
+        if self.timeout > 0 {
+            builder = builder.timeout(Duration::from_secs(self.timeout));
+        }
         if let Some(ca) = &self.ca {
             let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
             let roots = reqwest::Certificate::from_pem_bundle(&pem)
@@ -43,6 +55,26 @@ impl Server {
             builder = builder.tls_certs_only(roots);
         }
         Ok(builder.build()?)
+    }
+
+    /// Sends `request`; a request that fails, or gets no answer in time, says so in words.
+    pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response> {
+        request.send().await.map_err(|e| {
+            let why = if e.is_connect() && e.is_timeout() {
+                format!(
+                    "no connection to {} within {} s (--connect-timeout)",
+                    self.server, self.connect_timeout
+                )
+            } else if e.is_timeout() {
+                format!(
+                    "no answer from {} within {} s (--timeout)",
+                    self.server, self.timeout
+                )
+            } else {
+                format!("cannot reach {}", self.server)
+            };
+            anyhow::Error::new(e).context(why)
+        })
     }
 }
 
@@ -159,12 +191,9 @@ pub(crate) async fn get_text(
         .iter()
         .filter_map(|(k, v)| v.map(|v| (*k, v)))
         .collect();
-    let response = client
-        .get(format!("{}{path}", server.server))
-        .query(&given)
-        .send()
-        .await
-        .with_context(|| format!("cannot reach {}", server.server))?;
+    let response = server
+        .send(client.get(format!("{}{path}", server.server)).query(&given))
+        .await?;
     let status = response.status();
     let text = response.text().await?;
     if status == StatusCode::OK {
@@ -243,10 +272,7 @@ pub(crate) async fn record(args: RecordArgs) -> Result<ExitCode> {
     if let Some(key) = &args.idempotency_key {
         request = request.header("Idempotency-Key", key);
     }
-    let response = request
-        .send()
-        .await
-        .with_context(|| format!("cannot reach {}", args.server.server))?;
+    let response = args.server.send(request).await?;
     let replayed = response.headers().contains_key("idempotent-replayed");
     let (status, body) = answer(response).await?;
     if status != StatusCode::CREATED {
@@ -425,17 +451,15 @@ pub(crate) async fn import(args: ImportArgs) -> Result<ExitCode> {
                 continue;
             }
         };
-        let response = client
+        let request = client
             .post(format!(
                 "{}/v1/partnerships/{}/events",
                 args.server.server, line.partnership_id
             ))
             .header("content-type", "application/json")
             .header("Idempotency-Key", &line.idempotency_key)
-            .body(line.body.to_string())
-            .send()
-            .await
-            .with_context(|| format!("cannot reach {}", args.server.server))?;
+            .body(line.body.to_string());
+        let response = args.server.send(request).await?;
         let replayed = response.headers().contains_key("idempotent-replayed");
         let (status, body) = answer(response).await?;
         match status {

@@ -12,7 +12,7 @@ mod up;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// mimalloc: the services allocate many small, short-lived objects on several threads, where
 /// glibc's allocator spends a measurable share of the append path (see docs/benchmarks.md).
@@ -28,6 +28,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
+    /// How log lines are written to standard error.
+    #[arg(long, global = true, env = "ACCORD_LOG_FORMAT", value_enum, default_value_t = telemetry::LogFormat::Text)]
+    log_format: telemetry::LogFormat,
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,6 +74,14 @@ enum Cmd {
     /// Manage access tokens.
     #[command(subcommand)]
     Token(TokenCmd),
+    /// Print the shell completion script for SHELL (for example
+    /// `accord completions bash > /etc/bash_completion.d/accord`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), for example `accord man > accord.1 && man ./accord.1`.
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
@@ -81,7 +92,7 @@ enum TokenCmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init();
+    telemetry::init(cli.log_format);
     // The HTTPS client (reqwest) and the NATS client use rustls with ring; this process has no
     // other provider, so installing it cannot fail but for a second call.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -114,6 +125,19 @@ fn main() -> ExitCode {
             Cmd::Export(args) => export::export(args).await,
             Cmd::Retro(args) => retro::retro(args).await,
             Cmd::Token(TokenCmd::New(args)) => token::new(args).map(|()| ExitCode::SUCCESS),
+            Cmd::Completions { shell } => {
+                clap_complete::generate(
+                    shell,
+                    &mut Cli::command(),
+                    "accord",
+                    &mut std::io::stdout(),
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Cmd::Man => clap_mangen::Man::new(Cli::command())
+                .render(&mut std::io::stdout())
+                .map(|()| ExitCode::SUCCESS)
+                .map_err(|e| anyhow::Error::new(e).context("writing the manual page")),
         }
     });
     match result {
