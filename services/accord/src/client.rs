@@ -10,6 +10,8 @@ use anyhow::{Context, Result};
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use crate::terminal::Columns;
+
 /// Where the server is, and the token to show it.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Server {
@@ -304,33 +306,29 @@ pub(crate) async fn history(args: HistoryArgs) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&body)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "{:>5}  {:<20}  {:<20}  {:<10}  {:<28}  data",
-        "rev", "occurred_at", "recorded_at", "org", "type"
+    let time = |v: &Value| v.as_str().unwrap_or("").get(..19).unwrap_or("").to_owned();
+    print!(
+        "{}",
+        Columns {
+            header: &["rev", "occurred_at", "recorded_at", "org", "type", "data"],
+            right: &[0],
+        }
+        .render(body["events"].as_array().into_iter().flatten().map(|e| {
+            let data = e["data"].to_string();
+            let data = match data.char_indices().nth(60) {
+                Some((i, _)) => format!("{}…", &data[..i]),
+                None => data,
+            };
+            vec![
+                e["revision"].as_u64().unwrap_or(0).to_string(),
+                time(&e["occurred_at"]),
+                time(&e["recorded_at"]),
+                e["actor"]["org"].as_str().unwrap_or("").to_owned(),
+                e["type"].as_str().unwrap_or("").to_owned(),
+                data,
+            ]
+        }))
     );
-    for e in body["events"].as_array().into_iter().flatten() {
-        let data = e["data"].to_string();
-        let data = match data.char_indices().nth(60) {
-            Some((i, _)) => format!("{}…", &data[..i]),
-            None => data,
-        };
-        println!(
-            "{:>5}  {:<20}  {:<20}  {:<10}  {:<28}  {data}",
-            e["revision"].as_u64().unwrap_or(0),
-            e["occurred_at"]
-                .as_str()
-                .unwrap_or("")
-                .get(..19)
-                .unwrap_or(""),
-            e["recorded_at"]
-                .as_str()
-                .unwrap_or("")
-                .get(..19)
-                .unwrap_or(""),
-            e["actor"]["org"].as_str().unwrap_or(""),
-            e["type"].as_str().unwrap_or(""),
-        );
-    }
     Ok(ExitCode::SUCCESS)
 }
 

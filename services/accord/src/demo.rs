@@ -9,6 +9,7 @@ use accord_domain::models::{Axes, Model, ModelSettings};
 use accord_projector::{Projections, Projector};
 use tokio_util::sync::CancellationToken;
 
+use crate::terminal::Columns;
 use accord_domain::{EventInput, PartnershipId, Settings};
 use accord_ledger::{Ledger, RecordRequest};
 use accord_log::embedded::EmbeddedLog;
@@ -227,24 +228,28 @@ pub(crate) async fn run(data_dir: Option<PathBuf>, reports: &Path) -> Result<()>
     );
 
     println!("\naudit history of {p}:");
-    println!(
-        "  {:>3}  {:<16}  {:<16}  {:<7}  {:<27}  hash",
-        "rev", "occurred", "recorded", "org", "type"
-    );
+    let mut rows = Vec::new();
     for stored in log.read_partnership(&p, 0).await? {
         let (sealed, commit) = stored.decode()?;
         for e in &commit.events {
-            println!(
-                "  {:>3}  {:<16}  {:<16}  {:<7}  {:<27}  {}…",
-                stored.position,
+            rows.push(vec![
+                stored.position.to_string(),
                 e.occurred_at.format(MINUTES)?,
                 e.recorded_at.format(MINUTES)?,
-                e.actor.org,
-                e.event_type(),
-                &sealed.hash.to_hex()[..12]
-            );
+                e.actor.org.to_string(),
+                e.event_type().as_str().to_owned(),
+                format!("{}…", &sealed.hash.to_hex()[..12]),
+            ]);
         }
     }
+    print!(
+        "{}",
+        Columns {
+            header: &["rev", "occurred", "recorded", "org", "type", "hash"],
+            right: &[0],
+        }
+        .render(rows)
+    );
     match verify_partnership(&*log, &p).await? {
         Verification::Ok { commits, head } => println!(
             "\nhash chain of {p}: {commits} commits, every link holds (head {}…)",
@@ -261,10 +266,7 @@ pub(crate) async fn run(data_dir: Option<PathBuf>, reports: &Path) -> Result<()>
 async fn samples(ledger: &Ledger, log: &dyn EventLog) -> Result<Vec<PartnershipId>> {
     let mut ids = Vec::new();
     println!("\nthe sample partnerships of examples/, recorded through the same ledger:");
-    println!(
-        "  {:<26}  {:<34}  {:<7}  {:>7}  {:>6}  {:<23}  chain",
-        "partnership", "parties", "status", "commits", "events", "business time"
-    );
+    let mut rows = Vec::new();
     for (name, text) in EXAMPLES {
         let mut partnership = None;
         for (n, line) in text.lines().enumerate() {
@@ -302,24 +304,40 @@ async fn samples(ledger: &Ledger, log: &dyn EventLog) -> Result<Vec<PartnershipI
             Verification::Ok { commits, .. } => (commits, "ok".to_owned()),
             Verification::Broken(b) => (0, format!("BROKEN at {}", b.position)),
         };
-        println!(
-            "  {:<26}  {:<34}  {:<7}  {:>7}  {:>6}  {:<23}  {chain}",
-            p.as_str(),
+        rows.push(vec![
+            p.to_string(),
             summary
                 .parties
                 .iter()
                 .map(|o| o.as_str())
                 .collect::<Vec<_>>()
                 .join(", "),
-            summary.status.map_or("proposed", |s| s.as_str()),
-            commits,
-            summary.event_count,
+            summary.status.map_or("proposed", |s| s.as_str()).to_owned(),
+            commits.to_string(),
+            summary.event_count.to_string(),
             match span {
                 (Some(a), Some(b)) => format!("{a} → {b}"),
                 _ => String::new(),
             },
-        );
+            chain,
+        ]);
     }
+    print!(
+        "{}",
+        Columns {
+            header: &[
+                "partnership",
+                "parties",
+                "status",
+                "commits",
+                "events",
+                "business time",
+                "chain"
+            ],
+            right: &[3, 4],
+        }
+        .render(rows)
+    );
     Ok(ids)
 }
 

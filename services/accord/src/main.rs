@@ -6,6 +6,7 @@ mod export;
 mod retro;
 mod show;
 mod telemetry;
+mod terminal;
 mod token;
 mod up;
 

@@ -18,6 +18,7 @@ use anyhow::{Context, Result};
 use time::OffsetDateTime;
 
 use crate::client::{Server, get_json};
+use crate::terminal::Columns;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ShowArgs {
@@ -134,15 +135,16 @@ fn coverage(c: &Coverage) -> String {
 
 fn summary(out: &mut String, m: &Summary) {
     let _ = writeln!(out, "  status     {}", m.status.map_or("-", |s| s.as_str()));
-    for t in &m.trust {
-        let band: &'static str = t.band.into();
-        let _ = writeln!(
-            out,
-            "  trust      {:<14} {}  {band}",
-            t.org.as_str(),
-            num(Some(t.score))
-        );
-    }
+    out.push_str(
+        &Columns {
+            header: &["trust", "score", "band"],
+            right: &[1],
+        }
+        .render(m.trust.iter().map(|t| {
+            let band: &'static str = t.band.into();
+            vec![t.org.to_string(), num(Some(t.score)), band.to_owned()]
+        })),
+    );
     for b in &m.balance {
         let _ = writeln!(
             out,
@@ -195,23 +197,23 @@ fn trust(out: &mut String, m: &TrustTimeline) {
             num(Some(o.r)),
             num(Some(o.s))
         );
-        let _ = writeln!(
-            out,
-            "  {:<20}  {:<4}  {:>6}  {:>6}  {:>6}  event",
-            "at", "rule", "before", "after", "delta"
+        out.push_str(
+            &Columns {
+                header: &["at", "rule", "before", "after", "delta", "event"],
+                right: &[2, 3, 4],
+            }
+            .render(o.points.iter().map(|p| {
+                let rule: &'static str = p.rule_id.into();
+                vec![
+                    second(p.at),
+                    rule.to_owned(),
+                    num(Some(p.score_before)),
+                    num(Some(p.score_after)),
+                    format!("{:+.2}", p.delta),
+                    p.event_id.to_string(),
+                ]
+            })),
         );
-        for p in &o.points {
-            let rule: &'static str = p.rule_id.into();
-            let _ = writeln!(
-                out,
-                "  {:<20}  {rule:<4}  {:>6}  {:>6}  {:>+6.2}  {}",
-                second(p.at),
-                num(Some(p.score_before)),
-                num(Some(p.score_after)),
-                p.delta,
-                p.event_id
-            );
-        }
     }
 }
 
@@ -229,23 +231,22 @@ fn throughput(out: &mut String, m: &Throughput) {
             o.slip_days,
             o.open_items.len()
         );
-        let _ = writeln!(
-            out,
-            "  {:<8}  {:>10}  {:>4}  {:>4}  {:>5}  {:>5}",
-            "quarter", "throughput", "wip", "due", "ppc", "focus"
+        out.push_str(
+            &Columns {
+                header: &["quarter", "throughput", "wip", "due", "ppc", "focus"],
+                right: &[1, 2, 3, 4, 5],
+            }
+            .render(o.quarters.iter().map(|q| {
+                vec![
+                    q.period.clone(),
+                    q.throughput.to_string(),
+                    q.wip.to_string(),
+                    int(q.due),
+                    num(q.ppc),
+                    int(q.focus),
+                ]
+            })),
         );
-        for q in &o.quarters {
-            let _ = writeln!(
-                out,
-                "  {:<8}  {:>10}  {:>4}  {:>4}  {:>5}  {:>5}",
-                q.period,
-                q.throughput,
-                q.wip,
-                int(q.due),
-                num(q.ppc),
-                int(q.focus)
-            );
-        }
     }
 }
 
@@ -259,22 +260,22 @@ fn asymmetry(out: &mut String, m: &Asymmetry) {
             num(p.lean),
             num(p.balance_index)
         );
-        let _ = writeln!(
-            out,
-            "  {:<16}  {:>5}  {:>5}  {:>5}",
-            "indicator", "count", "of", "share"
+        out.push_str(
+            &Columns {
+                header: &["indicator", "count", "of", "share", ""],
+                right: &[1, 2, 3],
+            }
+            .render(p.shares.iter().map(|s| {
+                let indicator: &'static str = s.indicator.into();
+                vec![
+                    indicator.to_owned(),
+                    s.count.to_string(),
+                    s.of.to_string(),
+                    num(s.share),
+                    if s.sufficient { "" } else { "(insufficient)" }.to_owned(),
+                ]
+            })),
         );
-        for s in &p.shares {
-            let indicator: &'static str = s.indicator.into();
-            let _ = writeln!(
-                out,
-                "  {indicator:<16}  {:>5}  {:>5}  {:>5}{}",
-                s.count,
-                s.of,
-                num(s.share),
-                if s.sufficient { "" } else { "  (insufficient)" }
-            );
-        }
         let e = &p.economic;
         let _ = writeln!(
             out,
@@ -291,44 +292,52 @@ fn asymmetry(out: &mut String, m: &Asymmetry) {
 }
 
 fn goals(out: &mut String, m: &Goals) {
-    let _ = writeln!(
-        out,
-        "  {:<16}  {:<12}  {:<12}  {:>10}  {:>10}  {:>6}  status",
-        "goal", "kind", "metric", "target", "actual", "attain"
+    out.push_str(
+        &Columns {
+            header: &[
+                "goal", "kind", "metric", "target", "actual", "attain", "status",
+            ],
+            right: &[3, 4, 5],
+        }
+        .render(m.goals.iter().map(|g| {
+            let status: &'static str = g.status.into();
+            vec![
+                g.goal_id.to_string(),
+                g.kind.as_str().to_owned(),
+                g.metric.as_str().to_owned(),
+                g.target.to_string(),
+                g.actual.to_string(),
+                num(Some(g.attainment)),
+                status.to_owned(),
+            ]
+        })),
     );
-    for g in &m.goals {
-        let status: &'static str = g.status.into();
-        let _ = writeln!(
-            out,
-            "  {:<16}  {:<12}  {:<12}  {:>10}  {:>10}  {:>6}  {status}",
-            g.goal_id.as_str(),
-            g.kind.as_str(),
-            g.metric.as_str(),
-            g.target.to_string(),
-            g.actual.to_string(),
-            num(Some(g.attainment))
-        );
-    }
     let _ = writeln!(out, "  coverage: {}", coverage(&m.coverage));
 }
 
 fn flags(out: &mut String, m: &Flags) {
     open_flags(out, &m.open);
-    let _ = writeln!(out, "\nhistory:");
-    for c in &m.history {
-        let change = match &c.now {
-            Some(now) => {
-                let severity: &'static str = now.severity.into();
-                format!("{severity} {}: {}", now.flag, now.reason)
-            }
-            None => "cleared".into(),
-        };
-        let rule: &'static str = c.rule_id.into();
-        let _ = writeln!(
-            out,
-            "  {:<20}  {rule:<4}{}  {change}",
-            second(c.at),
-            subject(c.subject.as_deref())
-        );
-    }
+    let _ = writeln!(out, "\nhistory ({} changes):", m.history_total);
+    out.push_str(
+        &Columns {
+            header: &["at", "rule", "subject", "change"],
+            right: &[],
+        }
+        .render(m.history.iter().map(|c| {
+            let change = match &c.now {
+                Some(now) => {
+                    let severity: &'static str = now.severity.into();
+                    format!("{severity} {}: {}", now.flag, now.reason)
+                }
+                None => "cleared".into(),
+            };
+            let rule: &'static str = c.rule_id.into();
+            vec![
+                second(c.at),
+                rule.to_owned(),
+                c.subject.clone().unwrap_or_default(),
+                change,
+            ]
+        })),
+    );
 }
