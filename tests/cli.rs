@@ -1,5 +1,5 @@
-//! The command line as a user and an operator meet it: client timeouts, JSON log lines, shell
-//! completions and the manual page.
+//! The command line as a user and an operator meet it: client timeouts, every client command's
+//! `--json`, JSON log lines, shell completions and the manual page.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::app::{accord, accord_bin};
+use crate::app::{Accord, accord, accord_bin, meeting, proposal};
 
 /// How long a command that should stop by itself may run before the test calls it stuck.
 const STUCK: Duration = Duration::from_secs(30);
@@ -84,6 +84,109 @@ fn a_silent_server_does_not_hang_the_client() {
             "{args:?}: {err}"
         );
     }
+}
+
+/// Runs accord with `args` and `--json`, expecting success; its standard output as JSON.
+fn json_of(args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let (code, out, err) = accord(&all);
+    assert_eq!(code, 0, "{all:?}: {out}{err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{all:?} prints JSON ({e}): {out}"))
+}
+
+/// Every client command prints its result as one JSON document with `--json`.
+#[test]
+fn every_client_command_answers_in_json() {
+    let dir = tempfile::tempdir().expect("dir");
+    let a = Accord::embedded(&dir.path().join("store"));
+    let s = a.url.as_str();
+    let path = |name: &str| dir.path().join(name).to_str().expect("utf-8").to_owned();
+    let p = "acme-stmary";
+
+    let events = path("proposal.json");
+    std::fs::write(&events, proposal().to_string()).expect("write");
+    let key = ["--idempotency-key", "first"];
+    let record = |extra: &[&str]| {
+        let mut args = vec!["record", p, "--file", &events, "--server", s];
+        args.extend(extra);
+        json_of(&args)
+    };
+    let first = record(&key);
+    assert_eq!(first["revision"], 1, "{first}");
+    assert_eq!(first["replayed"], false, "{first}");
+    assert_eq!(record(&key)["replayed"], true, "a retry says it was one");
+
+    let line = serde_json::json!({"partnership_id": p, "events": [meeting("m1")]});
+    std::fs::write(path("more.jsonl"), format!("{line}\n")).expect("write");
+    let import = json_of(&["import", &path("more.jsonl"), "--server", s]);
+    assert_eq!(
+        (&import["appended"], &import["events"], &import["skipped"]),
+        (&Value::from(1), &Value::from(1), &Value::from(0)),
+        "{import}"
+    );
+    assert_eq!(import["rejected"], serde_json::json!([]), "{import}");
+
+    let history = json_of(&["history", p, "--server", s]);
+    assert_eq!(
+        history["events"].as_array().map(Vec::len),
+        Some(2),
+        "{history}"
+    );
+    let verify = json_of(&["verify", "--server", s]);
+    assert_eq!(verify["broken"], 0, "{verify}");
+    assert_eq!(verify["partnerships"][0]["partnership_id"], p, "{verify}");
+    assert_eq!(verify["partnerships"][0]["ok"], true, "{verify}");
+    let summary = json_of(&["show", "summary", p, "--server", s]);
+    assert!(summary["open_flags"].is_array(), "{summary}");
+
+    let export = json_of(&[
+        "export",
+        "--model",
+        "events",
+        "--format",
+        "csv",
+        "--out",
+        &path("events.csv"),
+        "--server",
+        s,
+    ]);
+    assert_eq!(
+        (&export["rows"], &export["partnerships"]),
+        (&Value::from(2), &Value::from(1)),
+        "{export}"
+    );
+    assert_eq!(export["out"], path("events.csv"), "{export}");
+    let retro = json_of(&["retro", p, "--out", &path("retro.html"), "--server", s]);
+    let written = std::fs::metadata(path("retro.html"))
+        .expect("the page")
+        .len();
+    assert_eq!(retro["bytes"], written, "{retro}");
+
+    let token = json_of(&[
+        "token",
+        "new",
+        "--org",
+        "acme",
+        "--role",
+        "reader",
+        "--name",
+        "crm",
+        "--file",
+        &path("tokens.json"),
+    ]);
+    assert!(
+        token["token"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("acc_")),
+        "{token}"
+    );
+    assert_eq!(
+        (&token["org"], &token["role"]),
+        (&Value::from("acme"), &Value::from("reader")),
+        "{token}"
+    );
+    a.stop();
 }
 
 /// `--log-format json` writes each log line as one JSON object.

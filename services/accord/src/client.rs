@@ -80,6 +80,27 @@ impl Server {
     }
 }
 
+/// How a client command prints its result.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Output {
+    /// Print the result as one JSON document on standard output instead of words and tables
+    /// (errors still go to standard error, with the same exit codes).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+impl Output {
+    /// Prints `value` as JSON with `--json`, else runs `words`.
+    pub(crate) fn print(&self, value: &Value, words: impl FnOnce()) -> Result<()> {
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(value)?);
+        } else {
+            words();
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub(crate) struct RecordArgs {
     /// The partnership.
@@ -94,6 +115,8 @@ pub(crate) struct RecordArgs {
     #[arg(long)]
     idempotency_key: Option<String>,
     #[command(flatten)]
+    output: Output,
+    #[command(flatten)]
     server: Server,
 }
 
@@ -104,9 +127,8 @@ pub(crate) struct HistoryArgs {
     /// Only what was recorded at or before this RFC 3339 time.
     #[arg(long)]
     as_of: Option<String>,
-    /// Print the JSON answer instead of a table.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: Output,
     #[command(flatten)]
     server: Server,
 }
@@ -115,6 +137,8 @@ pub(crate) struct HistoryArgs {
 pub(crate) struct VerifyArgs {
     /// The partnership (default: every partnership).
     id: Option<String>,
+    #[command(flatten)]
+    output: Output,
     #[command(flatten)]
     server: Server,
 }
@@ -276,22 +300,25 @@ pub(crate) async fn record(args: RecordArgs) -> Result<ExitCode> {
     }
     let response = args.server.send(request).await?;
     let replayed = response.headers().contains_key("idempotent-replayed");
-    let (status, body) = answer(response).await?;
+    let (status, mut body) = answer(response).await?;
     if status != StatusCode::CREATED {
         explain(status, &body);
         return Ok(exit_for(status));
     }
-    println!(
-        "recorded {} event(s) in {} at revision {}{}",
-        body["event_ids"].as_array().map_or(0, Vec::len),
-        body["partnership_id"].as_str().unwrap_or("?"),
-        body["revision"],
-        if replayed {
-            " (a retry: the first answer, nothing new recorded)"
-        } else {
-            ""
-        }
-    );
+    body["replayed"] = Value::Bool(replayed);
+    args.output.print(&body, || {
+        println!(
+            "recorded {} event(s) in {} at revision {}{}",
+            body["event_ids"].as_array().map_or(0, Vec::len),
+            body["partnership_id"].as_str().unwrap_or("?"),
+            body["revision"],
+            if replayed {
+                " (a retry: the first answer, nothing new recorded)"
+            } else {
+                ""
+            }
+        );
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -302,33 +329,31 @@ pub(crate) async fn history(args: HistoryArgs) -> Result<ExitCode> {
         Ok(body) => body,
         Err(code) => return Ok(code),
     };
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&body)?);
-        return Ok(ExitCode::SUCCESS);
-    }
-    let time = |v: &Value| v.as_str().unwrap_or("").get(..19).unwrap_or("").to_owned();
-    print!(
-        "{}",
-        Columns {
-            header: &["rev", "occurred_at", "recorded_at", "org", "type", "data"],
-            right: &[0],
-        }
-        .render(body["events"].as_array().into_iter().flatten().map(|e| {
-            let data = e["data"].to_string();
-            let data = match data.char_indices().nth(60) {
-                Some((i, _)) => format!("{}…", &data[..i]),
-                None => data,
-            };
-            vec![
-                e["revision"].as_u64().unwrap_or(0).to_string(),
-                time(&e["occurred_at"]),
-                time(&e["recorded_at"]),
-                e["actor"]["org"].as_str().unwrap_or("").to_owned(),
-                e["type"].as_str().unwrap_or("").to_owned(),
-                data,
-            ]
-        }))
-    );
+    args.output.print(&body, || {
+        let time = |v: &Value| v.as_str().unwrap_or("").get(..19).unwrap_or("").to_owned();
+        print!(
+            "{}",
+            Columns {
+                header: &["rev", "occurred_at", "recorded_at", "org", "type", "data"],
+                right: &[0],
+            }
+            .render(body["events"].as_array().into_iter().flatten().map(|e| {
+                let data = e["data"].to_string();
+                let data = match data.char_indices().nth(60) {
+                    Some((i, _)) => format!("{}…", &data[..i]),
+                    None => data,
+                };
+                vec![
+                    e["revision"].as_u64().unwrap_or(0).to_string(),
+                    time(&e["occurred_at"]),
+                    time(&e["recorded_at"]),
+                    e["actor"]["org"].as_str().unwrap_or("").to_owned(),
+                    e["type"].as_str().unwrap_or("").to_owned(),
+                    data,
+                ]
+            }))
+        );
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -342,19 +367,24 @@ pub(crate) async fn verify(args: VerifyArgs) -> Result<ExitCode> {
         },
     };
     let mut broken = 0;
+    let mut answers = Vec::new();
     for id in &ids {
         let path = format!("/v1/partnerships/{id}/verify");
-        let body = match get_json(&args.server, &client, &path, &[]).await? {
+        let mut body = match get_json(&args.server, &client, &path, &[]).await? {
             Ok(body) => body,
             Err(code) => return Ok(code),
         };
-        if body["ok"] == Value::Bool(true) {
+        let ok = body["ok"] == Value::Bool(true);
+        broken += usize::from(!ok);
+        if args.output.json {
+            body["partnership_id"] = Value::String(id.clone());
+            answers.push(body);
+        } else if ok {
             println!(
                 "{id}: ok, {} commits, every link holds (revision {})",
                 body["commits"], body["revision"]
             );
         } else {
-            broken += 1;
             println!(
                 "{id}: BROKEN at position {} (last good commit at {}): {}",
                 body["position"],
@@ -362,6 +392,10 @@ pub(crate) async fn verify(args: VerifyArgs) -> Result<ExitCode> {
                 body["reason"].as_str().unwrap_or("?")
             );
         }
+    }
+    if args.output.json {
+        let all = serde_json::json!({"partnerships": answers, "broken": broken});
+        println!("{}", serde_json::to_string_pretty(&all)?);
     }
     Ok(if broken == 0 {
         ExitCode::SUCCESS
@@ -387,6 +421,8 @@ pub(crate) struct ImportArgs {
     /// What to do when a line is refused.
     #[arg(long, value_enum, default_value_t = OnError::Stop)]
     on_error: OnError,
+    #[command(flatten)]
+    output: Output,
     #[command(flatten)]
     server: Server,
 }
@@ -481,14 +517,26 @@ pub(crate) async fn import(args: ImportArgs) -> Result<ExitCode> {
         }
     }
     progress.finish_and_clear();
-    println!(
-        "imported {}: {appended} commits appended ({events} events), {skipped} skipped as duplicates, {} lines rejected",
-        args.file.display(),
-        rejected.len()
-    );
-    for (number, why) in &rejected {
-        println!("  line {number}: {why}");
-    }
+    let summary = serde_json::json!({
+        "file": args.file,
+        "appended": appended,
+        "events": events,
+        "skipped": skipped,
+        "rejected": rejected
+            .iter()
+            .map(|(line, reason)| serde_json::json!({"line": line, "reason": reason}))
+            .collect::<Vec<_>>(),
+    });
+    args.output.print(&summary, || {
+        println!(
+            "imported {}: {appended} commits appended ({events} events), {skipped} skipped as duplicates, {} lines rejected",
+            args.file.display(),
+            rejected.len()
+        );
+        for (number, why) in &rejected {
+            println!("  line {number}: {why}");
+        }
+    })?;
     Ok(if rejected.is_empty() {
         ExitCode::SUCCESS
     } else {

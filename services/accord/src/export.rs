@@ -37,7 +37,7 @@ use parquet::file::writer::SerializedFileWriter;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::client::{Server, finish_out, get_json, start_out};
+use crate::client::{Output, Server, finish_out, get_json, start_out};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ExportArgs {
@@ -58,6 +58,8 @@ pub(crate) struct ExportArgs {
     /// Only this partnership (repeat for several; default: every partnership).
     #[arg(long = "partnership")]
     partnerships: Vec<String>,
+    #[command(flatten)]
+    output: Output,
     #[command(flatten)]
     server: Server,
 }
@@ -461,13 +463,23 @@ pub(crate) async fn export(args: ExportArgs) -> Result<ExitCode> {
     }
     sink.finish()?;
     finish_out(tmp, &args.out)?;
-    println!(
-        "exported {} of {} partnership(s) as of {}{}: {rows} row(s) to {}",
-        args.model.name(),
-        partnerships.len(),
-        at,
-        valid.map(|v| format!(", valid at {v}")).unwrap_or_default(),
-        args.out.display()
-    );
+    let summary = serde_json::json!({
+        "model": args.model.name(),
+        "partnerships": partnerships.len(),
+        "as_of": at,
+        "valid_at": valid,
+        "rows": rows,
+        "out": args.out,
+    });
+    args.output.print(&summary, || {
+        println!(
+            "exported {} of {} partnership(s) as of {}{}: {rows} row(s) to {}",
+            args.model.name(),
+            partnerships.len(),
+            at,
+            valid.map(|v| format!(", valid at {v}")).unwrap_or_default(),
+            args.out.display()
+        );
+    })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::client::{Server, finish_out, get_text, start_out};
+use crate::client::{Output, Server, finish_out, get_text, start_out};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct RetroArgs {
@@ -31,6 +31,8 @@ pub(crate) struct RetroArgs {
     #[arg(long)]
     out: PathBuf,
     #[command(flatten)]
+    output: Output,
+    #[command(flatten)]
     server: Server,
 }
 
@@ -52,10 +54,17 @@ pub(crate) async fn retro(args: RetroArgs) -> Result<ExitCode> {
     };
     file.as_file().write_all(page.as_bytes())?;
     finish_out(file, &args.out)?;
-    println!(
-        "wrote the retrospective of {} to {}",
-        args.id,
-        args.out.display()
-    );
+    let summary = serde_json::json!({
+        "partnership_id": args.id,
+        "out": args.out,
+        "bytes": page.len(),
+    });
+    args.output.print(&summary, || {
+        println!(
+            "wrote the retrospective of {} to {}",
+            args.id,
+            args.out.display()
+        );
+    })?;
     Ok(ExitCode::SUCCESS)
 }

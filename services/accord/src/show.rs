@@ -17,7 +17,7 @@ use accord_domain::values::rfc3339;
 use anyhow::{Context, Result};
 use time::OffsetDateTime;
 
-use crate::client::{Server, get_json};
+use crate::client::{Output, Server, get_json};
 use crate::terminal::Columns;
 
 #[derive(Debug, clap::Args)]
@@ -34,9 +34,8 @@ pub(crate) struct ShowArgs {
     /// stood then, as the ledger knew it at --as-of.
     #[arg(long)]
     valid_at: Option<String>,
-    /// Print the JSON answer instead of a table.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: Output,
     #[command(flatten)]
     server: Server,
 }
@@ -58,7 +57,7 @@ pub(crate) async fn show(args: ShowArgs) -> Result<ExitCode> {
         Ok(body) => body,
         Err(code) => return Ok(code),
     };
-    if args.json {
+    if args.output.json {
         println!("{}", serde_json::to_string_pretty(&body)?);
     } else {
         let model = ReadModel::read(args.model, &body)

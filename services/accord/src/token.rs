@@ -21,6 +21,8 @@ pub(crate) struct NewArgs {
     /// The token file to add it to (created if missing).
     #[arg(long, default_value = "accord-tokens.json")]
     file: PathBuf,
+    #[command(flatten)]
+    output: crate::client::Output,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -48,14 +50,15 @@ pub(crate) fn new(args: NewArgs) -> Result<()> {
     }
     // 244 random bits from the operating system's generator.
     let token = format!("acc_{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
+    let role = match args.role {
+        RoleArg::Writer => Role::Writer,
+        RoleArg::Reader => Role::Reader,
+        RoleArg::Auditor => Role::Auditor,
+    };
     file.tokens.push(Grant {
         name: args.name.clone(),
         org: args.org.clone(),
-        role: match args.role {
-            RoleArg::Writer => Role::Writer,
-            RoleArg::Reader => Role::Reader,
-            RoleArg::Auditor => Role::Auditor,
-        },
+        role,
         sha256: token_hash(&token),
     });
     write_private(
@@ -63,7 +66,14 @@ pub(crate) fn new(args: NewArgs) -> Result<()> {
         (serde_json::to_string_pretty(&file)? + "\n").as_bytes(),
     )
     .with_context(|| format!("writing {}", args.file.display()))?;
-    println!("{token}");
+    let made = serde_json::json!({
+        "token": token,
+        "name": args.name,
+        "org": args.org,
+        "role": role,
+        "file": args.file,
+    });
+    args.output.print(&made, || println!("{token}"))?;
     eprintln!(
         "token {:?} for {} ({:?}) added to {}; it is shown only now",
         args.name,
