@@ -253,6 +253,30 @@ fn run(bin: &Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// `answer` is RFC 9457 problem details for `status`: the standard members, and the kind in
+/// `error`.
+pub(crate) fn assert_problem(answer: &Value, status: StatusCode) {
+    assert_eq!(
+        answer["status"],
+        status.as_u16(),
+        "the status member: {answer}"
+    );
+    let kind = answer["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a kind: {answer}"));
+    assert_eq!(
+        answer["type"],
+        format!("urn:accord:problem:{kind}"),
+        "the type names the kind: {answer}"
+    );
+    for member in ["title", "detail"] {
+        assert!(
+            answer[member].as_str().is_some_and(|t| !t.is_empty()),
+            "a {member}: {answer}"
+        );
+    }
+}
+
 /// The HTTP status a NATS service error reply carries (`None` for a success).
 pub(crate) fn error_code(reply: &async_nats::Message) -> Option<String> {
     reply

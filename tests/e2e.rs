@@ -9,8 +9,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::app::{
-    Accord, accord, accord_dev, error_code, history, http, meeting, metrics, new_token, post,
-    post_raw, proposal, revision,
+    Accord, accord, accord_dev, assert_problem, error_code, history, http, meeting, metrics,
+    new_token, post, post_raw, proposal, revision,
 };
 use crate::harness::{NatsServer, ServerVersion, workspace_root};
 
@@ -118,6 +118,7 @@ async fn answers_and_bad_input(a: &Accord) {
     for (what, body, headers, want, field) in cases {
         let (status, answer) = post_raw(a, p, body, &headers).await;
         assert_eq!(status, want, "{what}: {answer}");
+        assert_problem(&answer, want);
         if !field.is_empty() {
             let fields: Vec<&str> = answer["details"]
                 .as_array()
@@ -135,9 +136,11 @@ async fn answers_and_bad_input(a: &Accord) {
     }
     let (status, answer) = post(a, p, &meeting("m2"), &[("If-Match", "0")]).await;
     assert_eq!(status, StatusCode::CONFLICT);
+    assert_problem(&answer, StatusCode::CONFLICT);
     assert_eq!(
-        answer,
-        json!({"error": "conflict", "expected": 0, "actual": rev})
+        (&answer["error"], &answer["expected"], &answer["actual"]),
+        (&json!("conflict"), &json!(0), &json!(rev)),
+        "{answer}"
     );
 
     let (status, answer) = post(a, "nobody", &meeting("m1"), &[]).await;

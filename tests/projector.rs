@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::app::{Accord, accord, accord_dev, error_code, http, metrics, post};
+use crate::app::{Accord, accord, accord_dev, assert_problem, error_code, http, metrics, post};
 use crate::harness::{NatsServer, ServerVersion};
 
 /// Longest wait for a projector to catch up.
@@ -377,6 +377,10 @@ async fn queries_on_jetstream_over_http_and_nats() {
         .await
         .expect("reply");
     assert_eq!(error_code(&reply).as_deref(), Some("404"));
+    // The body of a NATS service error is the same problem as over HTTP.
+    let problem: Value = serde_json::from_slice(&reply.payload).expect("a JSON body");
+    assert_problem(&problem, StatusCode::NOT_FOUND);
+    assert_eq!(problem["partnership_id"], "nobody-here", "{problem}");
     a.stop();
 }
 

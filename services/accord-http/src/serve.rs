@@ -90,6 +90,8 @@ pub async fn serve(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
+        // Outside the timeout, so that a 408 is a problem too.
+        .layer(axum::middleware::from_fn(crate::error::problems))
         .layer(GlobalConcurrencyLimitLayer::new(MAX_CONCURRENT_REQUESTS))
         .into_make_service();
     let handle = axum_server::Handle::new();

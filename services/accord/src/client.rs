@@ -566,9 +566,6 @@ fn reason(status: StatusCode, body: &Value) -> String {
             body["actual"], body["expected"]
         )
     } else {
-        format!(
-            "{status}: {}",
-            body["message"].as_str().unwrap_or("refused")
-        )
+        format!("{status}: {}", body["detail"].as_str().unwrap_or("refused"))
     }
 }
