@@ -23,6 +23,8 @@ mod hygiene;
 #[cfg(test)]
 mod jetstream;
 #[cfg(test)]
+mod pages;
+#[cfg(test)]
 mod problems;
 #[cfg(test)]
 mod projector;

@@ -3,16 +3,19 @@
 //! - `POST /v1/partnerships/{id}/events`: one event or an array of events (one commit), with
 //!   optional `If-Match: <revision>` and `Idempotency-Key`.
 //! - `GET /v1/partnerships?limit=&after=` (a page at a time, see [`list`]),
-//!   `GET /v1/partnerships/{id}/events?as_of=`,
+//!   `GET /v1/partnerships/{id}/events?as_of=&limit=&after=` (a page of commits at a time, see
+//!   [`history`]),
 //!   `GET /v1/partnerships/{id}/verify`.
 //! - With a projector: `GET /v1/partnerships/{id}/{trust|throughput|asymmetry|goals|flags|summary}`
 //!   (see [`queries`]).
 //! - `GET /healthz`, `GET /metrics` (Prometheus).
 //!
-//! Every error answers with a JSON body naming what was wrong, and appends nothing.
+//! Every error answers with problem details naming what was wrong (see `error`), and appends
+//! nothing.
 
 pub mod auth;
 mod error;
+pub mod history;
 pub mod list;
 mod metrics_setup;
 pub mod nats;
@@ -23,14 +26,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use accord_domain::models::Axes;
-use accord_domain::{Event, EventInput, EventType, PartnershipId, Payload};
+use accord_domain::{EventInput, EventType, PartnershipId, Payload};
 use accord_ledger::{Ledger, LedgerError, RecordRequest};
 use accord_log::{EventLog, Verification, verify_partnership};
 use auth::{Caller, Tokens};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -112,7 +115,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route(
             "/v1/partnerships/{id}/events",
-            get(history).post(record_events),
+            get(history::history).post(record_events),
         )
         .route("/v1/partnerships/{id}/verify", get(verify))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -365,11 +368,6 @@ fn parse_event(item: Value) -> Result<EventInput, (String, String)> {
     })
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct AsOf {
-    pub(crate) as_of: Option<String>,
-}
-
 /// The time axes a read-model query asks for, each an RFC 3339 time: `as_of` (record time,
 /// default now) and `valid_at` (business time, default `as_of`).
 #[derive(Debug, Default, Deserialize)]
@@ -401,54 +399,6 @@ pub(crate) fn instant(field: &str, s: Option<&str>) -> Result<Option<OffsetDateT
             })
     })
     .transpose()
-}
-
-/// One event of the audit history.
-#[derive(Debug, Serialize)]
-struct HistoryEvent {
-    revision: u64,
-    position: u64,
-    hash: String,
-    commit_id: String,
-    #[serde(flatten)]
-    event: Event,
-}
-
-async fn history(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    Query(q): Query<AsOf>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let caller = state.caller(&headers)?;
-    let p = partnership(&id)?;
-    let as_of = instant("as_of", q.as_of.as_deref())?;
-    state.readable(caller, &p).await?;
-    let commits = state
-        .log
-        .read_partnership(&p, 0)
-        .await
-        .map_err(LedgerError::from)?;
-    if commits.is_empty() {
-        return Err(ApiError::NotFound(p));
-    }
-    let mut events = Vec::new();
-    for stored in commits {
-        let (sealed, commit) = stored.decode().map_err(LedgerError::from)?;
-        if as_of.is_some_and(|t| commit.recorded_at > t) {
-            break;
-        }
-        for event in commit.events {
-            events.push(HistoryEvent {
-                revision: stored.position,
-                position: stored.position,
-                hash: sealed.hash.to_hex(),
-                commit_id: commit.commit_id.to_string(),
-                event,
-            });
-        }
-    }
-    Ok(Json(json!({"partnership_id": p, "events": events})).into_response())
 }
 
 async fn verify(

@@ -6,17 +6,19 @@
 //!
 //! A request looks at no more than [`SCANNED_PER_ITEM`] partnerships per item asked for: a
 //! caller who may read few of many partnerships gets short pages and a `next` cursor, never a
-//! request that walks the whole ledger.
+//! request that walks the whole ledger. A page that has a `next` also links it in a
+//! `Link: <...>; rel="next"` header.
 
 use accord_domain::{Overview, PartnershipId};
 use accord_ledger::LedgerError;
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
+use crate::history::next_link;
 use crate::queries::QueryState;
 use crate::{ApiError, AppState, caller, partnership};
 
@@ -100,6 +102,26 @@ impl Page {
     }
 }
 
+impl Page {
+    /// The page as JSON, with a `Link: <...>; rel="next"` header when another page follows.
+    fn answer(self, wanted: &Wanted) -> Response {
+        let link = self.next.as_ref().and_then(|next| {
+            next_link(
+                "/v1/partnerships",
+                &[
+                    ("after", next.to_string()),
+                    ("limit", wanted.limit.to_string()),
+                ],
+            )
+        });
+        let mut response = Json(self).into_response();
+        if let Some(link) = link {
+            response.headers_mut().insert(header::LINK, link);
+        }
+        response
+    }
+}
+
 fn scan_bound(wanted: &Wanted) -> usize {
     wanted.limit * SCANNED_PER_ITEM
 }
@@ -123,7 +145,7 @@ pub(crate) async fn from_ledger(
     for p in &ids {
         overviews.extend(state.ledger.overview(p).await?);
     }
-    Ok(Json(Page::of(overviews, ids.len(), caller, &wanted)).into_response())
+    Ok(Page::of(overviews, ids.len(), caller, &wanted).answer(&wanted))
 }
 
 /// The list, from the projector's stored overviews.
@@ -146,5 +168,5 @@ pub(crate) async fn from_projector(
     .map_err(|e| ApiError::Internal(e.to_string()))?
     .map_err(|e| ApiError::Internal(e.to_string()))?;
     let looked_at = overviews.len();
-    Ok(Json(Page::of(overviews, looked_at, caller, &wanted)).into_response())
+    Ok(Page::of(overviews, looked_at, caller, &wanted).answer(&wanted))
 }

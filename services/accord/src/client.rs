@@ -206,6 +206,37 @@ pub(crate) async fn all_partnerships(
     }
 }
 
+/// A partnership's whole audit history (as recorded by `as_of`), page after page:
+/// `{partnership_id, events}`, the events of every page in order.
+pub(crate) async fn full_history(
+    server: &Server,
+    client: &reqwest::Client,
+    id: &str,
+    as_of: Option<&str>,
+) -> Result<Result<Value, ExitCode>> {
+    let path = format!("/v1/partnerships/{id}/events");
+    let mut events = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let query = [("as_of", as_of), ("after", after.as_deref())];
+        let mut page = match get_json(server, client, &path, &query).await? {
+            Ok(page) => page,
+            Err(code) => return Ok(Err(code)),
+        };
+        if let Value::Array(more) = page["events"].take() {
+            events.extend(more);
+        }
+        match page["next"].as_u64() {
+            Some(next) => after = Some(next.to_string()),
+            None => {
+                return Ok(Ok(
+                    serde_json::json!({"partnership_id": id, "events": events}),
+                ));
+            }
+        }
+    }
+}
+
 /// GETs an answer as text (a page); an error answer is explained and becomes the exit code.
 pub(crate) async fn get_text(
     server: &Server,
@@ -323,9 +354,8 @@ pub(crate) async fn record(args: RecordArgs) -> Result<ExitCode> {
 }
 
 pub(crate) async fn history(args: HistoryArgs) -> Result<ExitCode> {
-    let path = format!("/v1/partnerships/{}/events", args.id);
-    let query = [("as_of", args.as_of.as_deref())];
-    let body = match get_json(&args.server, &args.server.client()?, &path, &query).await? {
+    let client = args.server.client()?;
+    let body = match full_history(&args.server, &client, &args.id, args.as_of.as_deref()).await? {
         Ok(body) => body,
         Err(code) => return Ok(code),
     };

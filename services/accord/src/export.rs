@@ -37,7 +37,7 @@ use parquet::file::writer::SerializedFileWriter;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::client::{Output, Server, finish_out, get_json, start_out};
+use crate::client::{Output, Server, finish_out, full_history, get_json, start_out};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ExportArgs {
@@ -449,11 +449,15 @@ pub(crate) async fn export(args: ExportArgs) -> Result<ExitCode> {
     let mut sink = Sink::new(args.format, tmp.reopen()?, args.model.columns())?;
     let mut rows = 0;
     for p in &partnerships {
-        let path = match args.model {
-            What::Events => format!("/v1/partnerships/{p}/events"),
-            What::Model(m) => format!("/v1/partnerships/{p}/{}", m.as_str()),
+        let answer = match args.model {
+            // A partnership's history comes a page at a time; its rows chain hashes across them.
+            What::Events => full_history(&args.server, &client, p, Some(&at)).await?,
+            What::Model(m) => {
+                let path = format!("/v1/partnerships/{p}/{}", m.as_str());
+                get_json(&args.server, &client, &path, &query).await?
+            }
         };
-        let answer = match get_json(&args.server, &client, &path, &query).await? {
+        let answer = match answer {
             Ok(answer) => answer,
             Err(code) => return Ok(code),
         };

@@ -1,0 +1,124 @@
+//! `GET /v1/partnerships/{id}/events?as_of=&limit=&after=`: a partnership's audit history, a
+//! page of commits at a time, in order. `after` is a revision (the `next` of the page before);
+//! `limit` counts commits, so that a commit's events never straddle two pages. The answer's
+//! `next`, and its `Link: <...>; rel="next"` header, say where the following page starts; the
+//! last page has neither.
+
+use accord_domain::Event;
+use accord_ledger::LedgerError;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::{ApiError, AppState, instant, partnership};
+
+/// Commits per page unless `limit` says otherwise.
+pub const DEFAULT_LIMIT: usize = 1000;
+/// Most commits per page.
+pub const MAX_LIMIT: usize = 10_000;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct HistoryQuery {
+    as_of: Option<String>,
+    limit: Option<String>,
+    after: Option<String>,
+}
+
+/// One event of the audit history.
+#[derive(Debug, Serialize)]
+struct HistoryEvent {
+    revision: u64,
+    position: u64,
+    hash: String,
+    commit_id: String,
+    #[serde(flatten)]
+    event: Event,
+}
+
+/// A number of the query in `1..=max` (or any, without a bound), or 400 naming the field.
+fn number(
+    field: &str,
+    given: Option<&str>,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<Option<u64>, ApiError> {
+    given
+        .map(|g| {
+            g.parse::<u64>()
+                .ok()
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| ApiError::BadRequest {
+                    field: field.into(),
+                    message: format!(
+                        "must be a whole number from {} to {}, got {g:?}",
+                        range.start(),
+                        range.end()
+                    ),
+                })
+        })
+        .transpose()
+}
+
+pub(crate) async fn history(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HistoryQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = state.caller(&headers)?;
+    let p = partnership(&id)?;
+    let as_of = instant("as_of", q.as_of.as_deref())?;
+    let limit = number("limit", q.limit.as_deref(), 1..=MAX_LIMIT as u64)?
+        .map_or(DEFAULT_LIMIT, |l| l as usize);
+    let after = number("after", q.after.as_deref(), 0..=u64::MAX)?.unwrap_or(0);
+    state.readable(caller, &p).await?;
+    let head = state.log.head(&p).await.map_err(LedgerError::from)?;
+    if head.revision == 0 {
+        return Err(ApiError::NotFound(p));
+    }
+    let commits = state
+        .log
+        .read_partnership(&p, after)
+        .await
+        .map_err(LedgerError::from)?;
+    let mut events = Vec::new();
+    let mut next = None;
+    for (taken, stored) in commits.into_iter().enumerate() {
+        let (sealed, commit) = stored.decode().map_err(LedgerError::from)?;
+        if as_of.is_some_and(|t| commit.recorded_at > t) {
+            break;
+        }
+        if taken == limit {
+            // More follow: the next page starts after the last commit of this one.
+            next = events.last().map(|e: &HistoryEvent| e.revision);
+            break;
+        }
+        for event in commit.events {
+            events.push(HistoryEvent {
+                revision: stored.position,
+                position: stored.position,
+                hash: sealed.hash.to_hex(),
+                commit_id: commit.commit_id.to_string(),
+                event,
+            });
+        }
+    }
+    let mut response =
+        Json(serde_json::json!({"partnership_id": p, "events": events, "next": next}))
+            .into_response();
+    if let Some(next) = next {
+        let mut query = vec![("after", next.to_string()), ("limit", limit.to_string())];
+        query.extend(q.as_of.map(|t| ("as_of", t)));
+        if let Some(link) = next_link(&format!("/v1/partnerships/{p}/events"), &query) {
+            response.headers_mut().insert(header::LINK, link);
+        }
+    }
+    Ok(response)
+}
+
+/// The `Link` header value of the next page: `path` with `query`, `rel="next"` (RFC 8288).
+pub(crate) fn next_link(path: &str, query: &[(&str, String)]) -> Option<HeaderValue> {
+    let query = serde_urlencoded::to_string(query).ok()?;
+    HeaderValue::from_str(&format!("<{path}?{query}>; rel=\"next\"")).ok()
+}
