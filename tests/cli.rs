@@ -1,5 +1,5 @@
 //! The command line as a user and an operator meet it: client timeouts, every client command's
-//! `--json`, JSON log lines, shell completions and the manual page.
+//! `--json`, the health check, JSON log lines, shell completions and the manual page.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -67,6 +67,7 @@ fn a_silent_server_does_not_hang_the_client() {
             "1",
         ],
         vec!["verify", "--server", &server, "--timeout", "1"],
+        vec!["health", "--server", &server, "--timeout", "1"],
         vec![
             "show",
             "summary",
@@ -137,6 +138,10 @@ fn every_client_command_answers_in_json() {
     assert_eq!(verify["broken"], 0, "{verify}");
     assert_eq!(verify["partnerships"][0]["partnership_id"], p, "{verify}");
     assert_eq!(verify["partnerships"][0]["ok"], true, "{verify}");
+    let health = json_of(&["health", "--server", s]);
+    assert_eq!(health["status"], "ok", "{health}");
+    let (code, out, _) = accord(&["health", "--server", s]);
+    assert_eq!((code, out.trim()), (0, format!("{s}: ok").as_str()));
     let summary = json_of(&["show", "summary", p, "--server", s]);
     assert!(summary["open_flags"].is_array(), "{summary}");
 

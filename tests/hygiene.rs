@@ -131,3 +131,82 @@ fn the_systemd_units_run_valid_accord_command_lines() {
     seen.sort();
     assert_eq!(seen, ["ledger", "projector"]);
 }
+
+/// deploy/compose.yaml follows the Compose specification's JSON schema (`tests/compose-spec`),
+/// and it runs what the deployment docs describe: a 3-node NATS cluster, the ledger and the
+/// projector each serving HTTPS with tokens on a mapped port, and their commands parse.
+#[test]
+fn the_compose_file_follows_the_specification_and_the_deployment_docs() {
+    let root = workspace_root();
+    let out = Command::new(crate::analytics::python())
+        .arg(root.join("tests/python/check_compose.py"))
+        .arg(root.join("deploy/compose.yaml"))
+        .arg(root.join("tests/compose-spec/compose-spec.json"))
+        .output()
+        .expect("run the check");
+    assert!(
+        out.status.success(),
+        "deploy/compose.yaml: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let compose: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the file as JSON");
+    let services = compose["services"].as_object().expect("services");
+    for node in ["nats-1", "nats-2", "nats-3"] {
+        assert!(services.contains_key(node), "{node} in {services:?}");
+    }
+    for (service, command, port) in [
+        ("ledger", "ledger", "7480"),
+        ("projector", "projector", "7481"),
+    ] {
+        let s = &compose["services"][service];
+        let env = &s["environment"];
+        assert_eq!(
+            env["ACCORD_HTTP"],
+            format!("0.0.0.0:{port}"),
+            "{service} serves other hosts"
+        );
+        for key in [
+            "ACCORD_TOKENS",
+            "ACCORD_TLS_CERT",
+            "ACCORD_TLS_KEY",
+            "ACCORD_NATS_CA",
+        ] {
+            assert!(env[key].is_string(), "{service} sets {key}: {s}");
+        }
+        assert_eq!(
+            env["ACCORD_SERVER"],
+            format!("https://localhost:{port}"),
+            "{service}'s health check"
+        );
+        assert_eq!(
+            s["ports"],
+            serde_json::json!([format!("{port}:{port}")]),
+            "{service}"
+        );
+        let args: Vec<&str> = s["command"]
+            .as_array()
+            .expect("a command")
+            .iter()
+            .filter_map(serde_json::Value::as_str)
+            .collect();
+        assert_eq!(args.first(), Some(&command), "{service}");
+        let help = Command::new(crate::app::accord_bin())
+            .args(&args)
+            .arg("--help")
+            .output()
+            .expect("run accord");
+        assert!(
+            help.status.success(),
+            "{service}: accord {args:?}: {}",
+            String::from_utf8_lossy(&help.stderr)
+        );
+    }
+    let dockerfile =
+        std::fs::read_to_string(root.join("deploy/Dockerfile")).expect("the Dockerfile");
+    assert!(dockerfile.contains("EXPOSE 7480 7481"), "{dockerfile}");
+    assert!(
+        dockerfile.contains(r#"CMD ["accord", "health""#),
+        "{dockerfile}"
+    );
+}

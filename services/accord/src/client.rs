@@ -143,6 +143,33 @@ pub(crate) struct VerifyArgs {
     server: Server,
 }
 
+#[derive(Debug, clap::Args)]
+pub(crate) struct HealthArgs {
+    #[command(flatten)]
+    output: Output,
+    #[command(flatten)]
+    server: Server,
+}
+
+/// `GET /healthz`: exit 0 while the service answers, `ok` or `degraded` (it serves; `degraded`
+/// names what to look at, such as a broken chain); 1 when it is unavailable or does not answer.
+/// A container's health check.
+pub(crate) async fn health(args: HealthArgs) -> Result<ExitCode> {
+    let client = args.server.client()?;
+    let body = match get_json(&args.server, &client, "/healthz", &[]).await? {
+        Ok(body) => body,
+        Err(code) => return Ok(code),
+    };
+    args.output.print(&body, || {
+        println!(
+            "{}: {}",
+            args.server.server,
+            body["status"].as_str().unwrap_or("?")
+        );
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// The exit code for an error answer: 2 when the input was at fault, 1 otherwise.
 fn exit_for(status: StatusCode) -> ExitCode {
     if matches!(

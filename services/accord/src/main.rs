@@ -63,6 +63,9 @@ enum Cmd {
     History(client::HistoryArgs),
     /// Verify the hash chain of one partnership, or of all.
     Verify(client::VerifyArgs),
+    /// Ask a running service whether it is healthy (GET /healthz): exit 0 while it serves, 1
+    /// when it is unavailable or silent. The image's HEALTHCHECK.
+    Health(client::HealthArgs),
     /// Show a read model of a partnership: trust, throughput, asymmetry, goals, flags or
     /// summary, now or as the ledger knew it at --as-of.
     Show(show::ShowArgs),
@@ -122,6 +125,7 @@ fn main() -> ExitCode {
             Cmd::Import(args) => client::import(args).await,
             Cmd::History(args) => client::history(args).await,
             Cmd::Verify(args) => client::verify(args).await,
+            Cmd::Health(args) => client::health(args).await,
             Cmd::Show(args) => show::show(args).await,
             Cmd::Export(args) => export::export(args).await,
             Cmd::Retro(args) => retro::retro(args).await,
