@@ -35,6 +35,8 @@ mod roles;
 #[cfg(test)]
 mod security;
 #[cfg(test)]
+mod stream;
+#[cfg(test)]
 mod tamper;
 #[cfg(test)]
 mod tls;

@@ -8,6 +8,8 @@
 //!   `GET /v1/partnerships/{id}/verify`.
 //! - With a projector: `GET /v1/partnerships/{id}/{trust|throughput|asymmetry|goals|flags|summary}`
 //!   (see [`queries`]).
+//! - `GET /v1/events/stream`, `GET /v1/partnerships/{id}/events/stream`: the ledger as
+//!   Server-Sent Events, caught up from a position, then live (see `stream`).
 //! - `GET /healthz`, `GET /metrics` (Prometheus).
 //!
 //! Every error answers with problem details naming what was wrong (see `error`), and appends
@@ -21,6 +23,7 @@ mod metrics_setup;
 pub mod nats;
 pub mod queries;
 pub mod serve;
+mod stream;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -40,6 +43,7 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
 
 pub use error::ApiError;
 pub use metrics_setup::Metrics;
@@ -63,6 +67,8 @@ pub struct AppState {
     pub tokens: Option<Arc<Tokens>>,
     /// The projector running in the same process, whose read models the API then serves.
     pub queries: Option<QueryState>,
+    /// Cancelled when the process shuts down: the event streams end then.
+    pub shutdown: CancellationToken,
 }
 
 /// Who is asking, from the `Authorization` header (401 if a token is needed and not good).
@@ -118,6 +124,8 @@ pub fn router(state: AppState) -> Router {
             get(history::history).post(record_events),
         )
         .route("/v1/partnerships/{id}/verify", get(verify))
+        .route("/v1/events/stream", get(stream::all))
+        .route("/v1/partnerships/{id}/events/stream", get(stream::one))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state);
     match queries {

@@ -254,6 +254,7 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
         backend,
         tokens: tokens.clone(),
         queries: queries.clone(),
+        shutdown: shutdown.clone(),
     });
     if let Some(client) = &nats {
         if let Some(state) = &ledger {

@@ -286,6 +286,7 @@ async fn raw_latency(client: &async_nats::Client) -> Result<Vec<f64>> {
 /// The whole path of one command: HTTP request in, JSON parsed, decided, appended, answer out.
 async fn http_latency(log: Arc<JetStreamLog>) -> Result<Vec<f64>> {
     let ledger = Arc::new(Ledger::new(log.clone(), Settings::default()));
+    let shutdown = tokio_util::sync::CancellationToken::new();
     let state = accord_http::AppState {
         ledger,
         log,
@@ -293,13 +294,13 @@ async fn http_latency(log: Arc<JetStreamLog>) -> Result<Vec<f64>> {
         backend: "jetstream",
         tokens: None,
         queries: None,
+        shutdown: shutdown.clone(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!(
         "http://{}/v1/partnerships/latency/events",
         listener.local_addr()?
     );
-    let shutdown = tokio_util::sync::CancellationToken::new();
     let server = tokio::spawn(accord_http::serve(
         listener,
         accord_http::router(state),
