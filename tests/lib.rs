@@ -13,6 +13,8 @@ mod cluster;
 #[cfg(test)]
 mod conformance;
 #[cfg(test)]
+mod dashboard;
+#[cfg(test)]
 mod e2e;
 #[cfg(test)]
 mod exports;

@@ -204,15 +204,16 @@ fn respond(status: StatusCode, body: &Value) -> Response {
 /// Makes every error the server answers by itself a problem: a path it does not know (404), a
 /// method a path does not take (405), a body over the limit (413), a request that took too long
 /// (408), and any other rejection of a request before it reaches a handler (axum answers those in plain text, or with no body).
-/// JSON answers pass unchanged: problems, and `/healthz`'s report of an unhealthy service.
+/// JSON and HTML answers pass unchanged: problems, `/healthz`'s report of an unhealthy service,
+/// and the dashboard's pages, which explain an error to a person.
 pub(crate) async fn problems(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    let json = response
+    let written = response
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
-        .is_some_and(|t| t.as_bytes().ends_with(b"json"));
-    if !(status.is_client_error() || status.is_server_error()) || json {
+        .is_some_and(|t| t.as_bytes().ends_with(b"json") || t.as_bytes().starts_with(b"text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || written {
         return response;
     }
     let kind = match status {

@@ -16,6 +16,7 @@
 //! nothing.
 
 pub mod auth;
+mod dashboard;
 mod error;
 pub mod history;
 pub mod list;

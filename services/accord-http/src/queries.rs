@@ -44,7 +44,7 @@ impl From<QueryError> for ApiError {
 }
 
 /// A partnership's facts, for a caller allowed to read them.
-async fn readable_facts(
+pub(crate) async fn readable_facts(
     state: &QueryState,
     caller: Caller<'_>,
     id: &str,
@@ -99,12 +99,12 @@ pub async fn query(
 
 /// `GET /v1/partnerships/{id}/retro?as_of=&valid_at=&from=&to=`: the query string of the
 /// retrospective.
-#[derive(Debug, Deserialize)]
-struct RetroQuery {
-    as_of: Option<String>,
-    valid_at: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RetroQuery {
+    pub(crate) as_of: Option<String>,
+    pub(crate) valid_at: Option<String>,
+    pub(crate) from: Option<String>,
+    pub(crate) to: Option<String>,
 }
 
 fn date(field: &str, s: Option<&str>) -> Result<Option<Date>, ApiError> {
@@ -127,6 +127,16 @@ async fn retro(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let caller = caller(state.tokens.as_deref(), &headers)?;
+    retro_page(&state, caller, &id, q).await
+}
+
+/// The retrospective of the partnership `id` for `caller` (the API's and the dashboard's).
+pub(crate) async fn retro_page(
+    state: &QueryState,
+    caller: Caller<'_>,
+    id: &str,
+    q: RetroQuery,
+) -> Result<Response, ApiError> {
     let when = When {
         as_of: q.as_of,
         valid_at: q.valid_at,
@@ -136,7 +146,7 @@ async fn retro(
         date("from", q.from.as_deref())?,
         date("to", q.to.as_deref())?,
     );
-    let (p, facts) = readable_facts(&state, caller, &id).await?;
+    let (p, facts) = readable_facts(state, caller, id).await?;
     facts.unbroken(&p)?;
     let settings = state.settings.clone();
     let page = tokio::task::spawn_blocking(move || {
@@ -185,6 +195,7 @@ pub fn routes(state: QueryState) -> Router {
             )
         })
         .route("/v1/partnerships/{id}/retro", get(retro))
+        .merge(crate::dashboard::routes())
         .with_state(state)
 }
 

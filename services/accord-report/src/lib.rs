@@ -20,6 +20,7 @@
 //! known events that had occurred by then.
 
 mod charts;
+pub mod dashboard;
 mod discuss;
 mod sections;
 mod story;
@@ -91,44 +92,60 @@ struct Page<'a> {
 
 /// The report as one HTML page.
 pub fn render(retro: &Retro<'_>) -> Result<String, RetroError> {
-    let known = known(retro.events, retro.axes);
-    let Some(first) = known.iter().map(|e| e.occurred_at).min() else {
-        return Err(RetroError::NothingKnown {
-            partnership_id: retro.partnership_id.clone(),
-            as_of: rfc3339(retro.axes.as_of),
-            valid_at: rfc3339(retro.axes.valid_at),
-        });
-    };
-    let from = retro.from.unwrap_or(first.date());
-    let to = retro.to.unwrap_or(retro.axes.valid_at.date());
-    if from > to {
-        return Err(RetroError::Window { from, to });
+    Ok(Page::of(retro)?.html().into_string())
+}
+
+/// The report's sections without its page (what to discuss, at a glance, the story, trust,
+/// throughput, balance, goals and red flags), for a page of another's that shows them under
+/// [`STYLE`].
+pub fn render_sections(retro: &Retro<'_>) -> Result<String, RetroError> {
+    Ok(Page::of(retro)?.sections().into_string())
+}
+
+/// The style sheet the report's sections are drawn with.
+pub const STYLE: &str = CSS;
+
+impl<'a> Page<'a> {
+    fn of(retro: &'a Retro<'a>) -> Result<Self, RetroError> {
+        let known = known(retro.events, retro.axes);
+        let Some(first) = known.iter().map(|e| e.occurred_at).min() else {
+            return Err(RetroError::NothingKnown {
+                partnership_id: retro.partnership_id.clone(),
+                as_of: rfc3339(retro.axes.as_of),
+                valid_at: rfc3339(retro.axes.valid_at),
+            });
+        };
+        let from = retro.from.unwrap_or(first.date());
+        let to = retro.to.unwrap_or(retro.axes.valid_at.date());
+        if from > to {
+            return Err(RetroError::Window { from, to });
+        }
+        let axis = TimeAxis::new(
+            from.midnight().assume_utc(),
+            to.midnight().assume_utc() + Duration::DAY,
+        );
+        let (events, axes, settings) = (retro.events, retro.axes, retro.settings);
+        let summary = summary::summary(events, axes, settings);
+        let flags = flags::flags(events, axes, settings);
+        let page = Page {
+            retro,
+            by_id: known
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.event_id, i))
+                .collect(),
+            axis,
+            from,
+            to,
+            trust: trust::trust(events, axes, &settings.trust),
+            throughput: throughput::throughput(events, axes, &settings.throughput),
+            goals: goals::goals(events, axes),
+            flags,
+            summary,
+            known,
+        };
+        Ok(page)
     }
-    let axis = TimeAxis::new(
-        from.midnight().assume_utc(),
-        to.midnight().assume_utc() + Duration::DAY,
-    );
-    let (events, axes, settings) = (retro.events, retro.axes, retro.settings);
-    let summary = summary::summary(events, axes, settings);
-    let flags = flags::flags(events, axes, settings);
-    let page = Page {
-        retro,
-        by_id: known
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.event_id, i))
-            .collect(),
-        axis,
-        from,
-        to,
-        trust: trust::trust(events, axes, &settings.trust),
-        throughput: throughput::throughput(events, axes, &settings.throughput),
-        goals: goals::goals(events, axes),
-        flags,
-        summary,
-        known,
-    };
-    Ok(page.html().into_string())
 }
 
 const CSS: &str = r#"
@@ -214,18 +231,24 @@ impl Page<'_> {
                 body {
                     main {
                         (self.header(&title))
-                        (self.discuss())
-                        (self.glance())
-                        (self.story())
-                        (self.trust_section())
-                        (self.throughput_section())
-                        (self.asymmetry_section())
-                        (self.goals_section())
-                        (self.flags_section())
+                        (self.sections())
                         (self.footer())
                     }
                 }
             }
+        }
+    }
+
+    fn sections(&self) -> Markup {
+        html! {
+            (self.discuss())
+            (self.glance())
+            (self.story())
+            (self.trust_section())
+            (self.throughput_section())
+            (self.asymmetry_section())
+            (self.goals_section())
+            (self.flags_section())
         }
     }
 
