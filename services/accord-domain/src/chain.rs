@@ -167,4 +167,121 @@ mod tests {
             assert_eq!(broken, Some(i));
         }
     }
+
+    /// `abc` then `def` after the genesis, hashed by another SHA-256 (Python's hashlib).
+    const ABC: &str = "365aa7d8f7f9402c4b9434502b4cc89ddb09fe50d7cd95b493b834c62d5a5370";
+    const DEF: &str = "532f0131db1635cb105c9753e41e7908599aa4dd144658c92e50b60113ad993a";
+
+    fn hash(hex: &str) -> Hash {
+        Hash::from_slice(&hex::decode(hex).expect("hex")).expect("32 bytes")
+    }
+
+    #[test]
+    fn a_commit_hash_is_sha256_of_the_previous_hash_then_the_body() {
+        assert_eq!(commit_hash(&Hash::GENESIS, b"abc").to_hex(), ABC);
+        assert_eq!(commit_hash(&hash(ABC), b"def").to_hex(), DEF);
+        assert_eq!(Hash::GENESIS, Hash([0; 32]));
+        assert_eq!(Hash::default(), Hash::GENESIS);
+    }
+
+    #[test]
+    fn hashes_are_64_hex_digits_every_way_they_are_written() {
+        let h = hash(ABC);
+        assert_eq!(h.to_hex(), ABC);
+        assert_eq!(h.to_string(), ABC);
+        assert_eq!(format!("{h:?}"), format!("Hash({ABC})"));
+        let json = serde_json::to_string(&h).expect("serialize");
+        assert_eq!(json, format!("\"{ABC}\""));
+        assert_eq!(serde_json::from_str::<Hash>(&json).expect("read back"), h);
+        // Uppercase digits name the same bytes.
+        let upper = format!("\"{}\"", ABC.to_uppercase());
+        assert_eq!(serde_json::from_str::<Hash>(&upper).expect("uppercase"), h);
+        for bad in [&ABC[..63], &format!("{ABC}0"), &ABC.replace('3', "g"), ""] {
+            let err = serde_json::from_str::<Hash>(&format!("\"{bad}\"")).expect_err("not a hash");
+            assert!(
+                err.to_string().contains("must be 64 hex digits"),
+                "{bad}: {err}"
+            );
+        }
+        assert!(
+            serde_json::from_str::<Hash>("42").is_err(),
+            "a number is no hash"
+        );
+        assert_eq!(Hash::from_slice(&[7; 32]), Some(Hash([7; 32])));
+        assert_eq!(Hash::from_slice(&[7; 31]), None);
+        assert_eq!(Hash::from_slice(&[7; 33]), None);
+    }
+
+    #[test]
+    fn a_resumed_verifier_goes_on_from_the_hash_it_was_given() {
+        let first = hash(ABC);
+        let mut v = ChainVerifier::after(first);
+        assert_eq!(v.head(), first);
+        v.check(Link {
+            prev_hash: first,
+            body: b"def",
+            hash: hash(DEF),
+        })
+        .expect("the next link");
+        assert_eq!(v.head(), hash(DEF));
+        // Resumed elsewhere, the same link does not follow.
+        let mut elsewhere = ChainVerifier::after(Hash([9; 32]));
+        let err = elsewhere
+            .check(Link {
+                prev_hash: first,
+                body: b"def",
+                hash: hash(DEF),
+            })
+            .expect_err("another chain");
+        assert_eq!(
+            err,
+            BrokenLink::PrevHashMismatch {
+                expected: Hash([9; 32]),
+                found: first,
+            }
+        );
+        assert_eq!(
+            elsewhere.head(),
+            Hash([9; 32]),
+            "a broken link moves nothing"
+        );
+    }
+
+    #[test]
+    fn a_wrong_prev_hash_or_a_wrong_hash_is_named() {
+        let mut v = ChainVerifier::default();
+        let wrong_prev = v
+            .check(Link {
+                prev_hash: hash(DEF),
+                body: b"abc",
+                hash: hash(ABC),
+            })
+            .expect_err("the first commit names the genesis");
+        assert_eq!(
+            wrong_prev.to_string(),
+            format!(
+                "prev_hash {DEF} does not name the previous commit's hash {}",
+                Hash::GENESIS
+            )
+        );
+        let wrong_hash = v
+            .check(Link {
+                prev_hash: Hash::GENESIS,
+                body: b"abc",
+                hash: hash(DEF),
+            })
+            .expect_err("the stored hash is not the body's");
+        assert_eq!(
+            wrong_hash,
+            BrokenLink::HashMismatch {
+                stored: hash(DEF),
+                computed: hash(ABC),
+            }
+        );
+        assert_eq!(
+            wrong_hash.to_string(),
+            format!("stored hash {DEF} does not match the recomputed {ABC}")
+        );
+        assert_eq!(v.head(), Hash::GENESIS);
+    }
 }
