@@ -303,3 +303,18 @@ pub(crate) fn new_token(file: &Path, org: &str, role: &str, name: &str) -> Strin
     assert_eq!(code, 0, "{err}");
     out.trim().to_owned()
 }
+
+/// Loads the sample partnerships of examples/ into a store at `store`, through an open ledger.
+pub(crate) fn load_examples(store: &Path) {
+    let a = Accord::embedded(store);
+    let examples = crate::harness::workspace_root().join("examples");
+    for entry in std::fs::read_dir(&examples).expect("examples/") {
+        let path = entry.expect("an entry").path();
+        if path.extension().is_some_and(|e| e == "jsonl") {
+            let (code, out, err) =
+                accord(&["import", path.to_str().expect("utf-8"), "--server", &a.url]);
+            assert_eq!(code, 0, "{}: {out}{err}", path.display());
+        }
+    }
+    a.stop();
+}

@@ -4,30 +4,14 @@
 //! page's controls, the printable retrospective, and signing out; no console error, no request
 //! elsewhere, and every control named.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::analytics::python;
-use crate::app::{Accord, accord, http, new_token};
+use crate::app::{Accord, http, load_examples, new_token};
 use crate::harness::workspace_root;
-
-/// Loads the sample partnerships of examples/ into a store at `store`, through an open ledger.
-fn load_examples(store: &Path) {
-    let a = Accord::embedded(store);
-    let examples = workspace_root().join("examples");
-    for entry in std::fs::read_dir(&examples).expect("examples/") {
-        let path = entry.expect("an entry").path();
-        if path.extension().is_some_and(|e| e == "jsonl") {
-            let (code, out, err) =
-                accord(&["import", path.to_str().expect("utf-8"), "--server", &a.url]);
-            assert_eq!(code, 0, "{}: {out}{err}", path.display());
-        }
-    }
-    a.stop();
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_signs_in_looks_around_travels_in_time_and_signs_out() {

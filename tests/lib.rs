@@ -25,6 +25,8 @@ mod hygiene;
 #[cfg(test)]
 mod jetstream;
 #[cfg(test)]
+mod openapi;
+#[cfg(test)]
 mod pages;
 #[cfg(test)]
 mod problems;

@@ -94,6 +94,7 @@ pub enum DealState {
 
 /// A partnership at a glance, as the list of partnerships shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Overview {
     pub partnership_id: PartnershipId,
     pub parties: Vec<OrgId>,

@@ -11,6 +11,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// Who acted: the organization (always) and, when known, the person and their role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Actor {
     pub org: OrgId,
@@ -22,8 +23,10 @@ pub struct Actor {
 
 /// An event as a client proposes it: everything but the ids and times the ledger assigns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventInput {
     #[serde(with = "crate::values::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub occurred_at: OffsetDateTime,
     pub actor: Actor,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -62,13 +65,16 @@ impl EventInput {
 
 /// A recorded event: the envelope of docs/domain.md and its payload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     pub event_id: EventId,
     pub partnership_id: PartnershipId,
     pub schema_version: u32,
     #[serde(with = "crate::values::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub occurred_at: OffsetDateTime,
     #[serde(with = "crate::values::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub recorded_at: OffsetDateTime,
     pub actor: Actor,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,6 +97,7 @@ macro_rules! catalogue {
     ($($variant:ident($data:ident) = $name:literal,)*) => {
         /// The payload of an event, tagged in JSON as `{"type": "...", "data": {...}}`.
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(tag = "type", content = "data", rename_all = "snake_case", deny_unknown_fields)]
         pub enum Payload {
             $($variant($data),)*
@@ -98,6 +105,7 @@ macro_rules! catalogue {
 
         /// The type of an event, as named in the catalogue.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum EventType {
             $($variant,)*
@@ -190,6 +198,7 @@ macro_rules! closed_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident = $s:literal),* $(,)? }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant,)* }
 
@@ -221,6 +230,7 @@ closed_enum!(CommunicationClass { Inclusive = "inclusive", UsThem = "us_them" })
 closed_enum!(Dimension { Strategy = "strategy", Operations = "operations", Relationship = "relationship", Governance = "governance" });
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Party {
     pub org: OrgId,
@@ -229,6 +239,7 @@ pub struct Party {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PartnershipProposed {
     pub parties: Vec<Party>,
@@ -238,6 +249,7 @@ pub struct PartnershipProposed {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PartnershipStatusChanged {
     pub status: Status,
@@ -245,6 +257,7 @@ pub struct PartnershipStatusChanged {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BusinessPlanAgreed {
     pub plan_id: ItemId,
@@ -255,6 +268,7 @@ pub struct BusinessPlanAgreed {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Forum {
     pub name: String,
@@ -262,6 +276,7 @@ pub struct Forum {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DecisionRight {
     pub topic: String,
@@ -269,6 +284,7 @@ pub struct DecisionRight {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct GovernanceDefined {
     #[serde(default)]
@@ -278,6 +294,7 @@ pub struct GovernanceDefined {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ExitProcedureDefined {
     pub triggers: Vec<String>,
@@ -286,6 +303,7 @@ pub struct ExitProcedureDefined {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RoleAssigned {
     pub org: OrgId,
@@ -296,6 +314,7 @@ pub struct RoleAssigned {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RoleUnassigned {
     pub org: OrgId,
@@ -305,6 +324,7 @@ pub struct RoleUnassigned {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MeetingRequested {
     pub meeting_id: ItemId,
@@ -315,10 +335,12 @@ pub struct MeetingRequested {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MeetingScheduled {
     pub meeting_id: ItemId,
     #[serde(with = "crate::values::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub starts_at: OffsetDateTime,
     pub host_org: OrgId,
     /// Absent means virtual.
@@ -327,16 +349,19 @@ pub struct MeetingScheduled {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MeetingRescheduled {
     pub meeting_id: ItemId,
     pub by_org: OrgId,
     #[serde(with = "crate::values::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub new_starts_at: OffsetDateTime,
     pub notice_hours: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MeetingCancelled {
     pub meeting_id: ItemId,
@@ -346,6 +371,7 @@ pub struct MeetingCancelled {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Attendee {
     pub org: OrgId,
@@ -354,6 +380,7 @@ pub struct Attendee {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MeetingHeld {
     pub meeting_id: ItemId,
@@ -366,6 +393,7 @@ pub struct MeetingHeld {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FollowUpProposed {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -374,6 +402,7 @@ pub struct FollowUpProposed {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct IntroductionMade {
     pub by_org: OrgId,
@@ -382,6 +411,7 @@ pub struct IntroductionMade {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct GoalProposed {
     pub goal_id: ItemId,
@@ -393,6 +423,7 @@ pub struct GoalProposed {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct GoalAgreed {
     pub goal_id: ItemId,
@@ -400,6 +431,7 @@ pub struct GoalAgreed {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct GoalRevised {
     pub goal_id: ItemId,
@@ -411,6 +443,7 @@ pub struct GoalRevised {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct GoalDropped {
     pub goal_id: ItemId,
@@ -419,6 +452,7 @@ pub struct GoalDropped {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct IndicatorRecorded {
     pub metric: Metric,
@@ -428,6 +462,7 @@ pub struct IndicatorRecorded {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DeliverableCommitted {
     pub deliverable_id: ItemId,
@@ -436,6 +471,7 @@ pub struct DeliverableCommitted {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_person: Option<String>,
     #[serde(with = "iso_date")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub due_date: Date,
     #[serde(default)]
     pub top_priority: bool,
@@ -444,22 +480,26 @@ pub struct DeliverableCommitted {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DeliverableStarted {
     pub deliverable_id: ItemId,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DeliverableDueDateChanged {
     pub deliverable_id: ItemId,
     #[serde(with = "iso_date")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub new_due: Date,
     pub by_org: OrgId,
     pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DeliverableBlocked {
     pub deliverable_id: ItemId,
@@ -468,6 +508,7 @@ pub struct DeliverableBlocked {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DeliverableUnblocked {
     pub deliverable_id: ItemId,
@@ -476,6 +517,7 @@ pub struct DeliverableUnblocked {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DeliverableCompleted {
     pub deliverable_id: ItemId,
@@ -484,6 +526,7 @@ pub struct DeliverableCompleted {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DeliverableCancelled {
     pub deliverable_id: ItemId,
@@ -492,6 +535,7 @@ pub struct DeliverableCancelled {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DealRegistered {
     pub deal_id: ItemId,
@@ -502,6 +546,7 @@ pub struct DealRegistered {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DealClosed {
     pub deal_id: ItemId,
@@ -512,6 +557,7 @@ pub struct DealClosed {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct JointCustomerHighlighted {
     pub customer: String,
@@ -520,16 +566,19 @@ pub struct JointCustomerHighlighted {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SalesIncentiveChanged {
     pub org: OrgId,
     /// 0.0 to 1.0; 1.0 means a rep earns the same on a partner deal.
     pub partner_deal_credit_pct: f64,
     #[serde(with = "iso_date")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub effective_from: Date,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PartnerRevenue {
     pub partner_org: OrgId,
@@ -537,6 +586,7 @@ pub struct PartnerRevenue {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RevenueReported {
     pub org: OrgId,
@@ -547,6 +597,7 @@ pub struct RevenueReported {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CommunicationTagged {
     pub org: OrgId,
@@ -555,6 +606,7 @@ pub struct CommunicationTagged {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HealthCheckResponded {
     pub wave_id: ItemId,
@@ -564,6 +616,7 @@ pub struct HealthCheckResponded {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EventRetracted {
     pub target_event_id: EventId,
@@ -572,8 +625,10 @@ pub struct EventRetracted {
 
 /// The full replacement of a corrected event: same type, its own business time and actor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Replacement {
     #[serde(with = "crate::values::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub occurred_at: OffsetDateTime,
     pub actor: Actor,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -583,9 +638,12 @@ pub struct Replacement {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EventCorrected {
     pub target_event_id: EventId,
+    // A replacement holds a payload, which may be a correction: the schema refers to it.
+    #[cfg_attr(feature = "openapi", schema(no_recursion))]
     pub replacement: Box<Replacement>,
     pub reason: String,
 }

@@ -15,6 +15,8 @@ pub mod event;
 pub mod history;
 pub mod ids;
 pub mod models;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 mod rules;
 pub mod settings;
 pub mod values;

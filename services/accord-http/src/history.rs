@@ -26,15 +26,27 @@ pub(crate) struct HistoryQuery {
     after: Option<String>,
 }
 
-/// One event of the audit history.
-#[derive(Debug, Serialize)]
-struct HistoryEvent {
+/// One event of the audit history: the event as recorded, and its commit.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HistoryEvent {
+    /// The partnership's revision after the commit (equal to its log position).
     revision: u64,
     position: u64,
+    /// The commit's hash (64 hex digits).
     hash: String,
     commit_id: String,
     #[serde(flatten)]
     event: Event,
+}
+
+/// A page of the audit history.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HistoryPage {
+    partnership_id: accord_domain::PartnershipId,
+    /// The page's events, in order.
+    events: Vec<HistoryEvent>,
+    /// The revision the next page starts after; `null` on the last page.
+    next: Option<u64>,
 }
 
 /// A number of the query in `1..=max` (or any, without a bound), or 400 naming the field.
@@ -104,9 +116,12 @@ pub(crate) async fn history(
             });
         }
     }
-    let mut response =
-        Json(serde_json::json!({"partnership_id": p, "events": events, "next": next}))
-            .into_response();
+    let mut response = Json(HistoryPage {
+        partnership_id: p.clone(),
+        events,
+        next,
+    })
+    .into_response();
     if let Some(next) = next {
         let mut query = vec![("after", next.to_string()), ("limit", limit.to_string())];
         query.extend(q.as_of.map(|t| ("as_of", t)));

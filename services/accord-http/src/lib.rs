@@ -22,6 +22,7 @@ pub mod history;
 pub mod list;
 mod metrics_setup;
 pub mod nats;
+pub mod openapi;
 pub mod queries;
 pub mod serve;
 mod stream;
@@ -126,6 +127,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/partnerships/{id}/verify", get(verify))
         .route("/v1/events/stream", get(stream::all))
+        .route("/v1/openapi.json", get(openapi::serve))
         .route("/v1/partnerships/{id}/events/stream", get(stream::one))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state);
@@ -143,7 +145,7 @@ pub(crate) fn partnership(id: &str) -> Result<PartnershipId, ApiError> {
 }
 
 /// The answer to a successful append.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AppendAnswer {
     pub partnership_id: String,
     pub revision: u64,
@@ -410,6 +412,31 @@ pub(crate) fn instant(field: &str, s: Option<&str>) -> Result<Option<OffsetDateT
     .transpose()
 }
 
+/// The answer of `GET /v1/partnerships/{id}/verify`: every link holds, or where the chain broke.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum Verified {
+    Ok {
+        partnership_id: PartnershipId,
+        /// `true`.
+        ok: bool,
+        commits: u64,
+        revision: u64,
+        /// The last commit's hash.
+        head: accord_domain::chain::Hash,
+    },
+    Broken {
+        partnership_id: PartnershipId,
+        /// `false`.
+        ok: bool,
+        /// The first position whose link does not hold.
+        position: u64,
+        /// The last position that does.
+        last_good: u64,
+        reason: String,
+    },
+}
+
 async fn verify(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -418,22 +445,27 @@ async fn verify(
     let caller = state.caller(&headers)?;
     let p = partnership(&id)?;
     state.readable(caller, &p).await?;
-    match verify_partnership(&*state.log, &p)
+    let verified = match verify_partnership(&*state.log, &p)
         .await
         .map_err(LedgerError::from)?
     {
-        Verification::Ok { commits: 0, .. } => Err(ApiError::NotFound(p)),
-        Verification::Ok { commits, head } => Ok(Json(json!({
-            "partnership_id": p, "ok": true, "commits": commits,
-            "revision": head.revision, "head": head.hash.to_hex(),
-        }))
-        .into_response()),
-        Verification::Broken(b) => Ok(Json(json!({
-            "partnership_id": p, "ok": false, "position": b.position,
-            "last_good": b.last_good, "reason": b.reason.to_string(),
-        }))
-        .into_response()),
-    }
+        Verification::Ok { commits: 0, .. } => return Err(ApiError::NotFound(p)),
+        Verification::Ok { commits, head } => Verified::Ok {
+            partnership_id: p,
+            ok: true,
+            commits: commits as u64,
+            revision: head.revision,
+            head: head.hash,
+        },
+        Verification::Broken(b) => Verified::Broken {
+            partnership_id: p,
+            ok: false,
+            position: b.position,
+            last_good: b.last_good,
+            reason: b.reason.to_string(),
+        },
+    };
+    Ok(Json(verified).into_response())
 }
 
 /// `GET /healthz`: `ok`, `degraded` or `unavailable` for anyone (load balancers carry no

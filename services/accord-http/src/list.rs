@@ -71,8 +71,9 @@ impl ListQuery {
 }
 
 /// One page of the list.
-#[derive(Debug, Serialize)]
-struct Page {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = PartnershipPage)]
+pub struct Page {
     partnerships: Vec<Overview>,
     /// Where the next page starts; `null` on the last page.
     next: Option<PartnershipId>,

@@ -19,6 +19,7 @@ use crate::values::Amount;
 
 /// The thresholds of the asymmetry model *(settings)*.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct AsymmetrySettings {
     pub window_days: i64,
@@ -45,6 +46,7 @@ impl Default for AsymmetrySettings {
     strum::IntoStaticStr,
     strum::VariantArray,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum Indicator {
@@ -59,6 +61,7 @@ pub enum Indicator {
 
 /// One indicator for A: `count` of `of` events weigh on A.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Share {
     pub indicator: Indicator,
     pub count: u32,
@@ -71,6 +74,7 @@ pub struct Share {
 
 /// Economic dependence between A and B, from their latest revenue reports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Economic {
     /// Revenue A earns via B ÷ A's total revenue.
     pub d_a: Option<f64>,
@@ -87,6 +91,7 @@ pub struct Economic {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PairAsymmetry {
     pub a: OrgId,
     pub b: OrgId,
@@ -99,10 +104,13 @@ pub struct PairAsymmetry {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Asymmetry {
     #[serde(with = "crate::values::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub as_of: OffsetDateTime,
     #[serde(with = "crate::values::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub valid_at: OffsetDateTime,
     pub pairs: Vec<PairAsymmetry>,
 }

@@ -38,6 +38,7 @@ use crate::ids::EventId;
     strum::IntoStaticStr,
     strum::VariantArray,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = FlagRule))]
 pub enum Rule {
     R1,
     R2,
@@ -93,6 +94,7 @@ impl Rule {
     strum::IntoStaticStr,
     strum::VariantArray,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum Severity {
@@ -102,10 +104,12 @@ pub enum Severity {
 
 /// A flag that holds: which rule, about whom (an org, or `a>b` for a pair), how bad, why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Flag {
     pub rule_id: Rule,
     /// The rule's name (see [`Rule::name`]).
     #[serde(deserialize_with = "rule_name")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub flag: RuleName,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
@@ -131,8 +135,10 @@ fn rule_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<RuleName, D::Erro
 
 /// A raise, a change of severity, or a clear.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FlagChange {
     #[serde(with = "crate::values::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: OffsetDateTime,
     pub rule_id: Rule,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -142,10 +148,13 @@ pub struct FlagChange {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Flags {
     #[serde(with = "crate::values::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub as_of: OffsetDateTime,
     #[serde(with = "crate::values::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub valid_at: OffsetDateTime,
     pub open: Vec<Flag>,
     /// In time order: every change, or the last ones of a capped answer ([`super::Lists`]).

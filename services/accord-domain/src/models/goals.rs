@@ -34,6 +34,7 @@ pub const ON_TRACK_FACTOR: f64 = 0.9;
     strum::IntoStaticStr,
     strum::VariantArray,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum GoalStatus {
@@ -47,6 +48,7 @@ pub enum GoalStatus {
 
 /// One goal at `valid_at`, with the events that make its figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GoalAttainment {
     pub goal_id: ItemId,
     pub kind: GoalKind,
@@ -64,6 +66,7 @@ pub struct GoalAttainment {
 
 /// Whether agreed goals cover each kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Coverage {
     pub qualitative: bool,
     pub marketing: bool,
@@ -72,10 +75,13 @@ pub struct Coverage {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Goals {
     #[serde(with = "crate::values::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub as_of: OffsetDateTime,
     #[serde(with = "crate::values::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub valid_at: OffsetDateTime,
     pub goals: Vec<GoalAttainment>,
     pub coverage: Coverage,

@@ -130,6 +130,7 @@ pub fn nearest_rank<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
 
 /// The read-model thresholds DOMAIN.md marks *(setting)*, which a deployment may change.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct ModelSettings {
     pub trust: trust::TrustSettings,
@@ -139,6 +140,7 @@ pub struct ModelSettings {
 
 /// The read models a query names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Model {
     Trust,
@@ -177,6 +179,7 @@ impl Model {
 
 /// One read model's answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum ReadModel {
     Trust(trust::TrustTimeline),

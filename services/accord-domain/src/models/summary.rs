@@ -19,6 +19,7 @@ use crate::event::{Event, Payload, Status};
 use crate::ids::OrgId;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrustBand {
     pub org: OrgId,
     pub score: f64,
@@ -27,6 +28,7 @@ pub struct TrustBand {
 
 /// The balance of one pair of parties (listed once, `a` before `b`); the lean is `a`'s.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Balance {
     pub a: OrgId,
     pub b: OrgId,
@@ -36,6 +38,7 @@ pub struct Balance {
 
 /// How many goals stand at each status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GoalCounts {
     pub not_agreed: u32,
     pub achieved: u32,
@@ -46,10 +49,13 @@ pub struct GoalCounts {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Summary {
     #[serde(with = "crate::values::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub as_of: OffsetDateTime,
     #[serde(with = "crate::values::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub valid_at: OffsetDateTime,
     /// The latest status change, or `None` while the partnership is only proposed.
     pub status: Option<Status>,

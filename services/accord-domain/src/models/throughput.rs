@@ -24,6 +24,7 @@ use crate::ids::{EventId, ItemId, OrgId};
 
 /// The window of the cycle-time percentiles *(setting)*.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct ThroughputSettings {
     pub cycle_time_window_days: i64,
@@ -39,6 +40,7 @@ impl Default for ThroughputSettings {
 
 /// One ISO week or one quarter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Flow {
     /// `2026-W05` or `2026-Q1`.
     pub period: String,
@@ -55,6 +57,7 @@ pub struct Flow {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpenItem {
     pub deliverable_id: ItemId,
     pub age_days: i64,
@@ -62,6 +65,7 @@ pub struct OpenItem {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OwnerThroughput {
     pub owner_org: OrgId,
     pub weeks: Vec<Flow>,
@@ -78,10 +82,13 @@ pub struct OwnerThroughput {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Throughput {
     #[serde(with = "crate::values::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub as_of: OffsetDateTime,
     #[serde(with = "crate::values::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub valid_at: OffsetDateTime,
     pub owners: Vec<OwnerThroughput>,
 }

@@ -17,6 +17,7 @@ use crate::ids::{EventId, OrgId};
 
 /// The thresholds of the trust model *(settings)*.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct TrustSettings {
     pub half_life_days: f64,
@@ -61,6 +62,7 @@ impl Default for TrustSettings {
     strum::IntoStaticStr,
     strum::VariantArray,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TrustRule))]
 pub enum Rule {
     T1,
     T2,
@@ -87,6 +89,7 @@ pub enum Rule {
     strum::IntoStaticStr,
     strum::VariantArray,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum Band {
@@ -98,8 +101,10 @@ pub enum Band {
 
 /// A point of the timeline: one trust-relevant event and how it moved the score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrustPoint {
     #[serde(with = "crate::values::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: OffsetDateTime,
     pub event_id: EventId,
     pub rule_id: Rule,
@@ -110,6 +115,7 @@ pub struct TrustPoint {
 
 /// An org's trust at `valid_at` and the points that made it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgTrust {
     pub org: OrgId,
     /// Decayed positive and negative evidence at `valid_at`.
@@ -126,10 +132,13 @@ pub struct OrgTrust {
 
 /// The trust timeline of a partnership, one entry per party.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrustTimeline {
     #[serde(with = "crate::values::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub as_of: OffsetDateTime,
     #[serde(with = "crate::values::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub valid_at: OffsetDateTime,
     pub orgs: Vec<OrgTrust>,
 }
