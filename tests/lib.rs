@@ -37,6 +37,8 @@ mod retro;
 #[cfg(test)]
 mod roles;
 #[cfg(test)]
+mod schemathesis;
+#[cfg(test)]
 mod security;
 #[cfg(test)]
 mod stream;

@@ -250,7 +250,11 @@ pub fn document() -> OpenApi {
             "A retry with the same key and events gets the first answer and records nothing.",
             ObjectBuilder::new()
                 .schema_type(Type::String)
-                .max_length(Some(crate::MAX_IDEMPOTENCY_KEY_BYTES)),
+                // Visible ASCII (see `idempotency_key`).
+                .pattern(Some(format!(
+                    "^[!-~]{{1,{}}}$",
+                    crate::MAX_IDEMPOTENCY_KEY_BYTES
+                ))),
         ))
         .request_body(Some(
             RequestBodyBuilder::new()
