@@ -1,12 +1,15 @@
 //! Long answers come a page at a time: a partnership's history (`limit` commits after a
-//! revision) and the partnership list, each with `next` and a `Link: <...>; rel="next"` header;
-//! the CLI follows the pages.
+//! revision), the partnership list, and the lists of a read model that grow with a history
+//! (`limit` entries `after` others), each with `next` and a `Link: <...>; rel="next"` header; the
+//! CLI follows the pages.
 
 use reqwest::StatusCode;
 use reqwest::header::LINK;
 use serde_json::Value;
 
-use crate::app::{Accord, accord, accord_dev, assert_problem, http, meeting, post, proposal};
+use crate::app::{
+    Accord, accord, accord_dev, assert_problem, http, load_examples, meeting, post, proposal,
+};
 
 /// GETs `url`: the status, the `Link` header and the body.
 async fn page(url: &str) -> (StatusCode, Option<String>, Value) {
@@ -184,6 +187,68 @@ fn the_cli_follows_the_pages() {
             pair[1]["prev_hash"], pair[0]["hash"],
             "the chain runs across pages"
         );
+    }
+    a.stop();
+}
+
+/// A read model's growing lists page by `limit` entries `after` others; the pages followed by
+/// their links give the whole list, once, in order, and the totals stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_models_lists_come_in_pages() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = dir.path().join("store");
+    load_examples(&store);
+    let a = Accord::embedded(&store);
+    let url = |model: &str, query: &str| {
+        format!(
+            "{}/v1/partnerships/medai-lakeside/{model}?valid_at=2025-11-17T10:00:00Z{query}",
+            a.url
+        )
+    };
+    let (_, link, whole) = page(&url("flags", "")).await;
+    assert!(link.is_none(), "whole by default: {whole}");
+    assert!(
+        whole.get("next").is_none(),
+        "a whole answer is the model: {whole}"
+    );
+    let history = whole["history"].as_array().expect("history").clone();
+    assert!(history.len() > 4, "a history to page: {}", history.len());
+    assert_eq!(whole["history_total"], history.len());
+
+    let mut next = url("flags", "&limit=3");
+    let mut seen = Vec::new();
+    loop {
+        let (status, link, body) = page(&next).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["history_total"], history.len(), "the total stays");
+        let entries = body["history"].as_array().expect("history");
+        assert!(entries.len() <= 3);
+        seen.extend(entries.iter().cloned());
+        match link {
+            Some(link) => {
+                assert_eq!(body["next"], seen.len(), "{body}");
+                next = next_url(&a, &link);
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, history, "every change once, in order");
+
+    // Trust: a page of each org's points.
+    let (_, _, trust) = page(&url("trust", "&limit=1&after=1")).await;
+    for org in trust["orgs"].as_array().expect("orgs") {
+        let total = org["points_total"].as_u64().expect("a total");
+        let shown = org["points"].as_array().expect("points").len() as u64;
+        assert_eq!(shown, total.saturating_sub(1).min(1), "{org}");
+    }
+    for (query, field) in [
+        ("&limit=0", "limit"),
+        ("&after=-2", "after"),
+        ("&limit=x", "limit"),
+    ] {
+        let (status, _, body) = page(&url("flags", query)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert_eq!(body["details"][0]["field"], field, "{query}: {body}");
     }
     a.stop();
 }

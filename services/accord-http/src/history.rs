@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::{ApiError, AppState, instant, partnership};
+use crate::{ApiError, AppState, instant, number, partnership};
 
 /// Commits per page unless `limit` says otherwise.
 pub const DEFAULT_LIMIT: usize = 1000;
@@ -47,29 +47,6 @@ pub struct HistoryPage {
     events: Vec<HistoryEvent>,
     /// The revision the next page starts after; `null` on the last page.
     next: Option<u64>,
-}
-
-/// A number of the query in `1..=max` (or any, without a bound), or 400 naming the field.
-fn number(
-    field: &str,
-    given: Option<&str>,
-    range: std::ops::RangeInclusive<u64>,
-) -> Result<Option<u64>, ApiError> {
-    given
-        .map(|g| {
-            g.parse::<u64>()
-                .ok()
-                .filter(|n| range.contains(n))
-                .ok_or_else(|| ApiError::BadRequest {
-                    field: field.into(),
-                    message: format!(
-                        "must be a whole number from {} to {}, got {g:?}",
-                        range.start(),
-                        range.end()
-                    ),
-                })
-        })
-        .transpose()
 }
 
 pub(crate) async fn history(

@@ -398,6 +398,29 @@ impl When {
     }
 }
 
+/// A whole number of the query within `range`, or 400 naming the field and the range.
+pub(crate) fn number(
+    field: &str,
+    given: Option<&str>,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<Option<u64>, ApiError> {
+    given
+        .map(|g| {
+            g.parse::<u64>()
+                .ok()
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| ApiError::BadRequest {
+                    field: field.into(),
+                    message: format!(
+                        "must be a whole number from {} to {}, got {g:?}",
+                        range.start(),
+                        range.end()
+                    ),
+                })
+        })
+        .transpose()
+}
+
 /// An instant from a query string: an RFC 3339 time within the range the ledger records
 /// (docs/domain.md), so that no query makes a read model span millennia.
 pub(crate) fn instant(field: &str, s: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {

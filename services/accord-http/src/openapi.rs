@@ -181,13 +181,20 @@ fn axes(op: OperationBuilder) -> OperationBuilder {
     ))
 }
 
-/// The schema of a read model's answer: the model and the partnership's id.
+/// The schema of a read model's answer: the model, the partnership's id, and where the next
+/// page of its lists starts.
 fn answered<T: ToSchema>() -> Schema {
     AllOfBuilder::new()
         .item(of::<T>())
         .item(
             ObjectBuilder::new()
                 .property("partnership_id", of::<accord_domain::PartnershipId>())
+                .property(
+                    "next",
+                    ObjectBuilder::new()
+                        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::Integer, Type::Null]))
+                        .description(Some("With limit or after: the `after` of the next page of the lists that grow (points, history); null on the last.")),
+                )
                 .required("partnership_id"),
         )
         .into()
@@ -454,6 +461,8 @@ pub fn document() -> OpenApi {
                     .operation_id(Some(model.as_str()))
                     .summary(Some(format!("The {} read model", model.as_str())))
                     .parameter(partnership_id())
+                    .parameter(query("limit", "Entries per page of the lists that grow with a history: a trust timeline's points (per org) and the flags' history (default: all of them).", integer(Some(1.0), Some(crate::queries::MAX_LIST_LIMIT as f64))))
+                    .parameter(query("after", "Entries of those lists before the page (the `next` of the page before).", integer(Some(0.0), Some(f64::from(u32::MAX)))))
                     .response(
                         "200",
                         json_response("The read model at the axes.", model_schema(model)),

@@ -21,7 +21,7 @@ use serde_json::json;
 use time::{Date, OffsetDateTime};
 
 use crate::auth::{Caller, Tokens};
-use crate::{ApiError, Metrics, When, caller, partnership};
+use crate::{ApiError, Metrics, When, caller, number, partnership};
 
 /// What the query handlers share.
 #[derive(Debug, Clone)]
@@ -187,7 +187,7 @@ pub fn routes(state: QueryState) -> Router {
                 get(
                     move |State(state): State<QueryState>,
                           Path(id): Path<String>,
-                          Query(q): Query<When>,
+                          Query(q): Query<ModelQuery>,
                           headers: HeaderMap| async move {
                         answer(&state, model, &id, &q, &headers).await
                     },
@@ -199,19 +199,62 @@ pub fn routes(state: QueryState) -> Router {
         .with_state(state)
 }
 
+/// The query string of a read model: its axes, and a page of the lists that grow with a
+/// history (a trust timeline's points, the flags' history; see `ReadModel::page`).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ModelQuery {
+    as_of: Option<String>,
+    valid_at: Option<String>,
+    limit: Option<String>,
+    after: Option<String>,
+}
+
+/// Most entries of a list on a page.
+pub const MAX_LIST_LIMIT: usize = 10_000;
+/// The largest `after` (entries of a list to skip).
+const MAX_LIST_AFTER: u64 = u32::MAX as u64;
+
 async fn answer(
     state: &QueryState,
     model: Model,
     id: &str,
-    q: &When,
+    q: &ModelQuery,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let caller = caller(state.tokens.as_deref(), headers)?;
-    let axes = q.axes(OffsetDateTime::now_utc())?;
-    let answer = query(state, caller, id, model, axes).await?;
+    let when = When {
+        as_of: q.as_of.clone(),
+        valid_at: q.valid_at.clone(),
+    };
+    let axes = when.axes(OffsetDateTime::now_utc())?;
+    // Without `limit`, the lists come whole (as `accord show` and `accord export` read them).
+    let limit = number("limit", q.limit.as_deref(), 1..=MAX_LIST_LIMIT as u64)?;
+    let after = number("after", q.after.as_deref(), 0..=MAX_LIST_AFTER)?.map_or(0, |a| a as usize);
+    let paged = limit.is_some() || after > 0;
+    let limit = limit.map_or(usize::MAX - after, |l| l as usize);
+    let mut answer = query(state, caller, id, model, axes).await?;
+    let more = answer.page(after, limit);
     let mut body = serde_json::to_value(answer).map_err(|e| ApiError::Internal(e.to_string()))?;
     body["partnership_id"] = json!(id);
-    Ok(Json(body).into_response())
+    // A page says where the next one starts; a whole answer is the model as the NATS service
+    // and the feed give it.
+    let next = more.then(|| after + limit);
+    if paged {
+        body["next"] = json!(next);
+    }
+    let mut response = Json(body).into_response();
+    if let Some(next) = next {
+        let mut query = vec![("after", next.to_string()), ("limit", limit.to_string())];
+        query.extend(q.as_of.clone().map(|t| ("as_of", t)));
+        query.extend(q.valid_at.clone().map(|t| ("valid_at", t)));
+        let path = format!("/v1/partnerships/{id}/{}", model.as_str());
+        if let Some(link) = crate::history::next_link(&path, &query) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::LINK, link);
+        }
+    }
+    Ok(response)
 }
 
 /// The routes of a projector running alone: the queries, `/healthz` and `/metrics`.

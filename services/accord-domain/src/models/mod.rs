@@ -191,6 +191,30 @@ pub enum ReadModel {
 }
 
 impl ReadModel {
+    /// Keeps a page of the lists that grow with a history: the entries `after + 1` to
+    /// `after + limit` (oldest first) of each trust timeline's points (per org) and of the flags'
+    /// history; their totals stay. Says whether any of those lists goes on past the page.
+    pub fn page(&mut self, after: usize, limit: usize) -> bool {
+        fn keep<T>(list: &mut Vec<T>, after: usize, limit: usize) -> bool {
+            let more = list.len() > after.saturating_add(limit);
+            list.truncate(after.saturating_add(limit));
+            list.drain(..after.min(list.len()));
+            more
+        }
+        match self {
+            ReadModel::Trust(t) => {
+                // Every org's points are cut, whatever the others hold.
+                let mut more = false;
+                for o in &mut t.orgs {
+                    more |= keep(&mut o.points, after, limit);
+                }
+                more
+            }
+            ReadModel::Flags(f) => keep(&mut f.history, after, limit),
+            _ => false,
+        }
+    }
+
     /// A model's answer read back from what it was written as (the API's JSON), as `model`.
     pub fn read<'de, D: serde::Deserializer<'de>>(model: Model, d: D) -> Result<Self, D::Error> {
         Ok(match model {
@@ -248,5 +272,46 @@ mod tests {
         same_names::<super::goals::GoalStatus>();
         same_names::<super::flags::Rule>();
         same_names::<super::flags::Severity>();
+    }
+
+    /// A page of the lists that grow: entries after..after+limit, the totals kept, and whether
+    /// more follow in any list.
+    #[test]
+    fn a_page_keeps_the_entries_after_the_cursor() {
+        use super::ReadModel;
+        use super::flags::{FlagChange, Flags, Rule};
+        use time::macros::datetime;
+
+        let change = |day: u8| FlagChange {
+            at: datetime!(2026-01-01 0:00 UTC) + time::Duration::days(i64::from(day)),
+            rule_id: Rule::R1,
+            subject: None,
+            now: None,
+        };
+        let flags = |n: u8| {
+            ReadModel::Flags(Flags {
+                as_of: datetime!(2026-06-01 0:00 UTC),
+                valid_at: datetime!(2026-06-01 0:00 UTC),
+                open: Vec::new(),
+                history: (0..n).map(change).collect(),
+                history_total: usize::from(n),
+            })
+        };
+        let days = |m: &ReadModel| match m {
+            ReadModel::Flags(f) => (
+                f.history.iter().map(|c| c.at.day()).collect::<Vec<_>>(),
+                f.history_total,
+            ),
+            _ => unreachable!("flags"),
+        };
+        let mut m = flags(5);
+        assert!(m.page(1, 2), "entries 4 and 5 follow");
+        assert_eq!(days(&m), (vec![2, 3], 5));
+        let mut m = flags(5);
+        assert!(!m.page(3, 2), "the last page");
+        assert_eq!(days(&m), (vec![4, 5], 5));
+        let mut m = flags(5);
+        assert!(!m.page(9, 2), "past the end");
+        assert_eq!(days(&m), (vec![], 5));
     }
 }
