@@ -145,7 +145,7 @@ pub(crate) fn import_examples(a: &Accord, files: &[&str]) {
 
 /// What `/metrics` answers (Prometheus text).
 pub(crate) async fn metrics(a: &Accord) -> String {
-    get(a, "/metrics").await.text().await.expect("text")
+    get(a, "/metrics").await.1
 }
 
 /// An HTTP client for the tests (reqwest over rustls with ring, as the `accord` binary uses).
@@ -193,22 +193,36 @@ pub(crate) async fn post_raw(
     }
     let resp = req.send().await.expect("send");
     let status = resp.status();
+    let media = crate::served_schema::media(&resp);
     let body = resp.json().await.unwrap_or(Value::Null);
+    let path = format!("/v1/partnerships/{p}/events");
+    crate::served_schema::check(&a.url, "POST", &path, status, media.as_deref(), &body).await;
     (status, body)
 }
 
-/// The answer to a GET of `path` (with its query string) on `a`.
-async fn get(a: &Accord, path: &str) -> reqwest::Response {
-    http()
+/// The answer to a GET of `path` (with its query string) on `a`: its status, media type and
+/// text, checked against the document the server serves (see `served_schema`).
+async fn get(a: &Accord, path: &str) -> (StatusCode, String) {
+    let response = http()
         .get(format!("{}{path}", a.url))
         .send()
         .await
-        .expect("send")
+        .expect("send");
+    let status = response.status();
+    let media = crate::served_schema::media(&response);
+    let text = response.text().await.expect("a body");
+    let body = if media.as_deref().is_some_and(|m| m.ends_with("json")) {
+        serde_json::from_str(&text).expect("JSON")
+    } else {
+        Value::Null
+    };
+    crate::served_schema::check(&a.url, "GET", path, status, media.as_deref(), &body).await;
+    (status, text)
 }
 
 /// The JSON answer of a GET of `path` (with its query string) on `a`.
 pub(crate) async fn get_json(a: &Accord, path: &str) -> Value {
-    get(a, path).await.json().await.expect("json")
+    serde_json::from_str(&get(a, path).await.1).expect("json")
 }
 
 pub(crate) async fn history(a: &Accord, p: &str) -> Value {

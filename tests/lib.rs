@@ -41,6 +41,8 @@ mod schemathesis;
 #[cfg(test)]
 mod security;
 #[cfg(test)]
+mod served_schema;
+#[cfg(test)]
 mod stream;
 #[cfg(test)]
 mod tamper;
