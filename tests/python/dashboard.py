@@ -11,22 +11,12 @@ of the list to SCREENSHOT.png.
 """
 
 import json
-import os
 import sys
 from urllib.parse import urlparse
 
 from playwright.sync_api import sync_playwright
 
-# As in render_retro.py: headless, as root in a container, and no reaching out at start.
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from chromium import launch
 
 UNNAMED = """() => [...document.querySelectorAll('input, select, button, a[href]')]
     .filter(el => {
@@ -41,11 +31,7 @@ def main(base, token, screenshot):
     host = urlparse(base).netloc
     seen = {"console_errors": [], "page_errors": [], "elsewhere": [], "unnamed": {}}
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=os.environ.get("ACCORD_CHROMIUM", "/usr/bin/chromium"),
-            args=ARGS,
-            headless=True,
-        )
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.on(
             "console",

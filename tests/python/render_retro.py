@@ -22,17 +22,7 @@ import sys
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
-# Headless, as root in a container, and without reaching for Google's services at start (a
-# closed network refuses them, many at a time).
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from chromium import launch
 
 # The colours of the charts (services/accord-report/src/charts.rs).
 COLOURS = {
@@ -113,11 +103,7 @@ def render(browser, path, out_dir):
 
 def main(out_dir, pages):
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=os.environ.get("ACCORD_CHROMIUM", "/usr/bin/chromium"),
-            args=ARGS,
-            headless=True,
-        )
+        browser = launch(p)
         results = {path: render(browser, path, out_dir) for path in pages}
         browser.close()
     json.dump(results, sys.stdout)

@@ -104,18 +104,28 @@ fn json_response(description: &str, schema: impl Into<RefOr<Schema>>) -> utoipa:
         .build()
 }
 
-fn query(
+/// An optional parameter `name` found `in` the query or the headers.
+fn optional(
     name: &str,
+    found_in: ParameterIn,
     description: &str,
     schema: impl Into<RefOr<Schema>>,
 ) -> utoipa::openapi::path::Parameter {
     ParameterBuilder::new()
         .name(name)
-        .parameter_in(ParameterIn::Query)
+        .parameter_in(found_in)
         .required(Required::False)
         .description(Some(description))
         .schema(Some(schema))
         .build()
+}
+
+fn query(
+    name: &str,
+    description: &str,
+    schema: impl Into<RefOr<Schema>>,
+) -> utoipa::openapi::path::Parameter {
+    optional(name, ParameterIn::Query, description, schema)
 }
 
 fn header(
@@ -123,13 +133,7 @@ fn header(
     description: &str,
     schema: impl Into<RefOr<Schema>>,
 ) -> utoipa::openapi::path::Parameter {
-    ParameterBuilder::new()
-        .name(name)
-        .parameter_in(ParameterIn::Header)
-        .required(Required::False)
-        .description(Some(description))
-        .schema(Some(schema))
-        .build()
+    optional(name, ParameterIn::Header, description, schema)
 }
 
 fn partnership_id() -> utoipa::openapi::path::Parameter {
