@@ -37,7 +37,8 @@ use parquet::file::writer::SerializedFileWriter;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::client::{Output, Server, finish_out, full_history, get_json, start_out};
+use crate::api::{Server, all_partnerships, full_history, get_json};
+use crate::output::{Output, finish_out, start_out};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ExportArgs {
@@ -434,7 +435,7 @@ pub(crate) async fn export(args: ExportArgs) -> Result<ExitCode> {
     let query = [("as_of", Some(at.as_str())), ("valid_at", valid.as_deref())];
     let client = args.server.client()?;
     let partnerships = if args.partnerships.is_empty() {
-        match crate::client::all_partnerships(&args.server, &client).await? {
+        match all_partnerships(&args.server, &client).await? {
             Ok(ids) => ids,
             Err(code) => return Ok(code),
         }

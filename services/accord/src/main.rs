@@ -1,8 +1,10 @@
 //! `accord`: one binary that runs every service and is the client.
 
+mod api;
 mod client;
 mod demo;
 mod export;
+mod output;
 mod retro;
 mod show;
 mod telemetry;

@@ -8,7 +8,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::client::{Output, Server, finish_out, get_text, start_out};
+use crate::api::{Server, get_text};
+use crate::output::{Output, finish_out, start_out};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct RetroArgs {

@@ -17,7 +17,8 @@ use accord_domain::values::rfc3339;
 use anyhow::{Context, Result};
 use time::OffsetDateTime;
 
-use crate::client::{Output, Server, get_json};
+use crate::api::{Server, get_json};
+use crate::output::Output;
 use crate::terminal::Columns;
 
 #[derive(Debug, clap::Args)]

@@ -22,7 +22,7 @@ pub(crate) struct NewArgs {
     #[arg(long, default_value = "accord-tokens.json")]
     file: PathBuf,
     #[command(flatten)]
-    output: crate::client::Output,
+    output: crate::output::Output,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
