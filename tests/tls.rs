@@ -121,7 +121,7 @@ fn the_api_serves_https_to_a_client_that_trusts_its_ca() {
 fn plain_http_beyond_loopback_needs_insecure_http() {
     let dir = tempfile::tempdir().expect("dir");
     let tokens = dir.path().join("tokens.json");
-    new_token(&tokens, "acme", "writer", "acme-crm");
+    let acme = new_token(&tokens, "acme", "writer", "acme-crm");
     let store = dir.path().join("store");
     let (code, _, err) = accord(&[
         "up",
@@ -145,4 +145,45 @@ fn plain_http_beyond_loopback_needs_insecure_http() {
         "--insecure-http",
     ]);
     assert!(a.url.starts_with("http://0.0.0.0:"), "{}", a.url);
+    // Browsers come through the proxy's HTTPS: the dashboard's sign-in cookie is Secure.
+    let cookie = sign_in_cookie(&a.url.replace("0.0.0.0", "127.0.0.1"), &acme);
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
+    // On loopback without TLS (a person trying it on their machine), it cannot be.
+    let local = Accord::up(&["--tokens", path(&tokens)]);
+    let cookie = sign_in_cookie(&local.url, &acme);
+    assert!(
+        cookie.contains("HttpOnly; SameSite=Strict") && !cookie.contains("Secure"),
+        "{cookie}"
+    );
+}
+
+/// The cookie the dashboard sets when `token` signs in on `url`.
+fn sign_in_cookie(url: &str, token: &str) -> String {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime.block_on(async {
+        // As `app::http` does: the provider the binary uses, installed once per process.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let response = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a client")
+            .post(format!("{url}/sign-in"))
+            // A token is `acc_` and hex digits: nothing to escape in a form.
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(format!("token={token}"))
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(response.status(), reqwest::StatusCode::SEE_OTHER);
+        response
+            .headers()
+            .get(reqwest::header::SET_COOKIE)
+            .expect("a cookie")
+            .to_str()
+            .expect("ascii")
+            .to_owned()
+    })
 }

@@ -6,7 +6,7 @@
 //! from `accord_report::dashboard`, without script.
 //!
 //! With a token file, a browser signs in with a token (`/sign-in`): it is kept in an HttpOnly,
-//! SameSite=Strict cookie and read like a bearer token, so the dashboard shows only what the
+//! SameSite=Strict cookie (`Secure` when browsers come over HTTPS) and read like a bearer token, so the dashboard shows only what the
 //! token may read. `Authorization: Bearer` works as well. Without a token file the dashboard is
 //! open, like the API (which then listens on loopback only).
 
@@ -444,8 +444,9 @@ async fn sign_in(State(state): State<QueryState>, Form(form): Form<SignIn>) -> R
         .into_response();
     }
     let mut response = Redirect::to("/").into_response();
+    let secure = if state.https { "; Secure" } else { "" };
     if let Ok(cookie) = HeaderValue::from_str(&format!(
-        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"
+        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}"
     )) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }

@@ -31,6 +31,9 @@ pub struct QueryState {
     pub settings: Arc<ModelSettings>,
     /// The grants of the token file; `None` means the API is open (loopback only).
     pub tokens: Option<Arc<Tokens>>,
+    /// Browsers reach the dashboard over HTTPS (TLS here, or a proxy in front that terminates
+    /// it): its sign-in cookie is then `Secure`.
+    pub https: bool,
 }
 
 impl From<QueryError> for ApiError {

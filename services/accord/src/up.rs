@@ -240,6 +240,7 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
             status,
             settings,
             tokens: tokens.clone(),
+            https: tls.is_some() || args.insecure_http,
         })
     };
 
