@@ -3,6 +3,8 @@
 pub use nats_process as harness;
 
 #[cfg(test)]
+mod access;
+#[cfg(test)]
 mod analytics;
 #[cfg(test)]
 mod app;
@@ -10,6 +12,8 @@ mod app;
 mod cli;
 #[cfg(test)]
 mod cluster;
+#[cfg(test)]
+mod commands;
 #[cfg(test)]
 mod conformance;
 #[cfg(test)]
