@@ -8,11 +8,11 @@ use accord_domain::Event;
 use accord_ledger::LedgerError;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::{ApiError, AppState, instant, number, partnership};
+use crate::{ApiError, AppState, instant, next_link, number, partnership};
 
 /// Commits per page unless `limit` says otherwise.
 pub const DEFAULT_LIMIT: usize = 1000;
@@ -107,10 +107,4 @@ pub(crate) async fn history(
         }
     }
     Ok(response)
-}
-
-/// The `Link` header value of the next page: `path` with `query`, `rel="next"` (RFC 8288).
-pub(crate) fn next_link(path: &str, query: &[(&str, String)]) -> Option<HeaderValue> {
-    let query = serde_urlencoded::to_string(query).ok()?;
-    HeaderValue::from_str(&format!("<{path}?{query}>; rel=\"next\"")).ok()
 }

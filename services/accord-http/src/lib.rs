@@ -398,6 +398,12 @@ impl When {
     }
 }
 
+/// The `Link` header value of the next page: `path` with `query`, `rel="next"` (RFC 8288).
+pub(crate) fn next_link(path: &str, query: &[(&str, String)]) -> Option<HeaderValue> {
+    let query = serde_urlencoded::to_string(query).ok()?;
+    HeaderValue::from_str(&format!("<{path}?{query}>; rel=\"next\"")).ok()
+}
+
 /// A whole number of the query within `range`, or 400 naming the field and the range.
 pub(crate) fn number(
     field: &str,

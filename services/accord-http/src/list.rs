@@ -18,9 +18,8 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
-use crate::history::next_link;
 use crate::queries::QueryState;
-use crate::{ApiError, AppState, caller, partnership};
+use crate::{ApiError, AppState, caller, next_link, partnership};
 
 /// Partnerships per page unless `limit` says otherwise.
 pub const DEFAULT_LIMIT: usize = 100;

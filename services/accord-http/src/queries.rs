@@ -251,7 +251,7 @@ async fn answer(
         query.extend(q.as_of.clone().map(|t| ("as_of", t)));
         query.extend(q.valid_at.clone().map(|t| ("valid_at", t)));
         let path = format!("/v1/partnerships/{id}/{}", model.as_str());
-        if let Some(link) = crate::history::next_link(&path, &query) {
+        if let Some(link) = crate::next_link(&path, &query) {
             response
                 .headers_mut()
                 .insert(axum::http::header::LINK, link);
