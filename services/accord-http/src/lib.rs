@@ -16,6 +16,7 @@
 //! nothing.
 
 pub mod auth;
+pub mod copy;
 mod dashboard;
 mod error;
 pub mod history;
@@ -126,6 +127,7 @@ pub fn router(state: AppState) -> Router {
             get(history::history).post(record_events),
         )
         .route("/v1/partnerships/{id}/verify", get(verify))
+        .route("/v1/log", get(copy::copy))
         .route("/v1/events/stream", get(stream::all))
         .route("/v1/openapi.json", get(openapi::serve))
         .route("/v1/partnerships/{id}/events/stream", get(stream::one))

@@ -415,6 +415,22 @@ pub fn document() -> OpenApi {
             )
             .build()
     };
+    let copy = OperationBuilder::new()
+        .operation_id(Some("copy_log"))
+        .summary(Some("A consistent copy of the whole log, for a backup (auditors only)"))
+        .parameter(query("after", "Copy the commits after this position (default 0: all).", integer(Some(0.0), None)))
+        .response(
+            "200",
+            ResponseBuilder::new()
+                .description("One JSON line per commit up to the position of the header Accord-Last-Position: {\"position\", \"partnership_id\", \"commit\"}, the stored bytes in standard base64.")
+                .header(crate::copy::LAST_POSITION, HeaderBuilder::new().schema(Some(integer(Some(0.0), None))).description(Some("The log's last position when the request came: the copy ends there.")).build())
+                .content("application/x-ndjson", ContentBuilder::new().schema(Some(ObjectBuilder::new().schema_type(Type::String))).build())
+                .build(),
+        )
+        .response("400", problem_response("The request cannot be read (a parameter names its rule)."))
+        .response("401", problem_response("No token, or an unknown one (with a token file)."))
+        .response("403", problem_response("The token is not an auditor's."))
+        .response("503", problem_response("The event log cannot be reached."));
     let mut events_path = PathItem::new(HttpMethod::Post, read_errors(append));
     events_path.merge_operations(get(read_errors(history)));
     let mut paths = PathsBuilder::new()
@@ -422,6 +438,7 @@ pub fn document() -> OpenApi {
         .path("/v1/partnerships/{id}/events", events_path)
         .path("/v1/partnerships/{id}/verify", get(read_errors(verify)))
         .path("/v1/events/stream", get(stream(false)))
+        .path("/v1/log", get(copy))
         .path("/v1/partnerships/{id}/events/stream", get(stream(true)))
         .path(
             "/v1/partnerships/{id}/retro",

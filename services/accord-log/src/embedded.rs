@@ -22,6 +22,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use tokio::sync::{oneshot, watch};
 
+use crate::load::{Checked, Loading};
 use crate::{
     AppendRequest, Appended, CommitStream, EventLog, Expected, Head, LogError, Position,
     StoredCommit, check_request, seal,
@@ -41,11 +42,24 @@ const IDEM: u8 = b'i';
 
 type Reply = oneshot::Sender<Result<Appended, LogError>>;
 
+/// What the writer is asked to do.
+enum Job {
+    Append(AppendRequest, Reply),
+    /// Commits of a copied log, checked, to store as they are (see [`EventLog::load`]).
+    Load(Vec<Loaded>, oneshot::Sender<Result<(), LogError>>),
+}
+
+/// A commit of a copied log and what its check decoded.
+struct Loaded {
+    stored: StoredCommit,
+    checked: Checked,
+}
+
 /// The sled-backed event log.
 #[derive(Debug)]
 pub struct EmbeddedLog {
     db: sled::Db,
-    queue: Option<mpsc::SyncSender<(AppendRequest, Reply)>>,
+    queue: Option<mpsc::SyncSender<Job>>,
     writer: Option<JoinHandle<()>>,
     last: watch::Receiver<Position>,
 }
@@ -59,7 +73,7 @@ impl EmbeddedLog {
             .map_err(|e| unavailable(&e))?;
         let last = last_position(&db)?;
         let (last_tx, last_rx) = watch::channel(last);
-        let (queue, requests) = mpsc::sync_channel(QUEUE_CAPACITY);
+        let (queue, jobs) = mpsc::sync_channel(QUEUE_CAPACITY);
         let writer = Writer {
             db: db.clone(),
             heads: HashMap::new(),
@@ -67,7 +81,7 @@ impl EmbeddedLog {
         };
         let writer = std::thread::Builder::new()
             .name("accord-log-writer".into())
-            .spawn(move || writer.run(&requests))
+            .spawn(move || writer.run(&jobs))
             .map_err(|e| LogError::Unavailable(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             db,
@@ -75,6 +89,35 @@ impl EmbeddedLog {
             writer: Some(writer),
             last: last_rx,
         })
+    }
+
+    /// Hands a job to the writer, waiting off the runtime while its queue is full.
+    async fn submit(&self, job: Job) -> Result<(), LogError> {
+        let queue = self
+            .queue
+            .clone()
+            .ok_or_else(|| LogError::Unavailable("the log is closed".into()))?;
+        match queue.try_send(job) {
+            Ok(()) => Ok(()),
+            Err(mpsc::TrySendError::Full(job)) => {
+                tokio::task::spawn_blocking(move || queue.send(job).map_err(drop))
+                    .await
+                    .map_err(|e| LogError::Unavailable(format!("append task failed: {e}")))?
+                    .map_err(|()| LogError::Unavailable("the writer has stopped".into()))
+            }
+            Err(mpsc::TrySendError::Disconnected(_)) => {
+                Err(LogError::Unavailable("the writer has stopped".into()))
+            }
+        }
+    }
+
+    /// Has the writer store a checked part of a copied log.
+    async fn load_part(&self, part: Vec<Loaded>) -> Result<(), LogError> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Load(part, reply)).await?;
+        answer
+            .await
+            .map_err(|_| LogError::Unavailable("the writer has stopped".into()))?
     }
 
     async fn blocking<T: Send + 'static>(
@@ -153,23 +196,7 @@ impl EventLog for EmbeddedLog {
     async fn append(&self, request: AppendRequest) -> Result<Appended, LogError> {
         check_request(&request)?;
         let (reply, answer) = oneshot::channel();
-        let queue = self
-            .queue
-            .clone()
-            .ok_or_else(|| LogError::Unavailable("the log is closed".into()))?;
-        match queue.try_send((request, reply)) {
-            Ok(()) => {}
-            // A full queue blocks until the writer takes a group; wait off the runtime.
-            Err(mpsc::TrySendError::Full(job)) => {
-                tokio::task::spawn_blocking(move || queue.send(job).map_err(drop))
-                    .await
-                    .map_err(|e| LogError::Unavailable(format!("append task failed: {e}")))?
-                    .map_err(|()| LogError::Unavailable("the writer has stopped".into()))?;
-            }
-            Err(mpsc::TrySendError::Disconnected(_)) => {
-                return Err(LogError::Unavailable("the writer has stopped".into()));
-            }
-        }
+        self.submit(Job::Append(request, reply)).await?;
         answer
             .await
             .map_err(|_| LogError::Unavailable("the writer has stopped".into()))?
@@ -242,6 +269,34 @@ impl EventLog for EmbeddedLog {
         .await
     }
 
+    async fn load(&self, mut commits: CommitStream) -> Result<Position, LogError> {
+        let mut loading = Loading::start(self.last_position().await?)?;
+        let mut part = Vec::with_capacity(MAX_GROUP);
+        loop {
+            let checked = match commits.next().await {
+                None => break,
+                Some(stored) => stored.and_then(|stored| Ok((loading.check(&stored)?, stored))),
+            };
+            match checked {
+                Ok((checked, stored)) => part.push(Loaded { stored, checked }),
+                Err(e) => {
+                    // What passed before the failure is stored, as documented.
+                    if !part.is_empty() {
+                        self.load_part(part).await?;
+                    }
+                    return Err(e);
+                }
+            }
+            if part.len() == MAX_GROUP {
+                self.load_part(std::mem::take(&mut part)).await?;
+            }
+        }
+        if !part.is_empty() {
+            self.load_part(part).await?;
+        }
+        Ok(loading.last())
+    }
+
     async fn missing_positions(&self) -> Result<Vec<Position>, LogError> {
         self.blocking(|db| {
             let mut missing = Vec::new();
@@ -272,17 +327,65 @@ struct Planned {
 }
 
 impl Writer {
-    fn run(mut self, requests: &mpsc::Receiver<(AppendRequest, Reply)>) {
-        while let Ok(first) = requests.recv() {
-            let mut group = vec![first];
-            while group.len() < MAX_GROUP {
-                match requests.try_recv() {
-                    Ok(next) => group.push(next),
-                    Err(_) => break,
+    fn run(mut self, jobs: &mpsc::Receiver<Job>) {
+        let mut next_job = None;
+        while let Some(job) = next_job.take().or_else(|| jobs.recv().ok()) {
+            match job {
+                Job::Load(part, reply) => {
+                    let _ = reply.send(self.load(part));
+                }
+                Job::Append(request, reply) => {
+                    let mut group = vec![(request, reply)];
+                    while group.len() < MAX_GROUP {
+                        match jobs.try_recv() {
+                            Ok(Job::Append(request, reply)) => group.push((request, reply)),
+                            Ok(load) => {
+                                next_job = Some(load);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    self.write_group(group);
                 }
             }
-            self.write_group(group);
         }
+    }
+
+    /// Stores a checked part of a copied log, in one batch and one fsync.
+    fn load(&mut self, part: Vec<Loaded>) -> Result<(), LogError> {
+        let last = *self.last.borrow();
+        let mut batch = sled::Batch::default();
+        let mut heads = Vec::with_capacity(part.len());
+        for (position, loaded) in (last + 1..).zip(&part) {
+            if loaded.stored.position != position {
+                return Err(LogError::Invalid(format!(
+                    "a copied commit at position {} cannot follow position {}",
+                    loaded.stored.position,
+                    position - 1
+                )));
+            }
+            let commit = &loaded.checked.commit;
+            let head = Head {
+                revision: position,
+                hash: loaded.checked.hash,
+            };
+            put_commit(
+                &mut batch,
+                &commit.partnership_id,
+                &loaded.stored.bytes,
+                head,
+                commit.commit_id,
+            );
+            heads.push((commit.partnership_id.clone(), (head, commit.commit_id)));
+        }
+        self.db
+            .apply_batch(batch)
+            .and_then(|()| self.db.flush().map(|_| ()))
+            .map_err(|e| unavailable(&e))?;
+        self.heads.extend(heads);
+        self.last.send_replace(last + part.len() as Position);
+        Ok(())
     }
 
     fn write_group(&mut self, group: Vec<(AppendRequest, Reply)>) {
@@ -387,25 +490,11 @@ impl Writer {
             });
         }
         let sealed = seal(request, head);
-        let mut value = Vec::with_capacity(1 + p.as_str().len() + sealed.body.len() + 40);
-        value.push(u8::try_from(p.as_str().len()).unwrap_or(u8::MAX));
-        value.extend_from_slice(p.as_str().as_bytes());
-        value.extend_from_slice(&sealed.encode());
-        batch.insert(commit_key(position).to_vec(), value);
-        batch.insert(part_key(p, position), &[][..]);
-        let mut head_value = Vec::with_capacity(56);
-        head_value.extend_from_slice(&position.to_be_bytes());
-        head_value.extend_from_slice(&sealed.hash.0);
-        head_value.extend_from_slice(request.commit_id.as_uuid().as_bytes());
-        batch.insert(head_key(p), head_value);
-        batch.insert(
-            idem_key(&request.commit_id).to_vec(),
-            &position.to_be_bytes()[..],
-        );
         let new_head = Head {
             revision: position,
             hash: sealed.hash,
         };
+        put_commit(batch, p, &sealed.encode(), new_head, request.commit_id);
         self.heads.insert(p.clone(), (new_head, request.commit_id));
         Ok(Plan::Append(request.appended(position, sealed.hash)))
     }
@@ -426,6 +515,30 @@ fn replay_of(request: &AppendRequest, mut original: Appended) -> Result<Plan, Lo
     }
     original.replayed = true;
     Ok(Plan::Replay(original))
+}
+
+/// Adds a commit's records to `batch`: the commit at its position (`head.revision`), its
+/// place among its partnership's commits, the partnership's new head and its commit id.
+fn put_commit(
+    batch: &mut sled::Batch,
+    p: &PartnershipId,
+    encoded: &[u8],
+    head: Head,
+    commit_id: CommitId,
+) {
+    let position = head.revision;
+    let mut value = Vec::with_capacity(1 + p.as_str().len() + encoded.len());
+    value.push(u8::try_from(p.as_str().len()).unwrap_or(u8::MAX));
+    value.extend_from_slice(p.as_str().as_bytes());
+    value.extend_from_slice(encoded);
+    batch.insert(commit_key(position).to_vec(), value);
+    batch.insert(part_key(p, position), &[][..]);
+    let mut head_value = Vec::with_capacity(56);
+    head_value.extend_from_slice(&position.to_be_bytes());
+    head_value.extend_from_slice(&head.hash.0);
+    head_value.extend_from_slice(commit_id.as_uuid().as_bytes());
+    batch.insert(head_key(p), head_value);
+    batch.insert(idem_key(&commit_id).to_vec(), &position.to_be_bytes()[..]);
 }
 
 fn unavailable(e: &sled::Error) -> LogError {

@@ -15,6 +15,7 @@
 
 pub mod atomic;
 mod batcher;
+mod load;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -260,13 +261,9 @@ impl JetStreamLog {
         head: Head,
     ) -> Result<Result<Appended, PublishErrorKind>, LogError> {
         let sealed = seal(request, head);
-        let mut headers = HeaderMap::new();
-        headers.insert(MSG_ID, request.commit_id.to_string());
+        let mut headers =
+            commit_headers(&request.partnership_id, request.commit_id, &request.events);
         headers.insert(EXPECTED_LAST_SUBJECT_SEQUENCE, head.revision.to_string());
-        headers.insert(PARTNERSHIP, request.partnership_id.as_str());
-        headers.insert(EVENT_TYPES, event_types(&request.events));
-        headers.insert(COMMIT_ID, request.commit_id.to_string());
-        headers.insert(SCHEMA, COMMIT_SCHEMA);
         let message = Outbound {
             subject: Self::subject(&request.partnership_id),
             headers,
@@ -532,6 +529,10 @@ impl EventLog for JetStreamLog {
         Ok(ids)
     }
 
+    async fn load(&self, commits: CommitStream) -> Result<Position, LogError> {
+        load::load(self, commits).await
+    }
+
     async fn missing_positions(&self) -> Result<Vec<Position>, LogError> {
         // The server's own counts do not show a message it dropped for a failed checksum (it
         // still counts it), so walk the headers of the whole stream for the gaps.
@@ -612,6 +613,22 @@ fn to_stored(p: &PartnershipId, position: Position, bytes: bytes::Bytes) -> Stor
         partnership_id: p.clone(),
         bytes,
     }
+}
+
+/// The headers of a commit's message: its message id (the commit id, which the server's
+/// duplicate window checks) and what a consumer can filter on without decoding it.
+fn commit_headers(
+    p: &PartnershipId,
+    commit_id: CommitId,
+    events: &[accord_domain::Event],
+) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(MSG_ID, commit_id.to_string());
+    headers.insert(PARTNERSHIP, p.as_str());
+    headers.insert(EVENT_TYPES, event_types(events));
+    headers.insert(COMMIT_ID, commit_id.to_string());
+    headers.insert(SCHEMA, COMMIT_SCHEMA);
+    headers
 }
 
 /// The distinct event types of a commit, comma-separated, in first-seen order.

@@ -13,6 +13,7 @@
 
 pub mod embedded;
 pub mod jetstream;
+pub mod load;
 
 use std::sync::Arc;
 
@@ -103,11 +104,36 @@ impl Appended {
 
 /// A commit as read back: its position, its partnership and the stored bytes, decoded on demand
 /// so that a damaged commit can be reported with its position rather than failing the read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// As JSON (a copy of the log, `GET /v1/log`, `accord backup`):
+/// `{"position", "partnership_id", "commit"}`, the bytes in standard base64.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StoredCommit {
     pub position: Position,
     pub partnership_id: PartnershipId,
+    #[serde(rename = "commit", with = "base64_bytes")]
     pub bytes: Bytes,
+}
+
+/// Bytes as standard base64 in JSON.
+mod base64_bytes {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use bytes::Bytes;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(bytes: &Bytes, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
+        let text = String::deserialize(d)?;
+        STANDARD
+            .decode(text.as_bytes())
+            .map(Bytes::from)
+            .map_err(|e| serde::de::Error::custom(format!("must be standard base64: {e}")))
+    }
 }
 
 impl StoredCommit {
@@ -179,6 +205,13 @@ pub trait EventLog: Send + Sync + std::fmt::Debug {
 
     /// Every partnership with at least one commit.
     async fn partnerships(&self) -> Result<Vec<PartnershipId>, LogError>;
+
+    /// Loads a copy of a log (a backup, in log order from position 1) into this log, which
+    /// must be empty: every commit keeps its position and its stored bytes. Each commit is
+    /// checked first (positions that follow one another, a body that decodes, a chain link and
+    /// hash that hold); the first that fails stops the load with the commits before it stored.
+    /// Returns the last position loaded.
+    async fn load(&self, commits: CommitStream) -> Result<Position, LogError>;
 
     /// Positions up to the last one that hold no commit. The log never deletes, so each one is
     /// a commit the storage lost (a server drops a message whose checksum fails).

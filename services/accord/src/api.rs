@@ -40,6 +40,16 @@ impl Server {
 
     /// A client that sends the token with every request.
     pub(crate) fn client(&self) -> Result<reqwest::Client> {
+        self.client_with(true)
+    }
+
+    /// A client for an answer that streams as long as it needs (a copy of the log): --timeout
+    /// bounds each wait for more of the answer rather than the whole answer.
+    pub(crate) fn streaming_client(&self) -> Result<reqwest::Client> {
+        self.client_with(false)
+    }
+
+    fn client_with(&self, whole_answer: bool) -> Result<reqwest::Client> {
         let mut headers = reqwest::header::HeaderMap::new();
         if let Some(token) = &self.token {
             let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
@@ -51,7 +61,12 @@ impl Server {
             .default_headers(headers)
             .connect_timeout(Duration::from_secs(self.connect_timeout));
         if self.timeout > 0 {
-            builder = builder.timeout(Duration::from_secs(self.timeout));
+            let timeout = Duration::from_secs(self.timeout);
+            builder = if whole_answer {
+                builder.timeout(timeout)
+            } else {
+                builder.read_timeout(timeout)
+            };
         }
         if let Some(ca) = &self.ca {
             let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;

@@ -1,6 +1,7 @@
 //! `accord`: one binary that runs every service and is the client.
 
 mod api;
+mod backup;
 mod client;
 mod demo;
 mod export;
@@ -77,6 +78,13 @@ enum Cmd {
     /// Write the retrospective report of a partnership: one self-contained HTML page with its
     /// story, trust, throughput, balance of effort, goals and red flags.
     Retro(retro::RetroArgs),
+    /// Back up the whole log of a running accord into a directory: a consistent copy up to the
+    /// log's last position when it starts (appends may go on), every chain verified (needs an
+    /// auditor's token when the server has a token file).
+    Backup(backup::BackupArgs),
+    /// Load a backup into an empty store (the embedded store of --data-dir, or --nats), keeping
+    /// every commit's position and bytes; the projector rebuilds the read models from it.
+    Restore(backup::RestoreArgs),
     /// Manage access tokens.
     #[command(subcommand)]
     Token(TokenCmd),
@@ -131,6 +139,8 @@ fn main() -> ExitCode {
             Cmd::Show(args) => show::show(args).await,
             Cmd::Export(args) => export::export(args).await,
             Cmd::Retro(args) => retro::retro(args).await,
+            Cmd::Backup(args) => backup::backup(args).await,
+            Cmd::Restore(args) => backup::restore(args).await,
             Cmd::Token(TokenCmd::New(args)) => token::new(args).map(|()| ExitCode::SUCCESS),
             Cmd::Completions { shell } => {
                 clap_complete::generate(

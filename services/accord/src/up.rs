@@ -20,22 +20,29 @@ use accord_projector::KeptSettings;
 use anyhow::{Context, Result, bail};
 use tokio_util::sync::CancellationToken;
 
+/// Where the event log lives: the embedded store, or NATS JetStream.
 #[derive(Debug, clap::Args)]
-pub(crate) struct Args {
+pub(crate) struct Store {
     /// Where the embedded store lives (used when no --nats is given); the projector keeps its
     /// read models under `projections/` in it.
     #[arg(long, default_value = "./accord-data", env = "ACCORD_DATA_DIR")]
-    data_dir: PathBuf,
+    pub(crate) data_dir: PathBuf,
     /// Use NATS JetStream at this URL (or comma-separated URLs of a cluster) instead of the
     /// embedded store.
     #[arg(long, env = "ACCORD_NATS")]
-    nats: Option<String>,
+    pub(crate) nats: Option<String>,
     /// With --nats: require TLS and trust this certificate authority (PEM) for the servers.
     #[arg(long, env = "ACCORD_NATS_CA", requires = "nats")]
-    nats_ca: Option<PathBuf>,
+    pub(crate) nats_ca: Option<PathBuf>,
     /// Stream replicas (1 on one server, 3 in a cluster).
     #[arg(long, default_value_t = 1)]
-    replicas: usize,
+    pub(crate) replicas: usize,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    #[command(flatten)]
+    store: Store,
     /// With --nats: most commits in one atomic batch to JetStream (nats-server 2.12 or later);
     /// 1 publishes each commit alone, and each analytics update too.
     #[arg(long, default_value_t = Batching::default().max_commits as u64, env = "ACCORD_BATCH_MAX_COMMITS", value_parser = clap::value_parser!(u64).range(1..=accord_log::jetstream::atomic::MAX_MESSAGES as u64))]
@@ -137,7 +144,7 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
     // Before the log opens: it reports how it publishes.
     let metrics = Metrics::install();
     let mut nats = None;
-    let (log, backend, store): (Arc<dyn EventLog>, &'static str, _) = match &args.nats {
+    let (log, backend, store): (Arc<dyn EventLog>, &'static str, _) = match &args.store.nats {
         Some(url) => {
             if tokens.is_none() && !only_loopback(url) {
                 bail!(
@@ -146,7 +153,7 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
                 );
             }
             let settings = StreamSettings {
-                replicas: args.replicas,
+                replicas: args.store.replicas,
                 batching: Batching {
                     min_commits: usize::try_from(args.batch_min_commits).unwrap_or(usize::MAX),
                     // The projector reads the log and never appends: no group-commit task.
@@ -161,7 +168,7 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
                 enable_atomic: args.enable_atomic,
                 ..StreamSettings::default()
             };
-            let client = accord_log::jetstream::connect(url, args.nats_ca.as_deref()).await?;
+            let client = accord_log::jetstream::connect(url, args.store.nats_ca.as_deref()).await?;
             let log = JetStreamLog::open(client.clone(), &settings).await?;
             nats = Some(client);
             (Arc::new(log), "jetstream", without_credentials(url))
@@ -170,12 +177,13 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
             if !matches!(role, Role::All) {
                 bail!("{name} needs --nats URL; use accord up for the embedded store");
             }
-            let log = EmbeddedLog::open(&args.data_dir)
-                .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
+            let log = EmbeddedLog::open(&args.store.data_dir).with_context(|| {
+                format!("opening the store in {}", args.store.data_dir.display())
+            })?;
             (
                 Arc::new(log),
                 "embedded",
-                args.data_dir.display().to_string(),
+                args.store.data_dir.display().to_string(),
             )
         }
     };
@@ -185,7 +193,7 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
     let queries = if matches!(role, Role::Ledger) {
         None
     } else {
-        let dir = args.data_dir.join("projections");
+        let dir = args.store.data_dir.join("projections");
         let kept = KeptSettings {
             partnerships: usize::try_from(args.kept_partnerships).unwrap_or(usize::MAX),
             checkpoint_every: usize::try_from(args.checkpoint_every).unwrap_or(usize::MAX),
@@ -196,13 +204,13 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
             accord_projector::Projector::new(log.clone(), projections.clone(), args.rebuild)?;
         projector.check_log().await?;
         let settings = Arc::new(ModelSettings::default());
-        if let Some(url) = args.nats.as_deref().filter(|_| !args.no_analytics) {
+        if let Some(url) = args.store.nats.as_deref().filter(|_| !args.no_analytics) {
             // A connection of its own: the feed's batches are large, and on the ledger's
             // connection every commit would queue behind them.
-            let client = accord_log::jetstream::connect(url, args.nats_ca.as_deref()).await?;
+            let client = accord_log::jetstream::connect(url, args.store.nats_ca.as_deref()).await?;
             let feed_settings = accord_projector::FeedSettings {
                 keep_per_subject: args.analytics_keep,
-                replicas: args.replicas,
+                replicas: args.store.replicas,
                 batched: args.batch_max_commits > 1,
                 enable_atomic: args.enable_atomic,
             };
@@ -346,7 +354,7 @@ fn only_loopback(urls: &str) -> bool {
 }
 
 /// The server URLs without the `user:password@` part, for printing.
-fn without_credentials(urls: &str) -> String {
+pub(crate) fn without_credentials(urls: &str) -> String {
     urls.split(',')
         .map(|u| match (u.find("://"), u.rfind('@')) {
             (Some(scheme), Some(at)) if at > scheme => {
