@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -227,6 +227,36 @@ pub(crate) async fn get_json(a: &Accord, path: &str) -> Value {
 
 pub(crate) async fn history(a: &Accord, p: &str) -> Value {
     get_json(a, &format!("/v1/partnerships/{p}/events")).await
+}
+
+/// Longest wait for a projector to catch up.
+pub(crate) const CATCH_UP: Duration = Duration::from_secs(60);
+
+/// The projector's report from `/healthz` (of `accord up` or `accord projector`, which serves
+/// no OpenAPI document of its own).
+pub(crate) async fn projector(a: &Accord) -> Value {
+    let answer = http()
+        .get(format!("{}/healthz", a.url))
+        .send()
+        .await
+        .expect("send");
+    answer.json::<Value>().await.unwrap_or(Value::Null)["projector"].clone()
+}
+
+/// Waits until the projector's checkpoint reaches `position` with no rebuild pending.
+pub(crate) async fn caught_up(a: &Accord, position: u64) -> Value {
+    let deadline = Instant::now() + CATCH_UP;
+    loop {
+        let report = projector(a).await;
+        if report["checkpoint"].as_u64() >= Some(position) && report["rebuilding"] == false {
+            return report;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the projector did not reach {position} within {CATCH_UP:?}: {report}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// A partnership's last revision, from its audit history.

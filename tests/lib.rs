@@ -9,6 +9,8 @@ mod analytics;
 #[cfg(test)]
 mod app;
 #[cfg(test)]
+mod backup;
+#[cfg(test)]
 mod cli;
 #[cfg(test)]
 mod cluster;

@@ -11,11 +11,12 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::app::{Accord, accord, accord_dev, assert_problem, error_code, http, metrics, post};
+use crate::app::{
+    Accord, CATCH_UP, accord, accord_dev, assert_problem, caught_up, error_code, http, metrics,
+    post, projector,
+};
 use crate::harness::{NatsServer, ServerVersion};
 
-/// Longest wait for a projector to catch up.
-const CATCH_UP: Duration = Duration::from_secs(60);
 /// An `as_of` after everything, so that answers do not depend on the clock.
 const LATER: &str = "2030-01-01T00:00:00Z";
 
@@ -23,27 +24,6 @@ async fn get(url: &str) -> (StatusCode, Value) {
     let resp = http().get(url).send().await.expect("send");
     let status = resp.status();
     (status, resp.json().await.unwrap_or(Value::Null))
-}
-
-/// The projector's report from `/healthz`.
-async fn projector(a: &Accord) -> Value {
-    get(&format!("{}/healthz", a.url)).await.1["projector"].clone()
-}
-
-/// Waits until the projector's checkpoint reaches `position` with no rebuild pending.
-async fn caught_up(a: &Accord, position: u64) -> Value {
-    let deadline = Instant::now() + CATCH_UP;
-    loop {
-        let report = projector(a).await;
-        if report["checkpoint"].as_u64() >= Some(position) && report["rebuilding"] == false {
-            return report;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the projector did not reach {position} within {CATCH_UP:?}: {report}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 async fn model(a: &Accord, p: &str, m: &str, as_of: &str) -> (StatusCode, Value) {
