@@ -1,14 +1,22 @@
-//! Golden fixtures: one encoded commit per event type, under `tests/golden/v1/`, committed and
-//! decoded by this test forever after. A schema change that breaks old commits fails here.
+//! Golden fixtures: one encoded commit per event type and schema version, under
+//! `tests/golden/v<N>/`, committed and decoded by this test forever after. A schema change that
+//! breaks old commits fails here.
 //!
-//! `ACCORD_BLESS_GOLDEN=1 cargo test -p accord-tests golden` writes the fixtures; only do that
-//! for a new event type, never to make an old fixture pass.
+//! - `v<N>/<type>.bin`: the commit's stored bytes, never changed once committed; its hash must
+//!   still hold.
+//! - `v<N>/<type>.json`: the events it reads as today, through the upcaster chain (an older
+//!   version's consent of several orgs reads as one event per org).
+//!
+//! `ACCORD_BLESS_GOLDEN=1 cargo test -p accord-tests golden` writes the fixtures of the current
+//! version; only do that for a new event type or a new version, never to make an old fixture
+//! pass.
 
 use std::path::PathBuf;
 
 use accord_domain::ids::Uuid;
 use accord_domain::{
     ChainVerifier, Commit, CommitId, EventId, EventInput, EventType, Hash, Link, PartnershipId,
+    SCHEMA_VERSION,
 };
 use accord_proto::SealedCommit;
 use serde_json::{Value, json};
@@ -16,8 +24,8 @@ use time::macros::datetime;
 
 use crate::harness::workspace_root;
 
-fn dir() -> PathBuf {
-    workspace_root().join("tests/golden/v1")
+fn dir(version: u32) -> PathBuf {
+    workspace_root().join(format!("tests/golden/v{version}"))
 }
 
 /// A sample of every event type, as a client would send it.
@@ -45,7 +53,7 @@ fn samples() -> Vec<Value> {
         t(
             "business_plan_agreed",
             json!({"plan_id": "plan-2025", "version": 2, "goal_ids": ["g1", "g2"],
-                   "signed_by_orgs": ["acme", "stmary"]}),
+                   "by_org": "acme"}),
         ),
         t(
             "governance_defined",
@@ -105,10 +113,7 @@ fn samples() -> Vec<Value> {
             json!({"goal_id": "g1", "kind": "sales", "metric": "revenue", "target": "250000.00",
                    "period": period, "by_org": "acme"}),
         ),
-        t(
-            "goal_agreed",
-            json!({"goal_id": "g1", "agreed_by_orgs": ["acme", "stmary"]}),
-        ),
+        t("goal_agreed", json!({"goal_id": "g1", "by_org": "acme"})),
         t(
             "goal_revised",
             json!({"goal_id": "g1", "new_target": "200000", "by_org": "stmary",
@@ -227,45 +232,57 @@ fn commit_of(n: usize, sample: &Value) -> Commit {
     }
 }
 
+/// Decodes the fixture of `kind` in `version`: its hash still holds, and it reads as its JSON
+/// says. Returns the commit.
+fn check_fixture(version: u32, kind: &str) -> Commit {
+    let bin = dir(version).join(format!("{kind}.bin"));
+    let bytes = std::fs::read(&bin)
+        .unwrap_or_else(|e| panic!("{}: {e} (a fixture is missing)", bin.display()));
+    let sealed = SealedCommit::decode(&bytes).expect("decode sealed commit");
+    let decoded = sealed.commit().expect("decode commit body");
+    ChainVerifier::after(decoded.prev_hash)
+        .check(Link {
+            prev_hash: decoded.prev_hash,
+            body: &sealed.body,
+            hash: sealed.hash,
+        })
+        .expect("the stored hash still matches its bytes");
+    let json = dir(version).join(format!("{kind}.json"));
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("read json fixture"))
+            .expect("json fixture");
+    assert_eq!(
+        serde_json::to_value(&decoded.events).expect("json"),
+        expected,
+        "v{version} {kind}: the decoded events read as {}",
+        json.display()
+    );
+    decoded
+}
+
+/// The current version's fixtures: each is exactly the sample's commit, as recorded today.
 #[test]
-fn golden_commits_of_every_event_type_still_decode() {
-    let samples = samples();
+fn golden_commits_of_the_current_version_decode_to_what_was_recorded() {
     let bless = std::env::var_os("ACCORD_BLESS_GOLDEN").is_some();
     let mut covered = Vec::new();
-    for (n, sample) in samples.iter().enumerate() {
+    for (n, sample) in samples().iter().enumerate() {
         let kind = sample["type"].as_str().expect("type");
-        let bin = dir().join(format!("{kind}.bin"));
-        let expected_json = dir().join(format!("{kind}.json"));
         let commit = commit_of(n, sample);
         if bless {
-            std::fs::create_dir_all(dir()).expect("mkdir");
-            std::fs::write(&bin, SealedCommit::seal(&commit).encode()).expect("write bin");
+            let dir = dir(SCHEMA_VERSION);
+            std::fs::create_dir_all(&dir).expect("mkdir");
+            std::fs::write(
+                dir.join(format!("{kind}.bin")),
+                SealedCommit::seal(&commit).encode(),
+            )
+            .expect("write bin");
             let events = serde_json::to_string_pretty(&commit.events).expect("json");
-            std::fs::write(&expected_json, events + "\n").expect("write json");
+            std::fs::write(dir.join(format!("{kind}.json")), events + "\n").expect("write json");
         }
-        let bytes = std::fs::read(&bin)
-            .unwrap_or_else(|e| panic!("{}: {e} (a fixture is missing)", bin.display()));
-        let sealed = SealedCommit::decode(&bytes).expect("decode sealed commit");
-        let decoded = sealed.commit().expect("decode commit body");
-        ChainVerifier::after(decoded.prev_hash)
-            .check(Link {
-                prev_hash: decoded.prev_hash,
-                body: &sealed.body,
-                hash: sealed.hash,
-            })
-            .expect("the stored hash still matches its bytes");
+        let decoded = check_fixture(SCHEMA_VERSION, kind);
         assert_eq!(
             decoded, commit,
             "{kind}: the fixture decodes to the same commit"
-        );
-        let expected: Value = serde_json::from_str(
-            &std::fs::read_to_string(&expected_json).expect("read json fixture"),
-        )
-        .expect("json fixture");
-        assert_eq!(
-            serde_json::to_value(&decoded.events).expect("json"),
-            expected,
-            "{kind}: the decoded events read as recorded"
         );
         covered.push(decoded.events[0].event_type());
     }
@@ -274,4 +291,30 @@ fn golden_commits_of_every_event_type_still_decode() {
         EventType::ALL,
         "one fixture per event type, in catalogue order"
     );
+}
+
+/// Every older version's fixtures still decode, their hashes hold, and they read through the
+/// upcaster as their JSON says: version 1's consents of several orgs as one event per org.
+#[test]
+fn golden_commits_of_older_versions_still_decode_through_the_upcaster() {
+    for version in 1..SCHEMA_VERSION {
+        let mut covered = Vec::new();
+        for kind in EventType::ALL {
+            let decoded = check_fixture(version, kind.as_str());
+            assert!(
+                decoded
+                    .events
+                    .iter()
+                    .all(|e| e.schema_version == SCHEMA_VERSION)
+            );
+            covered.push(decoded.events[0].event_type());
+        }
+        assert_eq!(covered, EventType::ALL, "v{version}: one fixture per type");
+    }
+    // Version 1's consents of several orgs, one event per org under the stored id.
+    for kind in ["goal_agreed", "business_plan_agreed"] {
+        let events = check_fixture(1, kind).events;
+        assert_eq!(events.len(), 2, "{kind}: acme's part and stmary's");
+        assert_eq!(events[0].event_id, events[1].event_id);
+    }
 }

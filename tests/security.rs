@@ -55,24 +55,26 @@ fn attacks(acme_event: &str) -> Vec<Attack> {
     control["actor"]["person"] = json!("Sam\u{1b}[2J");
     let mut bidi = meeting("m2");
     bidi["data"]["purpose"] = json!("invoice \u{202E}fdp.exe");
+    let versioned = |version: u64| {
+        let mut e = meeting("m2");
+        e["schema_version"] = json!(version);
+        e
+    };
     let as_partner = |kind: &str, data: Value| event(kind, "acme", data);
     vec![
         validation(
             "acme agrees to a goal for stmary",
-            as_partner(
-                "goal_agreed",
-                json!({"goal_id": "g1", "agreed_by_orgs": ["acme", "stmary"]}),
-            ),
-            "events[0].data.agreed_by_orgs[1]",
+            as_partner("goal_agreed", json!({"goal_id": "g1", "by_org": "stmary"})),
+            "events[0].data.by_org",
         ),
         validation(
             "acme signs the business plan for stmary",
             as_partner(
                 "business_plan_agreed",
                 json!({"plan_id": "p1", "version": 1, "goal_ids": [],
-                       "signed_by_orgs": ["acme", "stmary"]}),
+                       "by_org": "stmary"}),
             ),
-            "events[0].data.signed_by_orgs[1]",
+            "events[0].data.by_org",
         ),
         validation(
             "acme answers stmary's health check",
@@ -131,6 +133,24 @@ fn attacks(acme_event: &str) -> Vec<Attack> {
             "a bidi override shows another text than the one stored",
             bidi,
             "events[0].data.purpose",
+        ),
+        validation(
+            "an event of a newer schema version than the ledger knows is stored as if current",
+            versioned(u64::from(accord_domain::SCHEMA_VERSION) + 1),
+            "events[0].schema_version",
+        ),
+        validation(
+            "an event of an older schema version is recorded anew",
+            versioned(1),
+            "events[0].schema_version",
+        ),
+        validation(
+            "version 1's consent of several orgs sent to a version 2 ledger",
+            as_partner(
+                "goal_agreed",
+                json!({"goal_id": "g1", "agreed_by_orgs": ["acme", "stmary"]}),
+            ),
+            "events[0].data.agreed_by_orgs",
         ),
         Attack {
             name: "the same idempotency key with another body is silently not recorded",

@@ -4,6 +4,7 @@
 
 use accord_domain::event::{self as d, Payload};
 use accord_domain::ids::{EventId, ItemId, OrgId, PartnershipId};
+use accord_domain::upcast::{StoredEvent, StoredPayload, StoredReplacement, UpcastError, upcast};
 use accord_domain::values::{Amount, Currency, Period, iso_date};
 use prost_types::Timestamp;
 use time::{Date, OffsetDateTime};
@@ -142,26 +143,30 @@ impl From<&d::Event> for pb::Envelope {
     }
 }
 
-impl TryFrom<pb::Envelope> for d::Event {
-    type Error = DecodeError;
-
-    fn try_from(e: pb::Envelope) -> Result<Self> {
-        Ok(d::Event {
-            event_id: e
-                .event_id
-                .parse::<EventId>()
-                .map_err(|x| err("event_id", x))?,
-            partnership_id: slug::<PartnershipId>("partnership_id", e.partnership_id)?,
-            schema_version: e.schema_version,
-            occurred_at: from_timestamp("occurred_at", e.occurred_at)?,
-            recorded_at: from_timestamp("recorded_at", e.recorded_at)?,
-            actor: actor(e.actor)?,
-            causation_id: e.causation_id,
-            correlation_id: e.correlation_id,
-            note: e.note,
-            payload: payload(e.payload)?,
-        })
-    }
+/// The events a stored envelope reads as: the event it stores, in the version it was recorded
+/// in, through the domain's upcaster chain (one event, or the parts of an older version's
+/// event; see `accord_domain::upcast`).
+pub fn events_of(e: pb::Envelope) -> Result<Vec<d::Event>> {
+    let version = e.schema_version;
+    let stored = StoredEvent {
+        event_id: e
+            .event_id
+            .parse::<EventId>()
+            .map_err(|x| err("event_id", x))?,
+        partnership_id: slug::<PartnershipId>("partnership_id", e.partnership_id)?,
+        schema_version: version,
+        occurred_at: from_timestamp("occurred_at", e.occurred_at)?,
+        recorded_at: from_timestamp("recorded_at", e.recorded_at)?,
+        actor: actor(e.actor)?,
+        causation_id: e.causation_id,
+        correlation_id: e.correlation_id,
+        note: e.note,
+        payload: stored_payload(version, e.payload)?,
+    };
+    upcast(stored).map_err(|e| match e {
+        UpcastError::Newer(_) | UpcastError::Zero => err("schema_version", e),
+        UpcastError::Misplaced { .. } | UpcastError::NoOrg(_) => err("payload", e),
+    })
 }
 
 pub fn payload_pb(p: &Payload) -> pb::Payload {
@@ -190,7 +195,8 @@ pub fn payload_pb(p: &Payload) -> pb::Payload {
             plan_id: x.plan_id.to_string(),
             version: x.version,
             goal_ids: strs(&x.goal_ids),
-            signed_by_orgs: strs(&x.signed_by_orgs),
+            signed_by_orgs: Vec::new(),
+            by_org: x.by_org.to_string(),
         }),
         P::GovernanceDefined(x) => Body::GovernanceDefined(pb::GovernanceDefined {
             forums: x
@@ -286,7 +292,8 @@ pub fn payload_pb(p: &Payload) -> pb::Payload {
         }),
         P::GoalAgreed(x) => Body::GoalAgreed(pb::GoalAgreed {
             goal_id: x.goal_id.to_string(),
-            agreed_by_orgs: strs(&x.agreed_by_orgs),
+            agreed_by_orgs: Vec::new(),
+            by_org: x.by_org.to_string(),
         }),
         P::GoalRevised(x) => Body::GoalRevised(pb::GoalRevised {
             goal_id: x.goal_id.to_string(),
@@ -410,12 +417,18 @@ pub fn payload_pb(p: &Payload) -> pb::Payload {
     pb::Payload { body: Some(body) }
 }
 
-pub fn payload(p: Option<pb::Payload>) -> Result<Payload> {
+/// A stored payload in the form of its schema `version`.
+fn stored_payload(version: u32, p: Option<pb::Payload>) -> Result<StoredPayload> {
     use Payload as P;
     let body = p
         .and_then(|p| p.body)
         .ok_or_else(|| err("payload", "is required"))?;
-    Ok(match body {
+    let goal_ids = |ids: Vec<String>| {
+        ids.into_iter()
+            .map(|g| item("goal_ids", g))
+            .collect::<Result<Vec<_>>>()
+    };
+    Ok(StoredPayload::Current(match body {
         Body::PartnershipProposed(x) => P::PartnershipProposed(d::PartnershipProposed {
             parties: x
                 .parties
@@ -437,15 +450,19 @@ pub fn payload(p: Option<pb::Payload>) -> Result<Payload> {
                 reason: x.reason,
             })
         }
+        Body::BusinessPlanAgreed(x) if version == 1 => {
+            return Ok(StoredPayload::V1BusinessPlanAgreed {
+                plan_id: item("plan_id", x.plan_id)?,
+                version: x.version,
+                goal_ids: goal_ids(x.goal_ids)?,
+                signed_by_orgs: orgs("signed_by_orgs", x.signed_by_orgs)?,
+            });
+        }
         Body::BusinessPlanAgreed(x) => P::BusinessPlanAgreed(d::BusinessPlanAgreed {
             plan_id: item("plan_id", x.plan_id)?,
             version: x.version,
-            goal_ids: x
-                .goal_ids
-                .into_iter()
-                .map(|g| item("goal_ids", g))
-                .collect::<Result<_>>()?,
-            signed_by_orgs: orgs("signed_by_orgs", x.signed_by_orgs)?,
+            goal_ids: goal_ids(x.goal_ids)?,
+            by_org: org("by_org", x.by_org)?,
         }),
         Body::GovernanceDefined(x) => P::GovernanceDefined(d::GovernanceDefined {
             forums: x
@@ -554,9 +571,15 @@ pub fn payload(p: Option<pb::Payload>) -> Result<Payload> {
             period: period("period", x.period)?,
             by_org: org("by_org", x.by_org)?,
         }),
+        Body::GoalAgreed(x) if version == 1 => {
+            return Ok(StoredPayload::V1GoalAgreed {
+                goal_id: item("goal_id", x.goal_id)?,
+                agreed_by_orgs: orgs("agreed_by_orgs", x.agreed_by_orgs)?,
+            });
+        }
         Body::GoalAgreed(x) => P::GoalAgreed(d::GoalAgreed {
             goal_id: item("goal_id", x.goal_id)?,
-            agreed_by_orgs: orgs("agreed_by_orgs", x.agreed_by_orgs)?,
+            by_org: org("by_org", x.by_org)?,
         }),
         Body::GoalRevised(x) => P::GoalRevised(d::GoalRevised {
             goal_id: item("goal_id", x.goal_id)?,
@@ -679,19 +702,36 @@ pub fn payload(p: Option<pb::Payload>) -> Result<Payload> {
             let r = *x
                 .replacement
                 .ok_or_else(|| err("replacement", "is required"))?;
-            P::EventCorrected(d::EventCorrected {
-                target_event_id: x
-                    .target_event_id
-                    .parse()
-                    .map_err(|e| err("target_event_id", e))?,
-                replacement: Box::new(d::Replacement {
-                    occurred_at: from_timestamp("replacement.occurred_at", r.occurred_at)?,
-                    actor: actor(r.actor)?,
-                    note: r.note,
-                    payload: payload(r.payload.map(|p| *p))?,
+            let target_event_id = x
+                .target_event_id
+                .parse()
+                .map_err(|e| err("target_event_id", e))?;
+            let occurred_at = from_timestamp("replacement.occurred_at", r.occurred_at)?;
+            let actor = actor(r.actor)?;
+            match stored_payload(version, r.payload.map(|p| *p))? {
+                StoredPayload::Current(payload) => P::EventCorrected(d::EventCorrected {
+                    target_event_id,
+                    replacement: Box::new(d::Replacement {
+                        occurred_at,
+                        actor,
+                        note: r.note,
+                        payload,
+                    }),
+                    reason: x.reason,
                 }),
-                reason: x.reason,
-            })
+                older => {
+                    return Ok(StoredPayload::Corrected {
+                        target_event_id,
+                        replacement: Box::new(StoredReplacement {
+                            occurred_at,
+                            actor,
+                            note: r.note,
+                            payload: older,
+                        }),
+                        reason: x.reason,
+                    });
+                }
+            }
         }
-    })
+    }))
 }

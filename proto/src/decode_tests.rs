@@ -94,3 +94,23 @@ proptest! {
         decode_all(&body);
     }
 }
+
+/// A commit whose events a newer accord wrote is refused by name, never read as if current.
+#[test]
+fn an_event_of_a_newer_schema_version_is_refused_naming_it() {
+    let events = record(&[]);
+    let mut newer = events[0].clone();
+    newer.schema_version = accord_domain::SCHEMA_VERSION + 1;
+    let commit = Commit {
+        commit_id: CommitId::from_uuid(accord_domain::ids::Uuid::from_u128(7)),
+        partnership_id: newer.partnership_id.clone(),
+        prev_hash: Hash::GENESIS,
+        recorded_at: newer.recorded_at,
+        events: vec![events[0].clone(), newer],
+    };
+    let e = SealedCommit::seal(&commit)
+        .commit()
+        .expect_err("a newer version");
+    assert_eq!(e.field, "events[1].schema_version");
+    assert!(e.message.contains("newer than this accord knows"), "{e}");
+}

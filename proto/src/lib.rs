@@ -187,12 +187,15 @@ fn decode_body(bytes: &[u8]) -> Result<Commit, DecodeError> {
             .into_iter()
             .enumerate()
             .map(|(i, e)| {
-                Event::try_from(e).map_err(|e| DecodeError {
+                convert::events_of(e).map_err(|e| DecodeError {
                     field: format!("events[{i}].{}", e.field),
                     message: e.message,
                 })
             })
-            .collect::<Result<_, _>>()?,
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect(),
     })
 }
 

@@ -169,7 +169,7 @@ impl Facts {
             Payload::BusinessPlanAgreed(p) => {
                 let plan = self.plans.entry(p.plan_id.clone()).or_default();
                 let signed = plan.signatures.entry(p.version).or_default();
-                signed.extend(p.signed_by_orgs.iter().cloned());
+                signed.insert(p.by_org.clone());
                 if signed.is_superset(&self.parties) {
                     plan.agreed = plan.agreed.max(Some(p.version));
                 }
@@ -207,7 +207,7 @@ impl Facts {
                 self.consents
                     .entry(p.goal_id.clone())
                     .or_default()
-                    .extend(p.agreed_by_orgs.iter().cloned());
+                    .insert(p.by_org.clone());
             }
             Payload::DeliverableCommitted(p) => {
                 self.deliverables.insert(

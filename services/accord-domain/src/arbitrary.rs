@@ -128,7 +128,7 @@ fn data(kind: EventType, s: &Step, recorded: &[Event]) -> Value {
             "reason": text(1)}),
         EventType::BusinessPlanAgreed => json!({
             "plan_id": item(0), "version": number(1), "goal_ids": [item(2)],
-            "signed_by_orgs": [org(3)]}),
+            "by_org": org(3)}),
         EventType::GovernanceDefined => json!({
             "forums": [{"name": text(0), "cadence_days": number(1)}],
             "decision_rights": [{"topic": text(2), "org": org(3)}]}),
@@ -168,7 +168,7 @@ fn data(kind: EventType, s: &Step, recorded: &[Event]) -> Value {
             "kind": s.pick(1, &["qualitative", "marketing", "sales"]),
             "metric": s.pick(2, &["leads", "revenue", "closed_deals", "custom"]),
             "target": amount(3), "period": period(s, 4), "by_org": org(6)}),
-        EventType::GoalAgreed => json!({"goal_id": item(0), "agreed_by_orgs": [org(1)]}),
+        EventType::GoalAgreed => json!({"goal_id": item(0), "by_org": org(1)}),
         EventType::GoalRevised => json!({
             "goal_id": item(0), "new_target": amount(1), "new_period": period(s, 2),
             "by_org": org(4)}),

@@ -169,15 +169,6 @@ impl<'a> Check<'a> {
         }
     }
 
-    /// A list of orgs each recording its own consent: only the acting org.
-    pub(crate) fn only_own(&mut self, actor: &Actor, field: &str, orgs: &[OrgId]) {
-        for (i, org) in orgs.iter().enumerate() {
-            if *org != actor.org {
-                self.fail(&format!("{field}[{i}]"), own_rule(actor));
-            }
-        }
-    }
-
     pub(crate) fn opt_party(&mut self, facts: &Facts, field: &str, org: Option<&OrgId>) {
         if let Some(org) = org {
             self.party(facts, field, org);

@@ -6,8 +6,8 @@ use time::{Date, OffsetDateTime};
 use crate::ids::{EventId, ItemId, OrgId, PartnershipId};
 use crate::values::{Amount, Currency, Period, iso_date};
 
-/// Schema version written by this code; older versions are upcast on read.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Schema version written by this code; older versions are upcast on read (`upcast`).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Who acted: the organization (always) and, when known, the person and their role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -264,7 +264,8 @@ pub struct BusinessPlanAgreed {
     pub version: u32,
     #[serde(default)]
     pub goal_ids: Vec<ItemId>,
-    pub signed_by_orgs: Vec<OrgId>,
+    /// The org signing this version, for itself (version 1 listed several in `signed_by_orgs`).
+    pub by_org: OrgId,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -427,7 +428,8 @@ pub struct GoalProposed {
 #[serde(deny_unknown_fields)]
 pub struct GoalAgreed {
     pub goal_id: ItemId,
-    pub agreed_by_orgs: Vec<OrgId>,
+    /// The org consenting, for itself (version 1 listed several in `agreed_by_orgs`).
+    pub by_org: OrgId,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -19,6 +19,7 @@ pub mod models;
 pub mod openapi;
 mod rules;
 pub mod settings;
+pub mod upcast;
 pub mod values;
 
 #[cfg(test)]

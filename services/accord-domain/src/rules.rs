@@ -165,8 +165,7 @@ pub(crate) fn check_payload(
                     );
                 }
             }
-            check.parties(facts, "data.signed_by_orgs", &p.signed_by_orgs);
-            check.only_own(actor, "data.signed_by_orgs", &p.signed_by_orgs);
+            check.own(facts, actor, "data.by_org", &p.by_org);
         }
         Payload::GovernanceDefined(p) => {
             check.list_len("data.forums", p.forums.len(), 0);
@@ -338,8 +337,7 @@ pub(crate) fn check_payload(
         }
         Payload::GoalAgreed(p) => {
             open_goal(check, facts, &p.goal_id);
-            check.parties(facts, "data.agreed_by_orgs", &p.agreed_by_orgs);
-            check.only_own(actor, "data.agreed_by_orgs", &p.agreed_by_orgs);
+            check.own(facts, actor, "data.by_org", &p.by_org);
             if facts
                 .consents
                 .get(&p.goal_id)

@@ -32,7 +32,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use accord_domain::models::Axes;
-use accord_domain::{EventInput, EventType, PartnershipId, Payload};
+use accord_domain::{EventInput, EventType, PartnershipId, Payload, SCHEMA_VERSION};
 use accord_ledger::{Ledger, LedgerError, RecordRequest};
 use accord_log::{EventLog, Verification, verify_partnership};
 use auth::{Caller, Tokens};
@@ -320,10 +320,35 @@ pub fn parse_events(body: &[u8]) -> Result<Vec<EventInput>, ApiError> {
     }
 }
 
+/// A client may say which schema version its event is in; the ledger records the current one
+/// only (older versions are read from the log through the upcaster, never recorded anew).
+fn check_schema_version(given: &Value) -> Result<(), (String, String)> {
+    let field = || "schema_version".to_owned();
+    match given.as_u64() {
+        Some(v) if v == u64::from(SCHEMA_VERSION) => Ok(()),
+        Some(v) if v > u64::from(SCHEMA_VERSION) => Err((
+            field(),
+            format!(
+                "must be at most {SCHEMA_VERSION}, the newest version this ledger knows, got {v}: upgrade the ledger to record it"
+            ),
+        )),
+        Some(v) => Err((
+            field(),
+            format!(
+                "must be {SCHEMA_VERSION}, the version this ledger records, got {v}: events of older versions are read from the log, not recorded anew (see docs/domain.md)"
+            ),
+        )),
+        None => Err((field(), format!("must be a whole number, got {given}"))),
+    }
+}
+
 /// The envelope fields a client sends; `type` and `data` are read as the payload.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Envelope {
+    /// Checked before the envelope is read (`check_schema_version`).
+    #[serde(default, rename = "schema_version")]
+    _schema_version: Option<u32>,
     #[serde(with = "accord_domain::values::rfc3339")]
     occurred_at: OffsetDateTime,
     actor: accord_domain::Actor,
@@ -341,6 +366,10 @@ fn parse_event(item: Value) -> Result<EventInput, (String, String)> {
     let Value::Object(mut fields) = item else {
         return Err((String::new(), "must be an event object".into()));
     };
+    // Before the type and the data: a newer version may name types and fields this one lacks.
+    if let Some(version) = fields.get("schema_version") {
+        check_schema_version(version)?;
+    }
     let event_type = match fields.remove("type") {
         Some(Value::String(t)) => EventType::parse(&t).ok_or_else(|| {
             (

@@ -48,9 +48,7 @@ pub(crate) fn describe(e: &Event) -> String {
         }
         Payload::BusinessPlanAgreed(p) => format!(
             "agreed business plan {} v{}, signed by {}",
-            p.plan_id,
-            p.version,
-            list(&p.signed_by_orgs)
+            p.plan_id, p.version, p.by_org
         ),
         Payload::GovernanceDefined(p) => format!(
             "defined governance: {} forum(s), decisions on {}",
@@ -131,7 +129,7 @@ pub(crate) fn describe(e: &Event) -> String {
             p.period.end
         ),
         Payload::GoalAgreed(p) => {
-            format!("goal {} agreed by {}", p.goal_id, list(&p.agreed_by_orgs))
+            format!("goal {} agreed by {}", p.goal_id, p.by_org)
         }
         Payload::GoalRevised(p) => format!("{} revised goal {}", p.by_org, p.goal_id),
         Payload::GoalDropped(p) => {

@@ -181,11 +181,7 @@ impl Synthetic {
                     if pending.is_empty() {
                         self.proposed_goals.remove(0);
                     }
-                    return event(
-                        "goal_agreed",
-                        &org,
-                        json!({"goal_id": g, "agreed_by_orgs": [org]}),
-                    );
+                    return event("goal_agreed", &org, json!({"goal_id": g, "by_org": org}));
                 }
                 11 => {
                     let value = rng.random_range(0..500);

@@ -351,7 +351,7 @@ impl FlagFold {
             }
             Payload::GoalAgreed(g) => {
                 if let Some(goal) = self.goals.get_mut(&g.goal_id) {
-                    goal.1.extend(g.agreed_by_orgs.iter().cloned());
+                    goal.1.insert(g.by_org.clone());
                 }
             }
             Payload::GoalDropped(g) => {
@@ -449,7 +449,7 @@ impl FlagFold {
         self.plans.iter().find_map(|e| match &e.payload {
             Payload::BusinessPlanAgreed(p) => {
                 let orgs = signed.entry((&p.plan_id, p.version)).or_default();
-                orgs.extend(&p.signed_by_orgs);
+                orgs.insert(&p.by_org);
                 self.parties
                     .iter()
                     .all(|o| orgs.contains(o))

@@ -396,14 +396,13 @@ fn unwilling_partner(events: &[Event], parties: &[OrgId], out: &mut Vec<Flag>) {
 }
 
 /// The event at which a business plan became agreed: the signature that completed some
-/// version's signatories, every party signing for itself. An event recorded before per-org
-/// consent may carry several signatures at once, and counts for each.
+/// version's signatories, every party signing for itself.
 fn plan_agreed<'e>(events: &'e [Event], parties: &[OrgId]) -> Option<&'e Event> {
     let mut signed: BTreeMap<(&ItemId, u32), BTreeSet<&OrgId>> = BTreeMap::new();
     events.iter().find(|e| match &e.payload {
         Payload::BusinessPlanAgreed(p) => {
             let orgs = signed.entry((&p.plan_id, p.version)).or_default();
-            orgs.extend(&p.signed_by_orgs);
+            orgs.insert(&p.by_org);
             !parties.is_empty() && parties.iter().all(|o| orgs.contains(o))
         }
         _ => false,

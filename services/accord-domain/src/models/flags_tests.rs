@@ -231,13 +231,13 @@ fn r11_governance_before_the_plan_and_r14_fomo() {
                 "2026-01-03T00:00:00Z",
                 "acme",
                 "business_plan_agreed",
-                json!({"plan_id": "p", "version": 1, "signed_by_orgs": ["acme"]}),
+                json!({"plan_id": "p", "version": 1, "by_org": "acme"}),
             ),
             (
                 "2026-01-04T00:00:00Z",
                 "stmary",
                 "business_plan_agreed",
-                json!({"plan_id": "p", "version": 1, "signed_by_orgs": ["stmary"]}),
+                json!({"plan_id": "p", "version": 1, "by_org": "stmary"}),
             ),
         ],
     );

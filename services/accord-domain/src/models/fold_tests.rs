@@ -125,7 +125,7 @@ fn payload(m: &Make, made: &[Event]) -> (&'static str, Value) {
         ),
         14 => (
             "goal_agreed",
-            json!({"goal_id": item(a, "g"), "agreed_by_orgs": [org]}),
+            json!({"goal_id": item(a, "g"), "by_org": org}),
         ),
         15 => (
             "goal_dropped",
@@ -176,7 +176,7 @@ fn payload(m: &Make, made: &[Event]) -> (&'static str, Value) {
         ),
         26 => (
             "business_plan_agreed",
-            json!({"plan_id": "plan", "version": 1 + (a % 2) as u32, "signed_by_orgs": [org]}),
+            json!({"plan_id": "plan", "version": 1 + (a % 2) as u32, "by_org": org}),
         ),
         _ if !made.is_empty() && flag(a) => (
             "event_retracted",

@@ -188,8 +188,11 @@ impl GoalsFold {
             }
             Payload::GoalAgreed(p) => {
                 if let Some(g) = self.goals.get_mut(&p.goal_id) {
-                    g.agreed_by.extend(p.agreed_by_orgs.iter().cloned());
-                    g.evidence.push(e.event_id);
+                    g.agreed_by.insert(p.by_org.clone());
+                    // The parts of one version 1 consent share its id: cite it once.
+                    if g.evidence.last() != Some(&e.event_id) {
+                        g.evidence.push(e.event_id);
+                    }
                 }
             }
             Payload::GoalRevised(p) => {

@@ -243,7 +243,7 @@ fn a_goal_is_agreed_when_each_party_consented_for_itself() {
             at,
             org,
             "goal_agreed",
-            json!({"goal_id": "g", "agreed_by_orgs": [org]}),
+            json!({"goal_id": "g", "by_org": org}),
         )
     };
     let (at, kind, data) = goal("g", "marketing", "leads", "100");

@@ -1,9 +1,12 @@
 //! What the read-model tests share: events written as JSON, each recorded when it occurred.
 
 use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use crate::{Event, EventId, EventInput, PartnershipId};
+use crate::upcast::{StoredEvent, StoredPayload, upcast};
+use crate::{Actor, Event, EventId, EventInput, PartnershipId};
 
 pub(super) fn id(n: u128) -> EventId {
     EventId::from_uuid(Uuid::from_u128(n))
@@ -11,6 +14,9 @@ pub(super) fn id(n: u128) -> EventId {
 
 /// Partnership `acme-stmary`: acme proposes it to stmary on 2026-01-01 with `tags`, then come
 /// `items` as (occurred_at, actor org, type, data). Ids are 1 (the proposal), 2, 3, ...
+///
+/// A `goal_agreed` whose data lists `agreed_by_orgs` is version 1's consent of several orgs,
+/// read as the log reads it: through the upcaster, one consent per org under the item's id.
 pub(super) fn history_tagged(tags: &[&str], items: &[(&str, &str, &str, Value)]) -> Vec<Event> {
     let p = PartnershipId::parse("acme-stmary").expect("slug");
     let proposal = (
@@ -24,15 +30,51 @@ pub(super) fn history_tagged(tags: &[&str], items: &[(&str, &str, &str, Value)])
     std::iter::once(&proposal)
         .chain(items)
         .enumerate()
-        .map(|(i, (at, org, kind, data))| {
+        .flat_map(|(i, (at, org, kind, data))| {
+            let id = id(i as u128 + 1);
+            if let Some(orgs) = data.get("agreed_by_orgs") {
+                return consent_v1(&p, id, at, org, &data["goal_id"], orgs);
+            }
             let input: EventInput = serde_json::from_value(
                 json!({"type": kind, "occurred_at": at, "actor": {"org": org}, "data": data}),
             )
             .unwrap_or_else(|e| panic!("event {i}: {e}"));
             let recorded = input.occurred_at;
-            input.into_event(id(i as u128 + 1), p.clone(), recorded)
+            vec![input.into_event(id, p.clone(), recorded)]
         })
         .collect()
+}
+
+/// A version 1 `goal_agreed` of `orgs`, upcast.
+fn consent_v1(
+    p: &PartnershipId,
+    event_id: EventId,
+    at: &str,
+    org: &str,
+    goal_id: &Value,
+    orgs: &Value,
+) -> Vec<Event> {
+    let at = OffsetDateTime::parse(at, &Rfc3339).expect("RFC 3339");
+    upcast(StoredEvent {
+        event_id,
+        partnership_id: p.clone(),
+        schema_version: 1,
+        occurred_at: at,
+        recorded_at: at,
+        actor: Actor {
+            org: serde_json::from_value(json!(org)).expect("an org"),
+            person: None,
+            role: None,
+        },
+        note: None,
+        causation_id: None,
+        correlation_id: None,
+        payload: StoredPayload::V1GoalAgreed {
+            goal_id: serde_json::from_value(goal_id.clone()).expect("a goal id"),
+            agreed_by_orgs: serde_json::from_value(orgs.clone()).expect("orgs"),
+        },
+    })
+    .expect("a version 1 consent reads")
 }
 
 /// [`history_tagged`] without rationale tags.

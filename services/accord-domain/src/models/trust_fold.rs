@@ -170,11 +170,7 @@ pub(crate) fn evidence_of<'e>(
             .iter()
             .map(|org| (org, Rule::T10, (0.5, 0.0)))
             .collect(),
-        Payload::GoalAgreed(p) => p
-            .agreed_by_orgs
-            .iter()
-            .map(|org| (org, Rule::T11, (0.5, 0.0)))
-            .collect(),
+        Payload::GoalAgreed(p) => vec![(&p.by_org, Rule::T11, (0.5, 0.0))],
         _ => Vec::new(),
     }
 }

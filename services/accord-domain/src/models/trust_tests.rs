@@ -282,7 +282,7 @@ fn t8_to_t11_follow_ups_introductions_joint_customers_agreed_goals() {
             at.to_owned(),
             "stmary",
             "goal_agreed",
-            json!({"goal_id": "g", "agreed_by_orgs": ["stmary"]}),
+            json!({"goal_id": "g", "by_org": "stmary"}),
         ),
     ]);
     let as_of = datetime!(2026-02-01 10:00 UTC);
