@@ -120,7 +120,7 @@ pub(crate) fn event(p: &PartnershipId, n: u64) -> Event {
     Event {
         event_id: EventId::from_uuid(Uuid::now_v7()),
         partnership_id: p.clone(),
-        schema_version: 1,
+        schema_version: accord_domain::SCHEMA_VERSION,
         occurred_at: now,
         recorded_at: now,
         actor: Actor {
