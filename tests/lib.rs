@@ -39,6 +39,8 @@ mod problems;
 #[cfg(test)]
 mod projector;
 #[cfg(test)]
+mod receipts;
+#[cfg(test)]
 mod retro;
 #[cfg(test)]
 mod roles;

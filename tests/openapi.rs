@@ -53,13 +53,15 @@ fn every_answer_conforms_to_the_served_document() {
         "/healthz",
         "/metrics",
         "/v1/openapi.json",
+        "/v1/log",
+        "/v1/ledger/key",
     ] {
         assert!(paths.contains(&route), "{route} in {paths:?}");
     }
     let checked = report["checked"].as_array().expect("answers");
-    // 3 partnerships × (history, verify, 6 models) + the list, health and the document itself,
-    // then 6 requests that fail.
-    assert_eq!(checked.len(), 3 * 8 + 3 + 6, "{checked:#?}");
+    // 3 partnerships × (history, verify, 6 models) + the list, health, the ledger's key and the
+    // document itself, then 6 requests that fail.
+    assert_eq!(checked.len(), 3 * 8 + 4 + 6, "{checked:#?}");
     for answer in checked {
         assert_eq!(answer["errors"], serde_json::json!([]), "{answer}");
     }

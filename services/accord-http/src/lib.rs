@@ -33,6 +33,7 @@ use std::time::Instant;
 
 use accord_domain::models::Axes;
 use accord_domain::{EventInput, EventType, PartnershipId, Payload, SCHEMA_VERSION};
+use accord_ledger::receipt::{LedgerKey, Receipt};
 use accord_ledger::{Ledger, LedgerError, RecordRequest};
 use accord_log::{EventLog, Verification, verify_partnership};
 use auth::{Caller, Tokens};
@@ -72,6 +73,8 @@ pub struct AppState {
     pub queries: Option<QueryState>,
     /// Cancelled when the process shuts down: the event streams end then.
     pub shutdown: CancellationToken,
+    /// Signs the receipt of every append.
+    pub ledger_key: Arc<LedgerKey>,
 }
 
 /// Who is asking, from the `Authorization` header (401 if a token is needed and not good).
@@ -128,6 +131,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/partnerships/{id}/verify", get(verify))
         .route("/v1/log", get(copy::copy))
+        .route("/v1/ledger/key", get(ledger_key))
         .route("/v1/events/stream", get(stream::all))
         .route("/v1/openapi.json", get(openapi::serve))
         .route("/v1/partnerships/{id}/events/stream", get(stream::one))
@@ -153,6 +157,9 @@ pub struct AppendAnswer {
     pub revision: u64,
     pub position: u64,
     pub event_ids: Vec<String>,
+    /// The ledger's signed word that the partnership reached this head: keep it, and
+    /// `accord verify --receipts` proves later that the log still holds it.
+    pub receipt: Receipt,
 }
 
 async fn record_events(
@@ -179,7 +186,11 @@ async fn record_events(
     state.metrics.observe_append(started.elapsed(), &result);
     match result {
         Ok(appended) => {
-            let mut response = (StatusCode::CREATED, Json(answer_of(&appended))).into_response();
+            let mut response = (
+                StatusCode::CREATED,
+                Json(answer_of(&state.ledger_key, &appended)),
+            )
+                .into_response();
             if appended.replayed {
                 response
                     .headers_mut()
@@ -248,14 +259,26 @@ pub async fn append(
         .await?)
 }
 
-/// The answer body of a successful append.
-pub fn answer_of(appended: &accord_log::Appended) -> AppendAnswer {
+/// The answer body of a successful append, with its receipt signed by `key`.
+pub fn answer_of(key: &LedgerKey, appended: &accord_log::Appended) -> AppendAnswer {
     AppendAnswer {
         partnership_id: appended.partnership_id.to_string(),
         revision: appended.position,
         position: appended.position,
         event_ids: appended.event_ids.iter().map(ToString::to_string).collect(),
+        receipt: key.receipt(
+            appended.partnership_id.clone(),
+            appended.position,
+            appended.hash,
+            appended.recorded_at,
+        ),
     }
+}
+
+/// `GET /v1/ledger/key`: the public key that signs the receipts, for anyone (a receipt is only
+/// worth checking against a key one can get without the ledger's say-so on each request).
+async fn ledger_key(State(state): State<AppState>) -> Response {
+    Json(state.ledger_key.public()).into_response()
 }
 
 /// One line of JSONL or one NATS request: `{"partnership_id": ..., "events": [...]}`, or one event

@@ -276,7 +276,8 @@ async fn handle(
     state.metrics.observe_append(started.elapsed(), &result);
     let replayed = result.as_ref().is_ok_and(|a| a.replayed);
     let (body, mut headers) = reply_of(result.and_then(|appended| {
-        serde_json::to_vec(&answer_of(&appended)).map_err(|e| ApiError::Internal(e.to_string()))
+        serde_json::to_vec(&answer_of(&state.ledger_key, &appended))
+            .map_err(|e| ApiError::Internal(e.to_string()))
     }));
     if replayed {
         headers.insert("Idempotent-Replayed", "true");

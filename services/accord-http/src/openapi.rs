@@ -31,6 +31,7 @@ use crate::AppendAnswer;
 use crate::history::{HistoryEvent, HistoryPage};
 use crate::list::Page;
 use crate::{MAX_BODY_BYTES, Verified};
+use accord_ledger::receipt::LedgerPublicKey;
 
 /// `GET /v1/openapi.json`.
 pub(crate) async fn serve() -> Response {
@@ -226,6 +227,7 @@ pub fn document() -> OpenApi {
     // A correction's replacement refers back to the payloads (see `EventCorrected`).
     collect::<accord_domain::event::Replacement>(&mut schemas);
     collect::<AppendAnswer>(&mut schemas);
+    collect::<LedgerPublicKey>(&mut schemas);
     collect::<HistoryPage>(&mut schemas);
     collect::<HistoryEvent>(&mut schemas);
     collect::<Page>(&mut schemas);
@@ -439,6 +441,13 @@ pub fn document() -> OpenApi {
         .path("/v1/partnerships/{id}/verify", get(read_errors(verify)))
         .path("/v1/events/stream", get(stream(false)))
         .path("/v1/log", get(copy))
+        .path(
+            "/v1/ledger/key",
+            get(OperationBuilder::new()
+                .operation_id(Some("ledger_key"))
+                .summary(Some("The public key that signs the receipts of appends"))
+                .response("200", json_response("The key, its id and algorithm.", of::<LedgerPublicKey>()))),
+        )
         .path("/v1/partnerships/{id}/events/stream", get(stream(true)))
         .path(
             "/v1/partnerships/{id}/retro",

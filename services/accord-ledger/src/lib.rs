@@ -9,6 +9,8 @@
 //! Within one process, appends to one partnership take turns on that partnership's lock, so
 //! concurrent requests to one process never conflict with each other.
 
+pub mod receipt;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex as SyncMutex};
 

@@ -14,6 +14,7 @@ use crate::api::{
     Server, all_partnerships, answer, exit_for, explain, full_history, get_json, reason,
 };
 use crate::output::Output;
+use crate::receipts::Keeper;
 use crate::terminal::Columns;
 
 #[derive(Debug, clap::Args)]
@@ -29,6 +30,9 @@ pub(crate) struct RecordArgs {
     /// Makes a retry return the first answer and record nothing.
     #[arg(long)]
     idempotency_key: Option<String>,
+    /// Keep the commit's receipt: append it to this JSONL file (see `verify --receipts`).
+    #[arg(long)]
+    receipts: Option<PathBuf>,
     #[command(flatten)]
     output: Output,
     #[command(flatten)]
@@ -52,6 +56,11 @@ pub(crate) struct HistoryArgs {
 pub(crate) struct VerifyArgs {
     /// The partnership (default: every partnership).
     id: Option<String>,
+    /// Also prove that the log still holds every head these receipts name (a JSONL file kept
+    /// by `record` or `import --receipts`), each signed by the ledger's key; names the first
+    /// that does not hold.
+    #[arg(long)]
+    receipts: Option<PathBuf>,
     #[command(flatten)]
     output: Output,
     #[command(flatten)]
@@ -108,12 +117,16 @@ pub(crate) async fn record(args: RecordArgs) -> Result<ExitCode> {
     if let Some(key) = &args.idempotency_key {
         request = request.header("Idempotency-Key", key);
     }
+    let mut keeper = Keeper::open(args.receipts.as_deref())?;
     let response = args.server.send(request).await?;
     let replayed = response.headers().contains_key("idempotent-replayed");
     let (status, mut body) = answer(response).await?;
     if status != StatusCode::CREATED {
         explain(status, &body);
         return Ok(exit_for(status));
+    }
+    if let Some(keeper) = &mut keeper {
+        keeper.keep(&body)?;
     }
     body["replayed"] = Value::Bool(replayed);
     args.output.print(&body, || {
@@ -202,11 +215,25 @@ pub(crate) async fn verify(args: VerifyArgs) -> Result<ExitCode> {
             );
         }
     }
+    let (receipts_held, receipts) = match &args.receipts {
+        None => (true, Value::Null),
+        Some(path) => {
+            let (code, summary) =
+                crate::receipts::verify(&args.server, &client, path, args.output.json).await?;
+            if summary.is_null() {
+                return Ok(code);
+            }
+            (code == ExitCode::SUCCESS, summary)
+        }
+    };
     if args.output.json {
-        let all = serde_json::json!({"partnerships": answers, "broken": broken});
+        let mut all = serde_json::json!({"partnerships": answers, "broken": broken});
+        if !receipts.is_null() {
+            all["receipts"] = receipts;
+        }
         println!("{}", serde_json::to_string_pretty(&all)?);
     }
-    Ok(if broken == 0 {
+    Ok(if broken == 0 && receipts_held {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -230,6 +257,10 @@ pub(crate) struct ImportArgs {
     /// What to do when a line is refused.
     #[arg(long, value_enum, default_value_t = OnError::Stop)]
     on_error: OnError,
+    /// Keep the receipt of every commit, appended or found already there, in this JSONL file
+    /// (see `verify --receipts`).
+    #[arg(long)]
+    receipts: Option<PathBuf>,
     #[command(flatten)]
     output: Output,
     #[command(flatten)]
@@ -280,6 +311,7 @@ pub(crate) async fn import(args: ImportArgs) -> Result<ExitCode> {
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} lines {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
+    let mut keeper = Keeper::open(args.receipts.as_deref())?;
     let (mut appended, mut events, mut skipped) = (0usize, 0usize, 0usize);
     let mut rejected: Vec<(usize, String)> = Vec::new();
     for (number, text) in lines {
@@ -305,6 +337,9 @@ pub(crate) async fn import(args: ImportArgs) -> Result<ExitCode> {
         let response = args.server.send(request).await?;
         let replayed = response.headers().contains_key("idempotent-replayed");
         let (status, body) = answer(response).await?;
+        if let (StatusCode::CREATED, Some(keeper)) = (status, &mut keeper) {
+            keeper.keep(&body)?;
+        }
         match status {
             StatusCode::CREATED if replayed => skipped += 1,
             StatusCode::CREATED => {

@@ -6,6 +6,7 @@ mod client;
 mod demo;
 mod export;
 mod output;
+mod receipts;
 mod retro;
 mod show;
 mod telemetry;

@@ -81,6 +81,11 @@ pub(crate) struct Args {
     /// network in the clear.
     #[arg(long)]
     insecure_http: bool,
+    /// The ledger's key that signs the receipt of every append (ed25519, PKCS#8 PEM); made
+    /// there, readable by its owner only, when missing. Default: `ledger-key.pem` in --data-dir.
+    /// Keep it: receipts are checked against it for as long as they are kept.
+    #[arg(long, env = "ACCORD_LEDGER_KEY")]
+    ledger_key: Option<PathBuf>,
     /// Rebuild the read models from position 0 into a fresh store, which replaces the current
     /// one once caught up; queries keep answering from the current one meanwhile.
     #[arg(long)]
@@ -252,7 +257,26 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
         })
     };
 
-    let ledger = (!matches!(role, Role::Projector)).then(|| AppState {
+    let ledger_key = if matches!(role, Role::Projector) {
+        None
+    } else {
+        let path = args
+            .ledger_key
+            .clone()
+            .unwrap_or_else(|| args.store.data_dir.join("ledger-key.pem"));
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let (key, made) = accord_ledger::receipt::LedgerKey::load_or_generate(&path)?;
+        println!(
+            "{name}: receipts signed by ledger key {} ({}{})",
+            key.key_id(),
+            path.display(),
+            if made { ", made now" } else { "" }
+        );
+        Some(Arc::new(key))
+    };
+    let ledger = ledger_key.map(|ledger_key| AppState {
         ledger: Arc::new(Ledger::with_cache_limit(
             log.clone(),
             Settings::default(),
@@ -264,6 +288,7 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
         tokens: tokens.clone(),
         queries: queries.clone(),
         shutdown: shutdown.clone(),
+        ledger_key,
     });
     if let Some(client) = &nats {
         if let Some(state) = &ledger {

@@ -295,6 +295,7 @@ async fn http_latency(log: Arc<JetStreamLog>) -> Result<Vec<f64>> {
         tokens: None,
         queries: None,
         shutdown: shutdown.clone(),
+        ledger_key: Arc::new(accord_ledger::receipt::LedgerKey::generate()),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!(
