@@ -224,6 +224,11 @@ fn the_demo_runs_without_a_server() {
         "{out}"
     );
     assert!(
+        out.contains("receipts of its 5 commits, signed by ledger key")
+            && out.contains("every head is still in the log"),
+        "{out}"
+    );
+    assert!(
         out.contains("refused: validation failed: events[0].data.meeting_id: unknown meeting m9")
     );
     for p in [

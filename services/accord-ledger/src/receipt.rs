@@ -219,6 +219,27 @@ impl LedgerKey {
     }
 }
 
+/// Why the log does not hold a receipt's head.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotHeld {
+    #[error("the log holds another commit there (hash {0})")]
+    Another(Hash),
+    #[error("the log holds no commit at that revision")]
+    Missing,
+}
+
+impl Receipt {
+    /// Whether the log still holds this receipt's head, given the hash of the partnership's
+    /// commit at the receipt's revision (`None` when there is none).
+    pub fn held_by(&self, at_revision: Option<Hash>) -> Result<(), NotHeld> {
+        match at_revision {
+            Some(h) if h == self.head => Ok(()),
+            Some(h) => Err(NotHeld::Another(h)),
+            None => Err(NotHeld::Missing),
+        }
+    }
+}
+
 impl LedgerPublicKey {
     /// Checks that `receipt` was signed by this key, as it stands.
     pub fn verify(&self, receipt: &Receipt) -> Result<(), ReceiptError> {

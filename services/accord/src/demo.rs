@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::terminal::Columns;
 use accord_domain::{EventInput, PartnershipId, Settings};
+use accord_ledger::receipt::{LedgerKey, Receipt};
 use accord_ledger::{Ledger, RecordRequest};
 use accord_log::embedded::EmbeddedLog;
 use accord_log::{EventLog, Verification, verify_partnership};
@@ -148,6 +149,9 @@ pub(crate) async fn run(data_dir: Option<PathBuf>, reports: &Path) -> Result<()>
     let log: Arc<dyn EventLog> =
         Arc::new(EmbeddedLog::open(&dir).with_context(|| format!("opening {}", dir.display()))?);
     let ledger = Ledger::new(log.clone(), Settings::default());
+    // The key `accord up` signs receipts with; the demo's is its own, for this run only.
+    let key = LedgerKey::generate();
+    let mut receipts = Vec::new();
     let p = PartnershipId::parse("acme-stmary")?;
     println!("accord demo: the worked example of the domain contract, recorded through the ledger");
     println!("store: embedded, {}\n", dir.display());
@@ -170,6 +174,12 @@ pub(crate) async fn run(data_dir: Option<PathBuf>, reports: &Path) -> Result<()>
         if step.says.starts_with("acme proposes a follow-up") {
             follow_up = appended.event_ids.first().copied();
         }
+        receipts.push(key.receipt(
+            p.clone(),
+            appended.position,
+            appended.hash,
+            appended.recorded_at,
+        ));
         println!("  {:<85} revision {}", step.says, appended.position);
     }
 
@@ -222,6 +232,7 @@ pub(crate) async fn run(data_dir: Option<PathBuf>, reports: &Path) -> Result<()>
     };
     let first = ledger.record(request.clone()).await?;
     let retry = ledger.record(request).await?;
+    receipts.push(key.receipt(p.clone(), first.position, first.hash, first.recorded_at));
     println!(
         "\nthe follow-up is retracted at revision {}; a retry with the same idempotency key answers revision {} again (replayed: {})",
         first.position, retry.position, retry.replayed
@@ -257,9 +268,33 @@ pub(crate) async fn run(data_dir: Option<PathBuf>, reports: &Path) -> Result<()>
         ),
         Verification::Broken(b) => anyhow::bail!("{b}"),
     }
+    check_receipts(&*log, &key, &receipts).await?;
     let samples = samples(&ledger, &*log).await?;
     let projections = summaries(log, &dir, &p, &samples).await?;
     write_reports(&projections, &samples, reports)
+}
+
+/// Checks the receipts of the worked example as `accord verify --receipts` does: each signed by
+/// the ledger's key, each head still in the log at its revision.
+async fn check_receipts(log: &dyn EventLog, key: &LedgerKey, receipts: &[Receipt]) -> Result<()> {
+    let public = key.public();
+    for r in receipts {
+        public.verify(r)?;
+        let at = log
+            .read_partnership(&r.partnership_id, r.revision - 1)
+            .await?
+            .into_iter()
+            .find(|c| c.position == r.revision)
+            .map(|c| c.decode().map(|(sealed, _)| sealed.hash))
+            .transpose()?;
+        r.held_by(at)?;
+    }
+    println!(
+        "receipts of its {} commits, signed by ledger key {}: every head is still in the log",
+        receipts.len(),
+        key.key_id()
+    );
+    Ok(())
 }
 
 /// Loads the sample partnerships through the ledger, shows each at a glance, and gives their ids.

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use accord_domain::Hash;
-use accord_ledger::receipt::{LedgerPublicKey, Receipt};
+use accord_ledger::receipt::{LedgerPublicKey, NotHeld, Receipt};
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
@@ -119,14 +119,14 @@ pub(crate) async fn verify(
             }
             heads.insert(p.clone(), at);
         }
-        let why = match heads[&p].get(&r.revision) {
-            Some(h) if *h == r.head => continue,
-            Some(h) => format!("the log holds another commit there (hash {h})"),
-            None if known.contains(&p) => {
+        let why = match r.held_by(heads[&p].get(&r.revision).copied()) {
+            Ok(()) => continue,
+            Err(e @ NotHeld::Another(_)) => e.to_string(),
+            Err(e @ NotHeld::Missing) if known.contains(&p) => {
                 let last = heads[&p].keys().next_back().copied().unwrap_or(0);
-                format!("the log holds no commit at that revision (its last is {last})")
+                format!("{e} (its last is {last})")
             }
-            None => "the log holds no such partnership".to_owned(),
+            Err(NotHeld::Missing) => "the log holds no such partnership".to_owned(),
         };
         unheld.push(Unheld {
             line: *line,
