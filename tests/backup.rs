@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use accord_domain::models::Model;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
@@ -20,14 +21,6 @@ use crate::harness::{NatsServer, ServerVersion};
 const EXAMPLES: &[&str] = &[
     "jointworks-riverside-bundled-coe.jsonl",
     "tinyrx-megahealth-over-reliance.jsonl",
-];
-const MODELS: &[&str] = &[
-    "trust",
-    "throughput",
-    "asymmetry",
-    "goals",
-    "flags",
-    "summary",
 ];
 /// An `as_of` after everything, so that answers do not depend on the clock.
 const LATER: &str = "2030-01-01T00:00:00Z";
@@ -188,7 +181,7 @@ async fn backup_under_load_restores_into_both_backends(source: &Accord) {
     }
     caught_up(source, last_position(source).await).await;
     for p in ["jointworks-riverside", "tinyrx-megahealth"] {
-        for m in MODELS {
+        for m in Model::ALL.iter().map(|m| m.as_str()) {
             let path = format!("/v1/partnerships/{p}/{m}?as_of={LATER}");
             let want = get_json(source, &path).await;
             assert_eq!(get_json(&embedded, &path).await, want, "{m} of {p}");
