@@ -283,7 +283,7 @@ fn the_parts_of_one_act_are_retracted_and_corrected_together() {
         "acme",
         "event_corrected",
         json!({"target_event_id": event_id(3).to_string(), "reason": "only ours",
-               "replacement": {"type": "goal_agreed", "occurred_at": "2026-01-04T00:00:00Z",
+               "replacement": {"type": "goal_agreed", "occurred_at": "2026-01-06T00:00:00Z",
                                "actor": {"org": "acme"}, "data": {"goal_id": "g1", "by_org": "acme"}}}),
     );
     let events = effective_events(&read(vec![
@@ -297,6 +297,16 @@ fn the_parts_of_one_act_are_retracted_and_corrected_together() {
         events.len(),
         3,
         "the proposal, the goal and the one consent"
+    );
+    let replaced = &events[2];
+    assert_eq!(
+        (replaced.occurred_at, &replaced.actor.person, &replaced.note),
+        (datetime!(2026-01-06 00:00 UTC), &None, &None),
+        "the replacement's own business time, actor and note"
+    );
+    assert_eq!(
+        replaced.recorded_at, v1.recorded_at,
+        "the original's place in the log"
     );
 
     // A later correction of parts wins over the earlier one, and reads as its parts.
