@@ -140,6 +140,20 @@ mod tests {
         )
     }
 
+    /// The sweep's bound is the decimal's largest mantissa, 2^96 − 1: a total of exactly that
+    /// is summed, one more is left to the goal-by-goal sum.
+    #[test]
+    fn the_sweep_takes_totals_up_to_the_largest_mantissa_and_no_further() {
+        let whole = Period {
+            start: day(0),
+            end: day(30),
+        };
+        let at_most = [(whole, Decimal::MAX)];
+        assert_eq!(sums(&at_most, &[whole]), Some(vec![Decimal::MAX]));
+        let beyond = [(whole, Decimal::MAX), (whole, Decimal::ONE)];
+        assert_eq!(sums(&beyond, &[whole]), None);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
