@@ -23,6 +23,13 @@ pub enum Command {
         recorded_at: OffsetDateTime,
         events: Vec<(EventId, EventInput)>,
     },
+    /// Record that personal values were erased (`personal_data_erased` events only): what
+    /// `accord forget` records once it has found the values; a client's `Record` cannot.
+    Erase {
+        partnership_id: PartnershipId,
+        recorded_at: OffsetDateTime,
+        events: Vec<(EventId, EventInput)>,
+    },
 }
 
 /// What the write side knows of one partnership: every event recorded so far and the facts
@@ -166,6 +173,8 @@ impl Facts {
                 self.parties = p.parties.iter().map(|p| p.org.clone()).collect();
             }
             Payload::PartnershipStatusChanged(p) => self.status = Some(p.status),
+            // Erasure changes what reads show, never a fact a rule checks.
+            Payload::PersonalDataErased(_) => {}
             Payload::BusinessPlanAgreed(p) => {
                 let plan = self.plans.entry(p.plan_id.clone()).or_default();
                 let signed = plan.signatures.entry(p.version).or_default();
@@ -275,11 +284,18 @@ pub fn decide(
     command: Command,
     settings: &Settings,
 ) -> Result<Vec<Event>, DomainError> {
-    let Command::Record {
-        partnership_id,
-        recorded_at,
-        events,
-    } = command;
+    let (partnership_id, recorded_at, events, erasure) = match command {
+        Command::Record {
+            partnership_id,
+            recorded_at,
+            events,
+        } => (partnership_id, recorded_at, events, false),
+        Command::Erase {
+            partnership_id,
+            recorded_at,
+            events,
+        } => (partnership_id, recorded_at, events, true),
+    };
     let starts = matches!(
         events.first().map(|(_, e)| e.payload.event_type()),
         Some(EventType::PartnershipProposed)
@@ -307,6 +323,7 @@ pub fn decide(
     let context = Context {
         recorded_at,
         settings,
+        erasure,
     };
     let mut seen_ids = BTreeSet::new();
     // Later events of the commit are checked against the state the earlier ones make; the state

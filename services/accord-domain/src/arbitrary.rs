@@ -225,6 +225,10 @@ fn data(kind: EventType, s: &Step, recorded: &[Event]) -> Value {
                                    "actor": {"org": ORGS[s.org]},
                                    "data": data(target.event_type(), &replacement, recorded)}})
         }
+        // A client's commit cannot record it (only `accord forget` does): the rules refuse it.
+        EventType::PersonalDataErased => json!({
+            "requested_by_org": org(0), "basis": "data_subject_request",
+            "digests": ["47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"]}),
     }
 }
 

@@ -589,8 +589,8 @@ fn json_input_rejects_unknown_types_fields_floats_and_bad_ids() {
 }
 
 #[test]
-fn the_catalogue_has_35_event_types() {
-    assert_eq!(crate::EventType::ALL.len(), 35);
+fn the_catalogue_has_36_event_types() {
+    assert_eq!(crate::EventType::ALL.len(), 36);
     for t in crate::EventType::ALL {
         assert_eq!(crate::EventType::parse(t.as_str()), Some(*t));
     }

@@ -4,10 +4,11 @@ use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
 use crate::ids::{EventId, ItemId, OrgId, PartnershipId};
+use crate::personal::Digest;
 use crate::values::{Amount, Currency, Period, iso_date};
 
 /// Schema version written by this code; older versions are upcast on read (`upcast`).
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Who acted: the organization (always) and, when known, the person and their role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -186,6 +187,7 @@ catalogue! {
     HealthCheckResponded(HealthCheckResponded) = "health_check_responded",
     EventRetracted(EventRetracted) = "event_retracted",
     EventCorrected(EventCorrected) = "event_corrected",
+    PersonalDataErased(PersonalDataErased) = "personal_data_erased",
 }
 
 impl std::fmt::Display for EventType {
@@ -227,6 +229,7 @@ closed_enum!(Metric {
     Pocs = "pocs", ClosedDeals = "closed_deals", Revenue = "revenue", Custom = "custom",
 });
 closed_enum!(CommunicationClass { Inclusive = "inclusive", UsThem = "us_them" });
+closed_enum!(ErasureBasis { DataSubjectRequest = "data_subject_request", ConsentWithdrawn = "consent_withdrawn", RetentionEnded = "retention_ended" });
 closed_enum!(Dimension { Strategy = "strategy", Operations = "operations", Relationship = "relationship", Governance = "governance" });
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -648,4 +651,24 @@ pub struct EventCorrected {
     #[cfg_attr(feature = "openapi", schema(no_recursion))]
     pub replacement: Box<Replacement>,
     pub reason: String,
+}
+
+/// Personal values erased from the disclosure store (`accord forget`): who asked is the actor,
+/// when is `occurred_at`, why is `basis` and the org's own reference of the request. It names
+/// the erased values by digest only, so it carries no personal data; a reader never asks the
+/// store for those digests again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PersonalDataErased {
+    /// The party on whose behalf the erasure was asked.
+    pub requested_by_org: OrgId,
+    pub basis: ErasureBasis,
+    /// The request's id in the asking org's records (a ticket), never a name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub request_ref: Option<ItemId>,
+    /// The digests of the personal values erased.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub digests: Vec<Digest>,
 }

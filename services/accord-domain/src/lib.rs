@@ -15,6 +15,7 @@ pub mod event;
 pub mod history;
 pub mod ids;
 pub mod models;
+pub mod personal;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 mod rules;

@@ -23,6 +23,8 @@ use crate::settings::Settings;
 pub(crate) struct Context<'a> {
     pub(crate) recorded_at: OffsetDateTime,
     pub(crate) settings: &'a Settings,
+    /// The command is an erasure (`Command::Erase`): it records `personal_data_erased` only.
+    pub(crate) erasure: bool,
 }
 
 /// The envelope fields an event and a correction's replacement share.
@@ -112,7 +114,19 @@ pub(crate) fn check_payload(
         return;
     }
     check.party(facts, "actor.org", &actor.org);
-    if facts.status == Some(Status::Terminated) {
+    let erasure = matches!(payload, Payload::PersonalDataErased(_));
+    if erasure != context.erasure {
+        check.fail(
+            "type",
+            if erasure {
+                "personal_data_erased is recorded by `accord forget` (POST /v1/forget), which erases the values it names"
+            } else {
+                "an erasure records personal_data_erased events only"
+            },
+        );
+    }
+    // Erasure is owed for as long as the data is kept, so it outlives the partnership.
+    if facts.status == Some(Status::Terminated) && !erasure {
         check.fail(
             "type",
             "the partnership is terminated; it records nothing further",
@@ -120,6 +134,10 @@ pub(crate) fn check_payload(
     }
     match payload {
         Payload::PartnershipProposed(_) => {}
+        Payload::PersonalDataErased(p) => {
+            check.party(facts, "data.requested_by_org", &p.requested_by_org);
+            check.list_len("data.digests", p.digests.len(), 1);
+        }
         Payload::PartnershipStatusChanged(p) => {
             check.free_text("data.reason", &p.reason, MAX_TEXT_BYTES);
             if facts.status == Some(p.status) {

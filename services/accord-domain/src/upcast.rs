@@ -11,6 +11,9 @@
 //!   as one event per org, in the order listed (duplicates once), each keeping the stored event's
 //!   id, time and actor: they are parts of one recorded act, so a retraction of that id
 //!   retracts every part, and a correction replaces all of them with its replacement's parts.
+//! - **3**: every personal field holds the digest of a disclosure kept beside the log, not the
+//!   value (`personal`). The payloads read the same; a version 2 event keeps its values in the
+//!   log, so the reader joins disclosures into version 3 events only (`personal::Unjoined`).
 //!
 //! To add version N + 1: add the payloads whose form changes to [`StoredPayload`] as version
 //! N's, decode them where the stored form is read (`accord-proto`), write the step from N to
@@ -92,7 +95,7 @@ pub enum UpcastError {
 type Step = fn(StoredEvent) -> Result<Vec<StoredEvent>, UpcastError>;
 
 /// `STEPS[n - 1]` upcasts version n to n + 1.
-const STEPS: [Step; SCHEMA_VERSION as usize - 1] = [v1_to_v2];
+const STEPS: [Step; SCHEMA_VERSION as usize - 1] = [v1_to_v2, v2_to_v3];
 
 /// Reads a stored event as events of the current version: itself when it is current, else
 /// what the chain makes of it.
@@ -118,7 +121,15 @@ pub fn upcast(event: StoredEvent) -> Result<Vec<Event>, UpcastError> {
             .flatten()
             .collect();
     }
-    events.into_iter().map(current).collect()
+    events
+        .into_iter()
+        .map(current)
+        .collect::<Result<_, _>>()
+        .map_err(|e| match e {
+            // Named by the version it was stored in, not the one the chain brought it to.
+            UpcastError::Misplaced { what, .. } => UpcastError::Misplaced { version, what },
+            other => other,
+        })
 }
 
 /// An event whose payload is in the current form.
@@ -162,6 +173,14 @@ fn v1_to_v2(event: StoredEvent) -> Result<Vec<StoredEvent>, UpcastError> {
             ..event.clone()
         })
         .collect())
+}
+
+/// Version 2 to 3: the payloads are the same; only where personal values are kept changed.
+fn v2_to_v3(event: StoredEvent) -> Result<Vec<StoredEvent>, UpcastError> {
+    Ok(vec![StoredEvent {
+        schema_version: 3,
+        ..event
+    }])
 }
 
 /// The version 2 payloads of a version 1 payload: one per consenting org.

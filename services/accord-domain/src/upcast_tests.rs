@@ -103,7 +103,7 @@ fn a_version_1_consent_of_several_orgs_reads_as_one_consent_per_org_under_its_id
     assert_eq!(by, ["acme", "stmary"], "in the order listed, each org once");
     for e in &read {
         assert_eq!(e.event_id, event_id(7), "every part keeps the stored id");
-        assert_eq!(e.schema_version, 2);
+        assert_eq!(e.schema_version, SCHEMA_VERSION);
         assert_eq!(e.actor.org.as_str(), "acme");
         assert_eq!(e.note.as_deref(), Some("as recorded"));
         assert_eq!(e.causation_id.as_deref(), Some("cmd-1"));
