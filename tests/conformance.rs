@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use accord_domain::event::{MeetingRequested, Payload};
 use accord_domain::ids::Uuid;
+use accord_domain::personal::seal;
 use accord_domain::{Actor, BrokenLink, CommitId, Event, EventId, ItemId, OrgId, PartnershipId};
 use accord_log::embedded::EmbeddedLog;
 use accord_log::jetstream::{Batching, JetStreamLog, StreamSettings};
 use accord_log::{
     AppendRequest, Appended, ChainFault, EventLog, Expected, Head, LogError, Position,
-    StoredCommit, Verification, verify_partnership,
+    StoredCommit, Verification, join_commits, verify_partnership,
 };
 use futures::{StreamExt, TryStreamExt};
 use time::OffsetDateTime;
@@ -141,12 +142,31 @@ pub(crate) fn event(p: &PartnershipId, n: u64) -> Event {
 }
 
 pub(crate) fn request(p: &PartnershipId, n: u64, expected: Expected) -> AppendRequest {
+    with_events(
+        AppendRequest {
+            partnership_id: p.clone(),
+            commit_id: CommitId::from_uuid(Uuid::now_v7()),
+            recorded_at: OffsetDateTime::now_utc(),
+            events: Vec::new().into(),
+            disclosures: Vec::new().into(),
+            expected,
+        },
+        vec![event(p, n)],
+    )
+}
+
+/// The request with `events` instead, sealed as the ledger stores them (each personal value a
+/// digest, its disclosure beside it).
+pub(crate) fn with_events(request: AppendRequest, events: Vec<Event>) -> AppendRequest {
+    let mut n = 0u128;
+    let stored = seal(events, &mut || {
+        n += 1;
+        (n ^ Uuid::now_v7().as_u128()).to_le_bytes()
+    });
     AppendRequest {
-        partnership_id: p.clone(),
-        commit_id: CommitId::from_uuid(Uuid::now_v7()),
-        recorded_at: OffsetDateTime::now_utc(),
-        events: vec![event(p, n)].into(),
-        expected,
+        events: stored.events.into(),
+        disclosures: stored.disclosures.into(),
+        ..request
     }
 }
 
@@ -195,8 +215,7 @@ pub(crate) async fn stored_once(log: &dyn EventLog, acknowledged: &BTreeSet<Comm
 fn event_ids(commits: &[StoredCommit]) -> Vec<EventId> {
     commits
         .iter()
-        .flat_map(|c| c.decode().expect("decode").1.events)
-        .map(|e| e.event_id)
+        .flat_map(|c| c.decode().expect("decode").1.event_ids())
         .collect()
 }
 
@@ -206,8 +225,8 @@ pub(crate) async fn append_and_read_back(backend: Backend) {
     assert_eq!(log.head(&p).await.expect("head"), Head::EMPTY);
     assert_eq!(log.last_position().await.expect("last"), 0);
 
-    let mut req = request(&p, 1, Expected::NoStream);
-    req.events = vec![event(&p, 1), event(&p, 2)].into();
+    let sent = vec![event(&p, 1), event(&p, 2)];
+    let req = with_events(request(&p, 1, Expected::NoStream), sent.clone());
     let sent_ids: Vec<EventId> = req.events.iter().map(|e| e.event_id).collect();
     let first = log.append(req.clone()).await.expect("first append");
     assert_eq!(first.position, 1);
@@ -227,7 +246,14 @@ pub(crate) async fn append_and_read_back(backend: Backend) {
         [1, 2]
     );
     let (_, c1) = commits[0].decode().expect("decode");
-    assert_eq!(c1.events, *req.events, "events come back as they were sent");
+    let stored: Vec<Event> = c1.events.iter().map(|e| e.stored().clone()).collect();
+    assert_eq!(stored, *req.events, "events are stored as they were sent");
+    assert!(
+        !format!("{stored:?}").contains("note-acme-stmary-1"),
+        "no personal value in the log"
+    );
+    let joined = join_commits(log.as_ref(), &commits).await.expect("join");
+    assert_eq!(joined[0].1.events, sent, "and read back with their values");
     assert_eq!(c1.commit_id, req.commit_id);
     let (_, c2) = commits[1].decode().expect("decode");
     assert_eq!(
@@ -301,10 +327,9 @@ pub(crate) async fn expected_revision_is_enforced(backend: Backend) {
         .await
         .expect_err("empty commit");
     assert!(matches!(err, LogError::Invalid(_)), "{err:?}");
-    let mut foreign = request(&p, 5, Expected::Any);
     let mut stray = event(&p, 5);
     stray.partnership_id = pid("other");
-    foreign.events = vec![stray].into();
+    let foreign = with_events(request(&p, 5, Expected::Any), vec![stray]);
     assert!(matches!(
         log.append(foreign).await,
         Err(LogError::Invalid(_))

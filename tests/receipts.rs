@@ -40,7 +40,17 @@ async fn commits(log: &dyn EventLog) -> Vec<Commit> {
         .expect("commits");
     stored
         .iter()
-        .map(|c| c.decode().expect("decode").1)
+        .map(|c| {
+            let commit = c.decode().expect("decode").1;
+            let stored = commit.events.iter().map(|e| e.stored().clone()).collect();
+            Commit {
+                commit_id: commit.commit_id,
+                partnership_id: commit.partnership_id,
+                prev_hash: commit.prev_hash,
+                recorded_at: commit.recorded_at,
+                events: stored,
+            }
+        })
         .collect()
 }
 
@@ -55,13 +65,15 @@ async fn append_forged(log: &dyn EventLog, commits: Vec<Commit>, forgery: Forger
         if let Forgery::Change(at) = forgery
             && at == position
         {
-            commit.events[0].note = Some("it never happened this way".into());
+            commit.events[0].occurred_at -= time::Duration::days(30);
         }
         log.append(AppendRequest {
             partnership_id: commit.partnership_id,
             commit_id: commit.commit_id,
             recorded_at: commit.recorded_at,
+            // The events as stored: their digests are copied, not their values.
             events: commit.events.into(),
+            disclosures: Vec::new().into(),
             expected: Expected::Any,
         })
         .await

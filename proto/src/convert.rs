@@ -4,6 +4,7 @@
 
 use accord_domain::event::{self as d, Payload};
 use accord_domain::ids::{EventId, ItemId, OrgId, PartnershipId};
+use accord_domain::personal::{Digest, Unjoined};
 use accord_domain::upcast::{StoredEvent, StoredPayload, StoredReplacement, UpcastError, upcast};
 use accord_domain::values::{Amount, Currency, Period, iso_date};
 use prost_types::Timestamp;
@@ -145,8 +146,8 @@ impl From<&d::Event> for pb::Envelope {
 
 /// The events a stored envelope reads as: the event it stores, in the version it was recorded
 /// in, through the domain's upcaster chain (one event, or the parts of an older version's
-/// event; see `accord_domain::upcast`).
-pub fn events_of(e: pb::Envelope) -> Result<Vec<d::Event>> {
+/// event; see `accord_domain::upcast`), before the values of its personal fields are joined in.
+pub fn events_of(e: pb::Envelope) -> Result<Vec<Unjoined>> {
     let version = e.schema_version;
     let stored = StoredEvent {
         event_id: e
@@ -163,10 +164,14 @@ pub fn events_of(e: pb::Envelope) -> Result<Vec<d::Event>> {
         note: e.note,
         payload: stored_payload(version, e.payload)?,
     };
-    upcast(stored).map_err(|e| match e {
+    let events = upcast(stored).map_err(|e| match e {
         UpcastError::Newer(_) | UpcastError::Zero => err("schema_version", e),
         UpcastError::Misplaced { .. } | UpcastError::NoOrg(_) => err("payload", e),
-    })
+    })?;
+    Ok(events
+        .into_iter()
+        .map(|e| Unjoined::new(e, version))
+        .collect())
 }
 
 pub fn payload_pb(p: &Payload) -> pb::Payload {
@@ -413,6 +418,12 @@ pub fn payload_pb(p: &Payload) -> pb::Payload {
             })),
             reason: x.reason.clone(),
         })),
+        P::PersonalDataErased(x) => Body::PersonalDataErased(pb::PersonalDataErased {
+            requested_by_org: x.requested_by_org.to_string(),
+            basis: enum_pb(d::ErasureBasis::ALL, x.basis),
+            request_ref: x.request_ref.as_ref().map(ToString::to_string),
+            digests: x.digests.iter().map(|d| d.0.to_vec()).collect(),
+        }),
     };
     pb::Payload { body: Some(body) }
 }
@@ -733,5 +744,22 @@ fn stored_payload(version: u32, p: Option<pb::Payload>) -> Result<StoredPayload>
                 }
             }
         }
+        Body::PersonalDataErased(x) => P::PersonalDataErased(d::PersonalDataErased {
+            requested_by_org: org("requested_by_org", x.requested_by_org)?,
+            basis: enum_domain("basis", d::ErasureBasis::ALL, x.basis)?,
+            request_ref: x
+                .request_ref
+                .map(|r| item("request_ref", r))
+                .transpose()?,
+            digests: x
+                .digests
+                .iter()
+                .map(|d| {
+                    <[u8; 32]>::try_from(d.as_slice())
+                        .map(Digest)
+                        .map_err(|_| err("digests", format!("must be 32 bytes, got {}", d.len())))
+                })
+                .collect::<Result<_>>()?,
+        }),
     }))
 }

@@ -2,7 +2,10 @@
 //! the field, never a panic: arbitrary bytes, and real commits of arbitrary histories with
 //! bytes changed.
 
+use std::collections::HashMap;
+
 use accord_domain::arbitrary::{record, step};
+use accord_domain::personal::{Digest, Disclosure, seal};
 use accord_domain::{Commit, CommitId, Hash, PartnershipId};
 use proptest::prelude::*;
 use time::macros::datetime;
@@ -11,16 +14,22 @@ use crate::SealedCommit;
 
 /// Every way a stored commit is read.
 fn decode_all(bytes: &[u8]) {
+    let read = |sealed: &SealedCommit| {
+        if let Ok(mut c) = sealed.read() {
+            let _ = c.digests();
+            let _ = c.join(&HashMap::<Digest, Disclosure>::new());
+        }
+    };
     if let Ok(sealed) = SealedCommit::decode(bytes) {
         let _ = sealed.head();
-        let _ = sealed.commit();
+        read(&sealed);
     }
     let as_body = SealedCommit {
         body: bytes.to_vec(),
         hash: Hash([0; 32]),
     };
     let _ = as_body.head();
-    let _ = as_body.commit();
+    read(&as_body);
 }
 
 proptest! {
@@ -72,15 +81,21 @@ proptest! {
         cut in any::<usize>(),
     ) {
         let events = record(&steps);
+        let mut n = 0u8;
+        let stored = seal(events.clone(), &mut || { n = n.wrapping_add(1); [n; 16] });
         let commit = Commit {
             commit_id: CommitId::from_uuid(accord_domain::ids::Uuid::from_u128(7)),
             partnership_id: PartnershipId::parse("acme-stmary").expect("a slug"),
             prev_hash: Hash([1; 32]),
             recorded_at: datetime!(2026-01-01 00:00 UTC),
-            events,
+            events: stored.events,
         };
+        let disclosures: HashMap<Digest, Disclosure> =
+            stored.disclosures.into_iter().map(|d| (d.digest(), d)).collect();
         let sealed = SealedCommit::seal(&commit);
-        prop_assert_eq!(sealed.commit().expect("a sealed commit decodes"), commit);
+        let mut read = sealed.read().expect("a sealed commit decodes");
+        prop_assert_eq!(read.digests().expect("digests").len(), disclosures.len());
+        prop_assert_eq!(read.join(&disclosures), Commit { events, ..commit });
         let mut bytes = sealed.encode();
         for (at, value) in changes {
             let len = bytes.len();
@@ -109,7 +124,7 @@ fn an_event_of_a_newer_schema_version_is_refused_naming_it() {
         events: vec![events[0].clone(), newer],
     };
     let e = SealedCommit::seal(&commit)
-        .commit()
+        .read()
         .expect_err("a newer version");
     assert_eq!(e.field, "events[1].schema_version");
     assert!(e.message.contains("newer than this accord knows"), "{e}");

@@ -10,7 +10,8 @@ pub mod pb {
     include!(concat!(env!("OUT_DIR"), "/accord.v1.rs"));
 }
 
-use accord_domain::{Commit, CommitId, Event, Hash, PartnershipId, commit_hash};
+use accord_domain::personal::{Digest, Lookup, Unjoined};
+use accord_domain::{Commit, CommitId, Event, EventId, Hash, PartnershipId, commit_hash};
 use prost::Message;
 use time::OffsetDateTime;
 
@@ -82,8 +83,9 @@ impl SealedCommit {
         Ok(Self { body: c.body, hash })
     }
 
-    /// Decodes the body into the domain commit.
-    pub fn commit(&self) -> Result<Commit, DecodeError> {
+    /// Decodes the body: the commit with its events as stored, to be joined with their
+    /// personal values.
+    pub fn read(&self) -> Result<ReadCommit, DecodeError> {
         decode_body(&self.body)
     }
 
@@ -142,6 +144,48 @@ pub fn request_fingerprint<'a>(
     }))
 }
 
+/// A commit as read from the log: its events as stored, before the values of their personal
+/// fields are joined in ([`ReadCommit::join`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadCommit {
+    pub commit_id: CommitId,
+    pub partnership_id: PartnershipId,
+    pub prev_hash: Hash,
+    pub recorded_at: OffsetDateTime,
+    pub events: Vec<Unjoined>,
+}
+
+impl ReadCommit {
+    pub fn event_ids(&self) -> Vec<EventId> {
+        self.events.iter().map(|e| e.stored().event_id).collect()
+    }
+
+    /// The digests its sealed events hold, for a reader to fetch their disclosures; an error
+    /// names the first personal field that holds no digest.
+    pub fn digests(&mut self) -> Result<Vec<Digest>, DecodeError> {
+        let mut out = Vec::new();
+        for (i, e) in self.events.iter_mut().enumerate() {
+            out.extend(e.digests().map_err(|(path, bad)| DecodeError {
+                field: format!("events[{i}].{path}"),
+                message: bad.to_string(),
+            })?);
+        }
+        Ok(out)
+    }
+
+    /// The commit with every personal value joined back in from `lookup` (an erased one
+    /// reads as `[erased]`).
+    pub fn join(self, lookup: &dyn Lookup) -> Commit {
+        Commit {
+            commit_id: self.commit_id,
+            partnership_id: self.partnership_id,
+            prev_hash: self.prev_hash,
+            recorded_at: self.recorded_at,
+            events: self.events.into_iter().map(|e| e.join(lookup)).collect(),
+        }
+    }
+}
+
 /// A commit's id, its partnership and the hash it links to, without its events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommitHead {
@@ -171,13 +215,13 @@ fn parse_prev_hash(bytes: &[u8]) -> Result<Hash, DecodeError> {
     })
 }
 
-fn decode_body(bytes: &[u8]) -> Result<Commit, DecodeError> {
+fn decode_body(bytes: &[u8]) -> Result<ReadCommit, DecodeError> {
     let field = |f: &str, m: String| DecodeError {
         field: f.into(),
         message: m,
     };
     let b = pb::CommitBody::decode(bytes).map_err(|e| field("commit.body", e.to_string()))?;
-    Ok(Commit {
+    Ok(ReadCommit {
         commit_id: parse_commit_id(&b.commit_id)?,
         partnership_id: parse_partnership(&b.partnership_id)?,
         prev_hash: parse_prev_hash(&b.prev_hash)?,

@@ -6,6 +6,7 @@
 
 use accord_domain::Event;
 use accord_ledger::LedgerError;
+use accord_log::join_commits;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
@@ -71,10 +72,12 @@ pub(crate) async fn history(
         .read_partnership(&p, after)
         .await
         .map_err(LedgerError::from)?;
+    let joined = join_commits(state.log.as_ref(), &commits)
+        .await
+        .map_err(LedgerError::from)?;
     let mut events = Vec::new();
     let mut next = None;
-    for (taken, stored) in commits.into_iter().enumerate() {
-        let (sealed, commit) = stored.decode().map_err(LedgerError::from)?;
+    for (taken, (stored, (sealed, commit))) in commits.iter().zip(joined).enumerate() {
         if as_of.is_some_and(|t| commit.recorded_at > t) {
             break;
         }

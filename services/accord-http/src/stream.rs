@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use accord_domain::PartnershipId;
 use accord_ledger::LedgerError;
-use accord_log::{Position, StoredCommit};
+use accord_log::{EventLog, LogError, Position, StoredCommit, join_commits};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -59,9 +59,13 @@ fn start(state_head: Position, q: &StreamQuery, headers: &HeaderMap) -> Result<P
     }
 }
 
-/// The SSE event of a commit.
-fn event_of(stored: &StoredCommit) -> Result<SseEvent, ApiError> {
-    let (sealed, commit) = stored.decode().map_err(LedgerError::from)?;
+/// The SSE event of a commit, its personal values joined in.
+async fn event_of(log: &dyn EventLog, stored: StoredCommit) -> Result<SseEvent, ApiError> {
+    let (sealed, commit) = join_commits(log, std::slice::from_ref(&stored))
+        .await
+        .map_err(LedgerError::from)?
+        .pop()
+        .ok_or_else(|| LedgerError::Log(LogError::Invalid("no commit to read".into())))?;
     let data = json!({
         "partnership_id": stored.partnership_id,
         "position": stored.position,
@@ -108,7 +112,7 @@ async fn follow(
                 if !may_read(&state, caller, &stored.partnership_id).await? {
                     return Ok(None);
                 }
-                event_of(&stored).map(Some)
+                event_of(state.log.as_ref(), stored).await.map(Some)
             }
         })
         .take_while(|answer: &Result<Option<SseEvent>, ApiError>| {

@@ -9,7 +9,10 @@
 //! Within one process, appends to one partnership take turns on that partnership's lock, so
 //! concurrent requests to one process never conflict with each other.
 
+mod forget;
 pub mod receipt;
+
+pub use forget::{ErasedIn, ForgetRequest, Forgotten, MAX_DIGESTS_PER_EVENT};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex as SyncMutex};
@@ -19,7 +22,10 @@ use accord_domain::{
     ChainVerifier, Command, CommitId, DomainError, Event, EventId, EventInput, Hash, Link, OrgId,
     Overview, Partnership, PartnershipId, Settings, decide, evolve,
 };
-use accord_log::{AppendRequest, Appended, EventLog, Expected, Head, LogError, Position};
+use accord_domain::personal::seal;
+use accord_log::{
+    AppendRequest, Appended, EventLog, Expected, Head, LogError, Position, join_commits,
+};
 use time::OffsetDateTime;
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -328,11 +334,13 @@ impl Ledger {
                 }
                 Err(e) => return Err(e.into()),
             };
+            let stored = seal(events.to_vec(), &mut rand::random);
             let append = AppendRequest {
                 partnership_id: p.clone(),
                 commit_id,
                 recorded_at,
-                events: Arc::clone(&events),
+                events: stored.events.into(),
+                disclosures: stored.disclosures.into(),
                 expected: Expected::Exact(cached.head),
             };
             match self.log.append(append).await {
@@ -398,12 +406,13 @@ impl Ledger {
         caught_up.map(|()| parties)
     }
 
-    /// Folds the commits appended since the cached head, checking each hash link.
+    /// Folds the commits appended since the cached head, checking each hash link, with their
+    /// personal values joined back in.
     async fn catch_up(&self, p: &PartnershipId, cached: &mut Cached) -> Result<(), LedgerError> {
-        let commits = self.log.read_partnership(p, cached.head.revision).await?;
+        let stored = self.log.read_partnership(p, cached.head.revision).await?;
+        let commits = join_commits(self.log.as_ref(), &stored).await?;
         let mut verifier = ChainVerifier::after(cached.head.hash);
-        for stored in commits {
-            let (sealed, commit) = stored.decode()?;
+        for (stored, (sealed, commit)) in stored.iter().zip(commits) {
             verifier
                 .check(Link {
                     prev_hash: commit.prev_hash,

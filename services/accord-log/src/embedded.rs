@@ -10,12 +10,19 @@
 //! - `p` ‖ partnership id ‖ `/` ‖ position → (empty): a partnership's commits
 //! - `h` ‖ partnership id → position ‖ hash ‖ commit id: the partnership's head
 //! - `i` ‖ commit id → position: idempotency, kept forever
+//!
+//! The disclosures of personal values live in a sled database of their own, `disclosures/`
+//! under the store's directory (see [`disclosures`]); the writer stores a group's disclosures,
+//! durably, before the group's commits.
 
-use std::collections::HashMap;
+mod disclosures;
+
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
+use accord_domain::personal::{Digest, Disclosure};
 use accord_domain::{CommitId, Hash, PartnershipId};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -23,9 +30,10 @@ use futures::StreamExt;
 use tokio::sync::{oneshot, watch};
 
 use crate::load::{Checked, Loading};
+use self::disclosures::SledDisclosures;
 use crate::{
-    AppendRequest, Appended, CommitStream, EventLog, Expected, Head, LogError, Position,
-    StoredCommit, check_request, seal,
+    AppendRequest, Appended, CommitStream, Disclosed, EventLog, Expected, Head, LogError,
+    Position, StoredCommit, check_request, seal,
 };
 
 /// Requests waiting for the writer; a full queue makes appenders wait (back-pressure).
@@ -59,6 +67,7 @@ struct Loaded {
 #[derive(Debug)]
 pub struct EmbeddedLog {
     db: sled::Db,
+    disclosures: Arc<SledDisclosures>,
     queue: Option<mpsc::SyncSender<Job>>,
     writer: Option<JoinHandle<()>>,
     last: watch::Receiver<Position>,
@@ -71,11 +80,13 @@ impl EmbeddedLog {
             .path(dir)
             .open()
             .map_err(|e| unavailable(&e))?;
+        let disclosures = Arc::new(SledDisclosures::open(&dir.join("disclosures"))?);
         let last = last_position(&db)?;
         let (last_tx, last_rx) = watch::channel(last);
         let (queue, jobs) = mpsc::sync_channel(QUEUE_CAPACITY);
         let writer = Writer {
             db: db.clone(),
+            disclosures: Arc::clone(&disclosures),
             heads: HashMap::new(),
             last: last_tx,
         };
@@ -85,6 +96,7 @@ impl EmbeddedLog {
             .map_err(|e| LogError::Unavailable(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             db,
+            disclosures,
             queue: Some(queue),
             writer: Some(writer),
             last: last_rx,
@@ -118,6 +130,16 @@ impl EmbeddedLog {
         answer
             .await
             .map_err(|_| LogError::Unavailable("the writer has stopped".into()))?
+    }
+
+    async fn with_disclosures<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&SledDisclosures) -> Result<T, LogError> + Send + 'static,
+    ) -> Result<T, LogError> {
+        let store = Arc::clone(&self.disclosures);
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| LogError::Unavailable(format!("disclosure task failed: {e}")))?
     }
 
     async fn blocking<T: Send + 'static>(
@@ -297,6 +319,27 @@ impl EventLog for EmbeddedLog {
         Ok(loading.last())
     }
 
+    async fn disclosures(&self, digests: &[Digest]) -> Result<Disclosed, LogError> {
+        let digests = digests.to_vec();
+        self.with_disclosures(move |store| store.get(&digests)).await
+    }
+
+    async fn erase(&self, digests: &BTreeSet<Digest>) -> Result<(), LogError> {
+        let digests = digests.clone();
+        self.with_disclosures(move |store| store.erase(&digests))
+            .await
+    }
+
+    async fn all_disclosures(&self) -> Result<Vec<Disclosure>, LogError> {
+        self.with_disclosures(|store| store.all()).await
+    }
+
+    async fn load_disclosures(&self, disclosures: &[Disclosure]) -> Result<(), LogError> {
+        let disclosures = disclosures.to_vec();
+        self.with_disclosures(move |store| store.put(&disclosures.iter().collect::<Vec<_>>()))
+            .await
+    }
+
     async fn missing_positions(&self) -> Result<Vec<Position>, LogError> {
         self.blocking(|db| {
             let mut missing = Vec::new();
@@ -316,6 +359,7 @@ impl EventLog for EmbeddedLog {
 /// The single writer: owns the heads cache and assigns positions.
 struct Writer {
     db: sled::Db,
+    disclosures: Arc<SledDisclosures>,
     heads: HashMap<PartnershipId, (Head, CommitId)>,
     last: watch::Sender<Position>,
 }
@@ -323,6 +367,7 @@ struct Writer {
 /// An append accepted into the current group.
 struct Planned {
     appended: Appended,
+    disclosures: Arc<[Disclosure]>,
     reply: Reply,
 }
 
@@ -398,7 +443,11 @@ impl Writer {
                 Ok(Plan::Append(appended)) => {
                     in_group.insert(appended.commit_id, planned.len());
                     next += 1;
-                    planned.push(Planned { appended, reply });
+                    planned.push(Planned {
+                        appended,
+                        disclosures: request.disclosures,
+                        reply,
+                    });
                 }
                 Ok(Plan::Replay(appended)) => {
                     let _ = reply.send(Ok(appended));
@@ -411,10 +460,14 @@ impl Writer {
         if planned.is_empty() {
             return;
         }
-        let written = self
-            .db
-            .apply_batch(batch)
-            .and_then(|()| self.db.flush().map(|_| ()));
+        // The values first: a commit is never durable without its disclosures.
+        let values: Vec<&Disclosure> = planned.iter().flat_map(|p| p.disclosures.iter()).collect();
+        let written = self.disclosures.put(&values).and_then(|()| {
+            self.db
+                .apply_batch(batch)
+                .and_then(|()| self.db.flush().map(|_| ()))
+                .map_err(|e| unavailable(&e))
+        });
         match written {
             Ok(()) => {
                 self.last.send_replace(next - 1);
@@ -422,10 +475,9 @@ impl Writer {
                     let _ = p.reply.send(Ok(p.appended));
                 }
             }
-            Err(e) => {
+            Err(err) => {
                 // Nothing of the group is acknowledged; forget the heads it moved.
                 self.heads.clear();
-                let err = unavailable(&e);
                 for p in planned {
                     let _ = p.reply.send(Err(err.clone()));
                 }

@@ -15,11 +15,14 @@
 
 pub mod atomic;
 mod batcher;
+mod disclosures;
 mod load;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use accord_domain::personal::{Digest, Disclosure};
 use accord_domain::{CommitId, PartnershipId};
 use accord_proto::COMMIT_SCHEMA;
 use async_nats::HeaderMap;
@@ -35,11 +38,14 @@ use futures::{StreamExt, TryStreamExt};
 
 pub use batcher::Batching;
 
+pub use disclosures::BUCKET as DISCLOSURE_BUCKET;
+
 use self::atomic::Outbound;
 use self::batcher::Batcher;
+use self::disclosures::KvDisclosures;
 use crate::{
-    AppendRequest, Appended, CommitStream, EventLog, Expected, Head, LogError, Position,
-    StoredCommit, check_request, seal,
+    AppendRequest, Appended, CommitStream, Disclosed, EventLog, Expected, Head, LogError,
+    Position, StoredCommit, check_request, seal,
 };
 
 /// The stream every commit goes to.
@@ -120,13 +126,15 @@ impl StreamSettings {
 pub struct JetStreamLog {
     js: jetstream::Context,
     stream: stream::Stream,
+    disclosures: KvDisclosures,
     /// Present when commits travel in atomic batches.
     batcher: Option<Arc<Batcher>>,
 }
 
 impl JetStreamLog {
     /// Provisions `ACCORD_EVENTS` on a connected client: creates it, or checks that the existing
-    /// stream is configured as the ledger needs and says which setting differs if not.
+    /// stream is configured as the ledger needs and says which setting differs if not. Opens
+    /// (or creates) the disclosure bucket beside it.
     pub async fn open(
         client: async_nats::Client,
         settings: &StreamSettings,
@@ -162,9 +170,11 @@ impl JetStreamLog {
             })
         };
         metrics::gauge!("accord_log_atomic_batches").set(f64::from(u8::from(batcher.is_some())));
+        let disclosures = KvDisclosures::open(&js, settings.replicas).await?;
         Ok(Self {
             js,
             stream,
+            disclosures,
             batcher,
         })
     }
@@ -262,7 +272,11 @@ impl JetStreamLog {
     ) -> Result<Result<Appended, PublishErrorKind>, LogError> {
         let sealed = seal(request, head);
         let mut headers =
-            commit_headers(&request.partnership_id, request.commit_id, &request.events);
+            commit_headers(
+                &request.partnership_id,
+                request.commit_id,
+                request.events.iter().map(accord_domain::Event::event_type),
+            );
         headers.insert(EXPECTED_LAST_SUBJECT_SEQUENCE, head.revision.to_string());
         let message = Outbound {
             subject: Self::subject(&request.partnership_id),
@@ -393,6 +407,8 @@ fn delivered(m: &jetstream::Message) -> Result<Delivered, LogError> {
 impl EventLog for JetStreamLog {
     async fn append(&self, request: AppendRequest) -> Result<Appended, LogError> {
         check_request(&request)?;
+        // The values first: a commit is never stored without its disclosures.
+        self.disclosures.put(&request.disclosures).await?;
         let p = &request.partnership_id;
         let mut head = match request.expected {
             Expected::Exact(h) => h,
@@ -533,6 +549,22 @@ impl EventLog for JetStreamLog {
         load::load(self, commits).await
     }
 
+    async fn disclosures(&self, digests: &[Digest]) -> Result<Disclosed, LogError> {
+        self.disclosures.get(digests).await
+    }
+
+    async fn erase(&self, digests: &BTreeSet<Digest>) -> Result<(), LogError> {
+        self.disclosures.erase(digests).await
+    }
+
+    async fn all_disclosures(&self) -> Result<Vec<Disclosure>, LogError> {
+        self.disclosures.all().await
+    }
+
+    async fn load_disclosures(&self, disclosures: &[Disclosure]) -> Result<(), LogError> {
+        self.disclosures.put(disclosures).await
+    }
+
     async fn missing_positions(&self) -> Result<Vec<Position>, LogError> {
         // The server's own counts do not show a message it dropped for a failed checksum (it
         // still counts it), so walk the headers of the whole stream for the gaps.
@@ -620,27 +652,26 @@ fn to_stored(p: &PartnershipId, position: Position, bytes: bytes::Bytes) -> Stor
 fn commit_headers(
     p: &PartnershipId,
     commit_id: CommitId,
-    events: &[accord_domain::Event],
+    types: impl IntoIterator<Item = accord_domain::EventType>,
 ) -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.insert(MSG_ID, commit_id.to_string());
     headers.insert(PARTNERSHIP, p.as_str());
-    headers.insert(EVENT_TYPES, event_types(events));
+    headers.insert(EVENT_TYPES, event_types(types));
     headers.insert(COMMIT_ID, commit_id.to_string());
     headers.insert(SCHEMA, COMMIT_SCHEMA);
     headers
 }
 
 /// The distinct event types of a commit, comma-separated, in first-seen order.
-fn event_types(events: &[accord_domain::Event]) -> String {
-    let mut types: Vec<&str> = Vec::new();
-    for e in events {
-        let t = e.event_type().as_str();
-        if !types.contains(&t) {
-            types.push(t);
+fn event_types(types: impl IntoIterator<Item = accord_domain::EventType>) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for t in types {
+        if !seen.contains(&t.as_str()) {
+            seen.push(t.as_str());
         }
     }
-    types.join(",")
+    seen.join(",")
 }
 
 fn commit_id_of(headers: &HeaderMap) -> Option<CommitId> {

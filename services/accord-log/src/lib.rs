@@ -17,10 +17,13 @@ pub mod load;
 
 use std::sync::Arc;
 
+use std::collections::{BTreeSet, HashMap};
+
+use accord_domain::personal::{Digest, Disclosure, erased};
 use accord_domain::{
     BrokenLink, ChainVerifier, Commit, CommitId, Event, EventId, Hash, Link, PartnershipId,
 };
-use accord_proto::{DecodeError, SealedCommit};
+use accord_proto::{DecodeError, ReadCommit, SealedCommit};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::BoxStream;
@@ -68,9 +71,29 @@ pub struct AppendRequest {
     pub partnership_id: PartnershipId,
     pub commit_id: CommitId,
     pub recorded_at: OffsetDateTime,
+    /// The events as stored: every personal value a digest (`accord_domain::personal::seal`).
     /// Shared, so that the writer keeps its events without a copy while the log encodes them.
     pub events: Arc<[Event]>,
+    /// The disclosures of those digests, stored (erasable) before the commit.
+    pub disclosures: Arc<[Disclosure]>,
     pub expected: Expected,
+}
+
+/// Disclosures fetched from the store, by digest; one it no longer holds (erased) is absent.
+pub type Disclosed = HashMap<Digest, Disclosure>;
+
+/// A disclosure read back from a store, checked against the digest it is kept under.
+pub(crate) fn read_disclosure(digest: &Digest, bytes: &[u8]) -> Result<Disclosure, LogError> {
+    let corrupt = |message: String| LogError::CorruptDisclosure {
+        key: digest.to_string(),
+        message,
+    };
+    let text = std::str::from_utf8(bytes).map_err(|e| corrupt(e.to_string()))?;
+    let d = Disclosure::parse(text).map_err(|e| corrupt(e.to_string()))?;
+    if d.digest() != *digest {
+        return Err(corrupt("its bytes do not hash to its key".into()));
+    }
+    Ok(d)
 }
 
 /// The answer to an append. A retried append (same commit id) gets the original answer back,
@@ -91,11 +114,11 @@ impl Appended {
     fn from_stored(stored: &StoredCommit, replayed: bool) -> Result<Self, LogError> {
         let (sealed, commit) = stored.decode()?;
         Ok(Self {
+            event_ids: commit.event_ids(),
             partnership_id: commit.partnership_id,
             commit_id: commit.commit_id,
             position: stored.position,
             hash: sealed.hash,
-            event_ids: commit.events.iter().map(|e| e.event_id).collect(),
             recorded_at: commit.recorded_at,
             replayed,
         })
@@ -137,15 +160,42 @@ mod base64_bytes {
 }
 
 impl StoredCommit {
-    pub fn decode(&self) -> Result<(SealedCommit, Commit), LogError> {
-        let corrupt = |e: DecodeError| LogError::Corrupt {
-            position: self.position,
-            message: e.to_string(),
-        };
-        let sealed = SealedCommit::decode(&self.bytes).map_err(corrupt)?;
-        let commit = sealed.commit().map_err(corrupt)?;
+    /// The commit's stored form, its events not yet joined with their personal values.
+    pub fn decode(&self) -> Result<(SealedCommit, ReadCommit), LogError> {
+        let sealed = SealedCommit::decode(&self.bytes).map_err(|e| self.corrupt(&e))?;
+        let commit = sealed.read().map_err(|e| self.corrupt(&e))?;
         Ok((sealed, commit))
     }
+
+    fn corrupt(&self, e: &DecodeError) -> LogError {
+        LogError::Corrupt {
+            position: self.position,
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Commits as read, with every personal value joined back in from the log's disclosure store:
+/// one fetch for all their digests, less those an erasure among them names (which read as
+/// `[erased]` whatever the store still holds).
+pub async fn join_commits(
+    log: &dyn EventLog,
+    stored: &[StoredCommit],
+) -> Result<Vec<(SealedCommit, Commit)>, LogError> {
+    let mut read = Vec::with_capacity(stored.len());
+    let mut wanted = BTreeSet::new();
+    for s in stored {
+        let (sealed, mut commit) = s.decode()?;
+        wanted.extend(commit.digests().map_err(|e| s.corrupt(&e))?);
+        read.push((sealed, commit));
+    }
+    let gone = erased(read.iter().flat_map(|(_, c)| c.events.iter().map(|e| e.stored())));
+    let wanted: Vec<Digest> = wanted.difference(&gone).copied().collect();
+    let disclosed = log.disclosures(&wanted).await?;
+    Ok(read
+        .into_iter()
+        .map(|(sealed, commit)| (sealed, commit.join(&disclosed)))
+        .collect())
 }
 
 /// Errors grouped by what the caller does next.
@@ -172,6 +222,9 @@ pub enum LogError {
     /// A stored commit cannot be decoded.
     #[error("commit at position {position} is corrupt: {message}")]
     Corrupt { position: Position, message: String },
+    /// A stored disclosure cannot be read, or does not hash to its key.
+    #[error("disclosure {key} is corrupt: {message}")]
+    CorruptDisclosure { key: String, message: String },
 }
 
 /// A stream of commits in log order.
@@ -212,6 +265,18 @@ pub trait EventLog: Send + Sync + std::fmt::Debug {
     /// hash that hold); the first that fails stops the load with the commits before it stored.
     /// Returns the last position loaded.
     async fn load(&self, commits: CommitStream) -> Result<Position, LogError>;
+
+    /// The disclosures the store holds of `digests` (an erased one is absent).
+    async fn disclosures(&self, digests: &[Digest]) -> Result<Disclosed, LogError>;
+
+    /// Erases disclosures for good: their bytes leave the store's files, not only its index.
+    async fn erase(&self, digests: &BTreeSet<Digest>) -> Result<(), LogError>;
+
+    /// Every disclosure the store holds, in digest order (a backup's copy).
+    async fn all_disclosures(&self) -> Result<Vec<Disclosure>, LogError>;
+
+    /// Stores the disclosures of a backup (see [`EventLog::load`]).
+    async fn load_disclosures(&self, disclosures: &[Disclosure]) -> Result<(), LogError>;
 
     /// Positions up to the last one that hold no commit. The log never deletes, so each one is
     /// a commit the storage lost (a server drops a message whose checksum fails).

@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use accord_domain::{ChainVerifier, Commit, Hash, Link, PartnershipId};
-use accord_proto::SealedCommit;
+use accord_domain::{ChainVerifier, Hash, Link, PartnershipId};
+use accord_proto::{ReadCommit, SealedCommit};
 
 use crate::{Head, LogError, Position, StoredCommit};
 
@@ -22,7 +22,7 @@ pub struct Loading {
 /// A commit that passed, decoded.
 #[derive(Debug)]
 pub struct Checked {
-    pub commit: Commit,
+    pub commit: ReadCommit,
     pub hash: Hash,
 }
 

@@ -14,8 +14,9 @@ use accord_domain::{Event, OrgId, PartnershipId};
 use accord_log::Position;
 use lru::LruCache;
 
+use crate::disclose::Disclose;
 use crate::projections::{QueryError, guarded};
-use crate::store::{Meta, Store, parties_of};
+use crate::store::{Facts, Meta, Store, parties_of};
 
 /// How many heads the projector keeps, and how often each keeps a checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +148,7 @@ impl Heads {
     pub(crate) fn read<T>(
         &self,
         store: &Store,
+        disclose: &dyn Disclose,
         p: &PartnershipId,
         settings: &ModelSettings,
         read: impl FnOnce(&Head) -> T,
@@ -167,8 +169,15 @@ impl Heads {
         if head.as_ref().is_some_and(|h| h.kept.settings() != settings) {
             *head = None;
         }
-        let after = head.as_ref().map_or(0, |h| h.position);
-        let Some(facts) = store.facts_after(p, after)? else {
+        let mut after = head.as_ref().map_or(0, |h| h.position);
+        let mut facts = store.facts_after(p, after, disclose)?;
+        // An erasure changes what the events before it read as: fold them all again.
+        if after > 0 && facts.as_ref().is_some_and(Facts::erases) {
+            *head = None;
+            after = 0;
+            facts = store.facts_after(p, after, disclose)?;
+        }
+        let Some(facts) = facts else {
             drop(head);
             lock(&self.cache).pop(p);
             return Ok(None);

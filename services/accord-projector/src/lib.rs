@@ -15,12 +15,14 @@
 
 mod bulk;
 mod codec;
+pub mod disclose;
 pub mod feed;
 pub mod heads;
 pub mod projections;
 pub mod run;
 pub mod store;
 
+pub use disclose::{Disclose, FromLog};
 pub use feed::{Feed, FeedError, FeedSettings};
 pub use heads::{Head, KeptSettings};
 pub use projections::{NextGeneration, Projections, QueryError, guarded};

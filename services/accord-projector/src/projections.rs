@@ -15,6 +15,7 @@ use std::sync::{Arc, RwLock};
 use accord_domain::PartnershipId;
 use accord_domain::models::{Axes, Model, ModelSettings, ReadModel, evaluate};
 
+use crate::disclose::Disclose;
 use crate::heads::{Head, Heads, KeptSettings};
 use crate::store::{Broken, Facts, Meta, Store, StoreError, io_error};
 
@@ -120,6 +121,8 @@ pub struct Projections {
     dir: PathBuf,
     kept: KeptSettings,
     current: Arc<RwLock<Generation>>,
+    /// Where the personal values of the facts come from.
+    disclose: Arc<dyn Disclose>,
 }
 
 #[derive(Debug, Clone)]
@@ -131,13 +134,18 @@ struct Generation {
 
 impl Projections {
     /// [`Projections::open_with`] the default [`KeptSettings`].
-    pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        Self::open_with(dir, KeptSettings::default())
+    pub fn open(dir: &Path, disclose: Arc<dyn Disclose>) -> Result<Self, StoreError> {
+        Self::open_with(dir, KeptSettings::default(), disclose)
     }
 
     /// Opens the generation `CURRENT` names under `dir` (creating the first one), and removes
-    /// any other generation a crash left behind; `kept` says which read models are kept.
-    pub fn open_with(dir: &Path, kept: KeptSettings) -> Result<Self, StoreError> {
+    /// any other generation a crash left behind; `kept` says which read models are kept, and
+    /// `disclose` gives the personal values of the facts.
+    pub fn open_with(
+        dir: &Path,
+        kept: KeptSettings,
+        disclose: Arc<dyn Disclose>,
+    ) -> Result<Self, StoreError> {
         fs::create_dir_all(dir).map_err(|e| io_error("creating", dir, &e))?;
         let number = match read_number(&dir.join(CURRENT), "a generation number")? {
             Some(n) => n,
@@ -178,6 +186,7 @@ impl Projections {
                 store,
                 heads: Arc::new(Heads::new(kept)),
             })),
+            disclose,
         })
     }
 
@@ -239,9 +248,9 @@ impl Projections {
         fs::remove_dir_all(&path).map_err(|e| io_error("removing", &path, &e))
     }
 
-    /// A partnership's facts in the current generation.
+    /// A partnership's facts in the current generation, with their personal values.
     pub fn facts(&self, p: &PartnershipId) -> Result<Option<Facts>, StoreError> {
-        self.store().facts(p)
+        self.store().facts(p, self.disclose.as_ref())
     }
 
     /// Reads a partnership's head in the current generation (its facts and kept read models,
@@ -253,7 +262,9 @@ impl Projections {
         read: impl FnOnce(&Head) -> T,
     ) -> Result<Option<T>, QueryError> {
         let generation = self.generation();
-        generation.heads.read(&generation.store, p, settings, read)
+        generation
+            .heads
+            .read(&generation.store, self.disclose.as_ref(), p, settings, read)
     }
 }
 

@@ -18,9 +18,10 @@
 //! before the checkpoint are skipped.
 
 use std::borrow::Borrow;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
+use accord_domain::personal::{Digest, Unjoined, erased};
 use accord_domain::{
     ChainVerifier, CommitId, Event, Hash, Link, OrgId, Overview, Partnership, PartnershipId,
     Payload,
@@ -30,6 +31,7 @@ use accord_proto::SealedCommit;
 use serde::{Deserialize, Serialize};
 
 use crate::codec;
+use crate::disclose::{Disclose, Undisclosed};
 
 const CHECKPOINT: &[u8] = b"k";
 const VERSION: &[u8] = b"v";
@@ -52,6 +54,9 @@ pub enum StoreError {
         "the read models were written by another version of accord (layout {found}, not {LAYOUT})"
     )]
     OtherLayout { found: String },
+    /// The personal values of the facts cannot be read from the log's disclosure store.
+    #[error("personal values unavailable: {0}")]
+    Disclosures(String),
 }
 
 pub(crate) fn sled_error(e: &sled::Error) -> StoreError {
@@ -95,6 +100,13 @@ impl Facts {
     /// The parties named by the proposal.
     pub fn parties(&self) -> Vec<OrgId> {
         parties_of(&self.events)
+    }
+
+    /// Whether an event among them erases personal values.
+    pub fn erases(&self) -> bool {
+        self.events
+            .iter()
+            .any(|e| matches!(e.payload, Payload::PersonalDataErased(_)))
     }
 }
 
@@ -453,19 +465,27 @@ impl Store {
         self.db.apply_batch(batch).map_err(|e| sled_error(&e))
     }
 
-    /// A partnership's facts, or `None` when the store has never seen it.
-    pub fn facts(&self, p: &PartnershipId) -> Result<Option<Facts>, StoreError> {
-        self.facts_after(p, 0)
+    /// A partnership's facts, their personal values from `disclose`, or `None` when the store
+    /// has never seen it.
+    pub fn facts(
+        &self,
+        p: &PartnershipId,
+        disclose: &dyn Disclose,
+    ) -> Result<Option<Facts>, StoreError> {
+        self.facts_after(p, 0, disclose)
     }
 
     /// A partnership's facts after `after`: the events of its commits past that position (a
     /// position it was read up to before), or `None` when the store has never seen it. Each
     /// entry is written whole, so reading from the entries that start past `after` reads every
     /// commit past it.
+    /// Their personal values are joined in from `disclose` (those an erasure among them names
+    /// read as erased).
     pub fn facts_after(
         &self,
         p: &PartnershipId,
         after: Position,
+        disclose: &dyn Disclose,
     ) -> Result<Option<Facts>, StoreError> {
         let Some(meta) = self.meta(p)? else {
             return Ok(None);
@@ -474,7 +494,8 @@ impl Store {
             key: format!("commits of {p}"),
             message,
         };
-        let mut events = Vec::new();
+        let mut unjoined = Vec::new();
+        let mut wanted = BTreeSet::new();
         let mut position = after;
         let prefix = commits_prefix(p);
         let entries = self
@@ -495,13 +516,18 @@ impl Store {
                 let bytes = rest
                     .get(12..12 + len)
                     .ok_or_else(|| corrupt("a commit is cut short".into()))?;
-                let commit = SealedCommit::decode(bytes)
-                    .and_then(|s| s.commit())
+                let mut commit = SealedCommit::decode(bytes)
+                    .and_then(|s| s.read())
                     .map_err(|e| corrupt(e.to_string()))?;
-                events.extend(commit.events);
+                wanted.extend(commit.digests().map_err(|e| corrupt(e.to_string()))?);
+                unjoined.extend(commit.events);
                 rest = &rest[12 + len..];
             }
         }
+        let gone = erased(unjoined.iter().map(Unjoined::stored));
+        let wanted: Vec<Digest> = wanted.difference(&gone).copied().collect();
+        let disclosed = disclose.disclose(&wanted)?;
+        let events = unjoined.into_iter().map(|e| e.join(&disclosed)).collect();
         Ok(Some(Facts {
             meta,
             position,
@@ -562,7 +588,7 @@ impl Store {
                 return Ok(Some(stored));
             }
         }
-        let Some(facts) = self.facts(p)? else {
+        let Some(facts) = self.facts(p, &Undisclosed)? else {
             return Ok(None);
         };
         let Some(overview) = Partnership::from_events(&facts.events).overview(facts.position)

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use accord_domain::models::{Axes, Lists, Model, ModelSettings};
 use accord_domain::{CommitId, Event, EventId, EventInput, Hash, PartnershipId};
-use accord_log::StoredCommit;
+use accord_domain::personal::{Digest, seal};
+use accord_log::{Disclosed, StoredCommit};
 use accord_proto::SealedCommit;
 use bytes::Bytes;
 use proptest::prelude::*;
@@ -16,7 +17,7 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use crate::bulk::BulkLoad;
-use crate::{KeptSettings, Projections, Store};
+use crate::{Disclose, KeptSettings, Projections, Store};
 
 const PARTNERSHIPS: usize = 3;
 const COMMITS: usize = 40;
@@ -31,13 +32,37 @@ fn event(kind: &str, org: &str, at: OffsetDateTime, data: serde_json::Value) -> 
     .expect("a valid event")
 }
 
+/// The personal values of [`log`]'s commits, as the log's disclosure store would give them.
+#[derive(Debug)]
+struct Values(Disclosed);
+
+impl Disclose for Values {
+    fn disclose(&self, digests: &[Digest]) -> Result<Disclosed, crate::StoreError> {
+        Ok(digests
+            .iter()
+            .filter_map(|d| self.0.get(d).map(|x| (*d, x.clone())))
+            .collect())
+    }
+}
+
+fn values() -> Arc<dyn Disclose> {
+    Arc::new(Values(sealed_log().1))
+}
+
 /// `COMMITS` commits over `PARTNERSHIPS` partnerships, interleaved, each chain sealed: the first
 /// commit of each proposes it, then meetings are requested by either side, cancelled now and
 /// then.
 fn log() -> Vec<StoredCommit> {
+    sealed_log().0
+}
+
+/// [`log`] and the disclosures of its personal values (the same every time: salts 1, 2, ...).
+fn sealed_log() -> (Vec<StoredCommit>, Disclosed) {
+    let mut salt = 0u8;
+    let mut disclosed = Disclosed::new();
     let mut heads = [Hash::GENESIS; PARTNERSHIPS];
     let mut counts = [0usize; PARTNERSHIPS];
-    (0..COMMITS)
+    let commits = (0..COMMITS)
         .map(|i| {
             let n = (i * 7 + i / 3) % PARTNERSHIPS;
             let p = PartnershipId::parse(&format!("p{n}")).expect("slug");
@@ -71,12 +96,18 @@ fn log() -> Vec<StoredCommit> {
                 p.clone(),
                 at + time::Duration::minutes(1),
             );
+            let stored = seal(vec![e], &mut || {
+                salt = salt.wrapping_add(1);
+                [salt; 16]
+            });
+            disclosed.extend(stored.disclosures.into_iter().map(|d| (d.digest(), d)));
+            let e = &stored.events[0];
             let sealed = SealedCommit::seal_parts(
                 CommitId::from_unscoped_idempotency_key(&p, &i.to_string()),
                 &p,
                 heads[n],
                 e.recorded_at,
-                std::slice::from_ref(&e),
+                std::slice::from_ref(e),
             );
             heads[n] = sealed.hash;
             StoredCommit {
@@ -85,7 +116,8 @@ fn log() -> Vec<StoredCommit> {
                 bytes: Bytes::from(sealed.encode()),
             }
         })
-        .collect()
+        .collect();
+    (commits, disclosed)
 }
 
 fn uuid_of(i: usize) -> uuid::Uuid {
@@ -98,7 +130,7 @@ fn view(store: &Store) -> (u64, Vec<String>) {
     let settings = ModelSettings::default();
     let mut out = Vec::new();
     for p in store.partnerships().expect("ids") {
-        let facts = store.facts(&p).expect("read").expect("known");
+        let facts = store.facts(&p, values().as_ref()).expect("read").expect("known");
         out.push(format!("{p} {:?} {}", facts.meta, facts.events.len()));
         for model in Model::ALL {
             let m = facts
@@ -157,14 +189,14 @@ fn heads_answer_what_the_facts_answer_after_every_batch() {
         partnerships: 2,
         checkpoint_every: 2,
     };
-    let projections = Projections::open_with(dir.path(), kept).expect("open");
+    let projections = Projections::open_with(dir.path(), kept, values()).expect("open");
     let store = projections.store();
     let settings = ModelSettings::default();
     let mut heads_read = 0;
     in_batches(&log(), &[1, 3, 2, 5], |batch| {
         store.apply(batch).expect("apply");
         for p in store.partnerships().expect("ids") {
-            let facts = store.facts(&p).expect("read").expect("known");
+            let facts = store.facts(&p, values().as_ref()).expect("read").expect("known");
             for model in Model::ALL {
                 let (head_axes, at_head) = projections
                     .head(&p, &settings, |h| {
@@ -315,7 +347,7 @@ fn a_tampered_commit_stops_its_partnership_and_no_other() {
     assert_eq!(store.broken().expect("broken"), applied.breaks);
 
     let p1 = PartnershipId::parse("p1").expect("slug");
-    let facts = store.facts(&p1).expect("read").expect("known");
+    let facts = store.facts(&p1, values().as_ref()).expect("read").expect("known");
     assert_eq!(facts.meta.revision, b.broken.last_good);
     assert!(
         facts.events.len() == 2,
@@ -337,8 +369,8 @@ fn a_tampered_commit_stops_its_partnership_and_no_other() {
     for p in ["p0", "p2"] {
         let p = PartnershipId::parse(p).expect("slug");
         assert_eq!(
-            store.facts(&p).expect("read"),
-            clean.facts(&p).expect("read")
+            store.facts(&p, values().as_ref()).expect("read"),
+            clean.facts(&p, values().as_ref()).expect("read")
         );
     }
 }
@@ -356,8 +388,8 @@ fn a_bulk_load_stops_a_tampered_partnership_as_batches_do() {
     assert_eq!(bulk.broken().expect("broken").len(), 1);
     for p in batches.partnerships().expect("ids") {
         assert_eq!(
-            bulk.facts(&p).expect("read"),
-            batches.facts(&p).expect("read")
+            bulk.facts(&p, values().as_ref()).expect("read"),
+            batches.facts(&p, values().as_ref()).expect("read")
         );
     }
 }
@@ -366,7 +398,7 @@ fn a_bulk_load_stops_a_tampered_partnership_as_batches_do() {
 fn a_rebuilt_generation_replaces_the_current_one_on_disk_and_for_readers() {
     let dir = tempfile::tempdir().expect("tempdir");
     let commits = log();
-    let projections = Projections::open(dir.path()).expect("open");
+    let projections = Projections::open(dir.path(), values()).expect("open");
     projections.store().apply(&commits[..10]).expect("apply");
     let next = projections.next_generation().expect("next");
     let building: Arc<Store> = next.store.clone();
@@ -408,7 +440,7 @@ fn opening_removes_the_generations_current_does_not_name() {
     for stray in ["gen-2", "gen-4", "rebuild-scratch"] {
         std::fs::create_dir(dir.path().join(stray)).expect("stray generation");
     }
-    let projections = Projections::open(dir.path()).expect("open");
+    let projections = Projections::open(dir.path(), values()).expect("open");
     assert_eq!(projections.store().checkpoint().expect("checkpoint"), 0);
     assert_eq!(generations(dir.path()), ["gen-3"]);
     assert!(!dir.path().join("rebuild-scratch").exists());
@@ -425,7 +457,7 @@ fn a_store_of_another_layout_starts_again() {
             .expect("an old checkpoint");
         db.flush().expect("flush");
     }
-    let projections = Projections::open(dir.path()).expect("open");
+    let projections = Projections::open(dir.path(), values()).expect("open");
     assert_eq!(projections.store().checkpoint().expect("checkpoint"), 0);
     assert_eq!(generations(dir.path()), ["gen-2"]);
 }
@@ -454,7 +486,7 @@ fn overviews_follow_each_partnership_from_a_cursor() {
     );
     let facts = |p: &str| {
         store
-            .facts(&PartnershipId::parse(p).expect("slug"))
+            .facts(&PartnershipId::parse(p).expect("slug"), values().as_ref())
             .expect("read")
             .expect("known")
     };
@@ -491,4 +523,28 @@ fn a_fold_that_panics_answers_a_fault_for_its_partnership() {
         "the summary of p0 cannot be evaluated: an overflow"
     );
     assert_eq!(crate::guarded(&p, "summary", || 7), Ok(7));
+}
+
+/// Facts read with their personal values from the disclosure store; an erasure among them (or
+/// a store without the values) reads as erased.
+#[test]
+fn facts_join_their_personal_values() {
+    use accord_domain::Payload;
+    use accord_domain::personal::ERASED;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    store.apply(&log()).expect("apply");
+    let p = PartnershipId::parse("p0").expect("slug");
+    let vision = |facts: crate::Facts| match &facts.events[0].payload {
+        Payload::PartnershipProposed(x) => x.vision.clone(),
+        other => panic!("{other:?}"),
+    };
+    let joined = store.facts(&p, values().as_ref()).expect("read").expect("known");
+    assert_eq!(vision(joined), "v");
+    let without = store
+        .facts(&p, &crate::disclose::Undisclosed)
+        .expect("read")
+        .expect("known");
+    assert_eq!(vision(without), ERASED);
 }

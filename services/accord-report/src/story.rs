@@ -222,6 +222,13 @@ pub(crate) fn describe(e: &Event) -> String {
                 p.reason
             )
         }
+        Payload::PersonalDataErased(p) => format!(
+            "erased {} personal value{} at {}'s request ({})",
+            p.digests.len(),
+            if p.digests.len() == 1 { "" } else { "s" },
+            p.requested_by_org,
+            p.basis.as_str().replace('_', " ")
+        ),
     }
 }
 

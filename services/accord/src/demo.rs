@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use accord_domain::models::{Axes, Model, ModelSettings};
-use accord_projector::{Projections, Projector};
+use accord_projector::{FromLog, Projections, Projector};
 use tokio_util::sync::CancellationToken;
 
 use crate::terminal::Columns;
@@ -242,7 +242,7 @@ pub(crate) async fn run(data_dir: Option<PathBuf>, reports: &Path) -> Result<()>
     let mut rows = Vec::new();
     for stored in log.read_partnership(&p, 0).await? {
         let (sealed, commit) = stored.decode()?;
-        for e in &commit.events {
+        for e in commit.events.iter().map(|e| e.stored()) {
             rows.push(vec![
                 stored.position.to_string(),
                 e.occurred_at.format(MINUTES)?,
@@ -330,7 +330,7 @@ async fn samples(ledger: &Ledger, log: &dyn EventLog) -> Result<Vec<PartnershipI
         let mut span = (None, None);
         for stored in log.read_partnership(&p, 0).await? {
             for e in stored.decode()?.1.events {
-                let day = e.occurred_at.date();
+                let day = e.stored().occurred_at.date();
                 span.0 = Some(span.0.map_or(day, |d: time::Date| d.min(day)));
                 span.1 = Some(span.1.map_or(day, |d: time::Date| d.max(day)));
             }
@@ -384,7 +384,10 @@ async fn summaries(
     worked: &PartnershipId,
     samples: &[PartnershipId],
 ) -> Result<Projections> {
-    let projections = Projections::open(&dir.join("projections"))?;
+    let projections = Projections::open(
+        &dir.join("projections"),
+        Arc::new(FromLog::new(log.clone())),
+    )?;
     let projector = Projector::new(log.clone(), projections.clone(), false)?;
     let status = projector.status();
     let stop = CancellationToken::new();

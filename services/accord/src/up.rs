@@ -203,7 +203,8 @@ pub(crate) async fn run(args: Args, role: Role) -> Result<()> {
             partnerships: usize::try_from(args.kept_partnerships).unwrap_or(usize::MAX),
             checkpoint_every: usize::try_from(args.checkpoint_every).unwrap_or(usize::MAX),
         };
-        let projections = accord_projector::Projections::open_with(&dir, kept)
+        let disclose = Arc::new(accord_projector::FromLog::new(log.clone()));
+        let projections = accord_projector::Projections::open_with(&dir, kept, disclose)
             .with_context(|| format!("opening the read models in {}", dir.display()))?;
         let mut projector =
             accord_projector::Projector::new(log.clone(), projections.clone(), args.rebuild)?;

@@ -37,7 +37,8 @@ pub(super) async fn load(
         };
         let (checked, stored) = checked;
         let commit = &checked.commit;
-        let mut headers = commit_headers(&commit.partnership_id, commit.commit_id, &commit.events);
+        let types = commit.events.iter().map(|e| e.stored().event_type());
+        let mut headers = commit_headers(&commit.partnership_id, commit.commit_id, types);
         headers.insert(EXPECTED_LAST_SEQUENCE, (stored.position - 1).to_string());
         let ack = log
             .js
