@@ -269,7 +269,10 @@ fn check_fixture(version: u32, kind: &str) -> Commit {
     let mut read = sealed.read().expect("decode commit body");
     let values = disclosures(version, kind);
     assert_eq!(
-        read.digests().expect("digests").into_iter().collect::<HashSet<_>>(),
+        read.digests()
+            .expect("digests")
+            .into_iter()
+            .collect::<HashSet<_>>(),
         values.keys().copied().collect(),
         "v{version} {kind}: one disclosure per sealed value"
     );

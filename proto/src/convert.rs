@@ -747,10 +747,7 @@ fn stored_payload(version: u32, p: Option<pb::Payload>) -> Result<StoredPayload>
         Body::PersonalDataErased(x) => P::PersonalDataErased(d::PersonalDataErased {
             requested_by_org: org("requested_by_org", x.requested_by_org)?,
             basis: enum_domain("basis", d::ErasureBasis::ALL, x.basis)?,
-            request_ref: x
-                .request_ref
-                .map(|r| item("request_ref", r))
-                .transpose()?,
+            request_ref: x.request_ref.map(|r| item("request_ref", r)).transpose()?,
             digests: x
                 .digests
                 .iter()

@@ -15,9 +15,9 @@ pub mod event;
 pub mod history;
 pub mod ids;
 pub mod models;
-pub mod personal;
 #[cfg(feature = "openapi")]
 pub mod openapi;
+pub mod personal;
 mod rules;
 pub mod settings;
 pub mod upcast;

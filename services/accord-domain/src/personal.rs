@@ -96,8 +96,8 @@ pub struct InvalidDisclosure(String);
 
 impl Disclosure {
     pub fn new(salt: &str, path: &str, value: &str) -> Self {
-        let json = serde_json::to_string(&(salt, path, value))
-            .expect("three strings always serialize");
+        let json =
+            serde_json::to_string(&(salt, path, value)).expect("three strings always serialize");
         Self {
             json,
             salt: salt.to_owned(),
@@ -245,7 +245,11 @@ fn payload_fields(
         P::DeliverableCommitted(p) => {
             f(at("data.title"), Kind::Text, &mut p.title);
             if let Some(owner) = &mut p.owner_person {
-                f(at("data.owner_person"), Kind::Person(Some(&p.owner_org)), owner);
+                f(
+                    at("data.owner_person"),
+                    Kind::Person(Some(&p.owner_org)),
+                    owner,
+                );
             }
         }
         P::DeliverableDueDateChanged(p) => text("data.reason", &mut p.reason),
@@ -300,11 +304,7 @@ pub fn seal(events: Vec<Event>, salt: &mut dyn FnMut() -> [u8; 16]) -> Sealed {
         .into_iter()
         .map(|mut event| {
             each_field(&mut event, &mut |path, _, value| {
-                let d = Disclosure::new(
-                    &URL_SAFE_NO_PAD.encode(salt()),
-                    &path.to_string(),
-                    value,
-                );
+                let d = Disclosure::new(&URL_SAFE_NO_PAD.encode(salt()), &path.to_string(), value);
                 *value = d.digest().to_string();
                 disclosures.push(d);
             });
@@ -316,7 +316,6 @@ pub fn seal(events: Vec<Event>, salt: &mut dyn FnMut() -> [u8; 16]) -> Sealed {
         disclosures,
     }
 }
-
 
 /// An event as read from the log, before its personal values are joined back in.
 #[derive(Debug, Clone, PartialEq)]

@@ -320,11 +320,19 @@ fn a_sealed_field_without_a_digest_is_named() {
 #[test]
 fn digests_and_disclosures_have_one_text_form() {
     let d = Disclosure::new("c2FsdA", "actor.person", "Zoë \"Z\" Ångström");
-    assert_eq!(d.as_json(), r#"["c2FsdA","actor.person","Zoë \"Z\" Ångström"]"#);
+    assert_eq!(
+        d.as_json(),
+        r#"["c2FsdA","actor.person","Zoë \"Z\" Ångström"]"#
+    );
     let text = d.digest().to_string();
     assert_eq!(text.len(), 43);
     assert_eq!(text.parse::<Digest>(), Ok(d.digest()));
-    for bad in ["", "abc", &format!("{text}="), &text.replace(&text[..1], "+")] {
+    for bad in [
+        "",
+        "abc",
+        &format!("{text}="),
+        &text.replace(&text[..1], "+"),
+    ] {
         assert!(bad.parse::<Digest>().is_err(), "{bad}");
     }
     for bad in ["[]", r#"["a","b"]"#, r#"["a","b",3]"#, "x"] {
@@ -407,7 +415,10 @@ mod erasure_rules {
             let cmd = Command::Record {
                 partnership_id: p.clone(),
                 recorded_at: datetime!(2026-06-01 12:00 UTC),
-                events: vec![(EventId::from_uuid(Uuid::from_u128(i as u128 + 1)), g.clone())],
+                events: vec![(
+                    EventId::from_uuid(Uuid::from_u128(i as u128 + 1)),
+                    g.clone(),
+                )],
             };
             let events = decide(&state, cmd, &settings).expect("given");
             state = events.iter().fold(state, evolve);
@@ -441,10 +452,9 @@ mod erasure_rules {
 
     fn refused_fields(result: Result<(), DomainError>) -> Vec<(String, String)> {
         match result {
-            Err(DomainError::Validation(errors)) => errors
-                .into_iter()
-                .map(|e| (e.field, e.message))
-                .collect(),
+            Err(DomainError::Validation(errors)) => {
+                errors.into_iter().map(|e| (e.field, e.message)).collect()
+            }
             other => panic!("expected a refusal, got {other:?}"),
         }
     }
@@ -454,15 +464,24 @@ mod erasure_rules {
         let refused = refused_fields(run(true, &[proposal()], erasure("acme")));
         assert_eq!(refused[0].0, "events[0].type");
         assert!(refused[0].1.contains("accord forget"), "{refused:?}");
-        let note = input("partnership_status_changed", json!({"status": "active", "reason": "r"}));
+        let note = input(
+            "partnership_status_changed",
+            json!({"status": "active", "reason": "r"}),
+        );
         let refused = refused_fields(run(false, &[proposal()], note));
-        assert!(refused[0].1.contains("personal_data_erased events only"), "{refused:?}");
+        assert!(
+            refused[0].1.contains("personal_data_erased events only"),
+            "{refused:?}"
+        );
 
         let terminated = input(
             "partnership_status_changed",
             json!({"status": "terminated", "reason": "over"}),
         );
-        assert_eq!(run(false, &[proposal(), terminated], erasure("stmary")), Ok(()));
+        assert_eq!(
+            run(false, &[proposal(), terminated], erasure("stmary")),
+            Ok(())
+        );
         let refused = refused_fields(run(false, &[proposal()], erasure("globex")));
         assert_eq!(refused[0].0, "events[0].data.requested_by_org");
     }

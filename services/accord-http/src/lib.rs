@@ -19,6 +19,7 @@ pub mod auth;
 pub mod copy;
 mod dashboard;
 mod error;
+pub mod forget;
 pub mod history;
 pub mod list;
 mod metrics_setup;
@@ -43,7 +44,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -131,6 +132,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/partnerships/{id}/verify", get(verify))
         .route("/v1/log", get(copy::copy))
+        .route("/v1/forget", post(forget::forget))
         .route("/v1/ledger/key", get(ledger_key))
         .route("/v1/events/stream", get(stream::all))
         .route("/v1/openapi.json", get(openapi::serve))

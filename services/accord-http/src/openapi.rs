@@ -28,9 +28,11 @@ use utoipa::openapi::{
 };
 
 use crate::AppendAnswer;
+use crate::forget::ForgetAnswer;
 use crate::history::{HistoryEvent, HistoryPage};
 use crate::list::Page;
 use crate::{MAX_BODY_BYTES, Verified};
+use accord_ledger::ForgetRequest;
 use accord_ledger::receipt::LedgerPublicKey;
 
 /// `GET /v1/openapi.json`.
@@ -232,6 +234,8 @@ pub fn document() -> OpenApi {
     collect::<HistoryEvent>(&mut schemas);
     collect::<Page>(&mut schemas);
     collect::<Verified>(&mut schemas);
+    collect::<ForgetRequest>(&mut schemas);
+    collect::<ForgetAnswer>(&mut schemas);
     collect::<TrustTimeline>(&mut schemas);
     collect::<Throughput>(&mut schemas);
     collect::<Asymmetry>(&mut schemas);
@@ -441,6 +445,29 @@ pub fn document() -> OpenApi {
         .path("/v1/partnerships/{id}/verify", get(read_errors(verify)))
         .path("/v1/events/stream", get(stream(false)))
         .path("/v1/log", get(copy))
+        .path(
+            "/v1/forget",
+            utoipa::openapi::path::PathItem::new(
+                utoipa::openapi::HttpMethod::Post,
+                OperationBuilder::new()
+                    .operation_id(Some("forget"))
+                    .summary(Some("Erase a person's personal values (GDPR Art. 17); the erasure is recorded as personal_data_erased"))
+                    .request_body(Some(
+                        RequestBodyBuilder::new()
+                            .required(Some(Required::True))
+                            .content("application/json", ContentBuilder::new().schema(Some(of::<ForgetRequest>())).build())
+                            .build(),
+                    ))
+                    .response("200", json_response("What was erased, partnership by partnership (none when the person left no value).", of::<ForgetAnswer>()))
+                    .response("400", problem_response("The body is not JSON."))
+                    .response("401", problem_response("No token, or an unknown one (with a token file)."))
+                    .response("403", problem_response("The token is not a writer's of the org asking."))
+                    .response("404", problem_response("The partnership named does not exist."))
+                    .response("409", problem_response("The partnership moved on meanwhile, again and again: ask again."))
+                    .response("422", problem_response("A field breaks a rule (each names its field)."))
+                    .response("503", problem_response("The event log cannot be reached.")),
+            ),
+        )
         .path(
             "/v1/ledger/key",
             get(OperationBuilder::new()

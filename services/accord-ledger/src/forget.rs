@@ -108,7 +108,13 @@ impl Ledger {
             }
             // Without a partnership named, only where the asking org is a party (named, the
             // rules refuse it by name).
-            if !named && !cached.state.facts().parties.contains(&request.requested_by_org) {
+            if !named
+                && !cached
+                    .state
+                    .facts()
+                    .parties
+                    .contains(&request.requested_by_org)
+            {
                 return Ok(None);
             }
             let (matching, before) = self.matching(p, who).await?;

@@ -18,11 +18,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex as SyncMutex};
 
 use accord_domain::ids::Uuid;
+use accord_domain::personal::seal;
 use accord_domain::{
     ChainVerifier, Command, CommitId, DomainError, Event, EventId, EventInput, Hash, Link, OrgId,
     Overview, Partnership, PartnershipId, Settings, decide, evolve,
 };
-use accord_domain::personal::seal;
 use accord_log::{
     AppendRequest, Appended, EventLog, Expected, Head, LogError, Position, join_commits,
 };

@@ -29,11 +29,11 @@ use bytes::Bytes;
 use futures::StreamExt;
 use tokio::sync::{oneshot, watch};
 
-use crate::load::{Checked, Loading};
 use self::disclosures::SledDisclosures;
+use crate::load::{Checked, Loading};
 use crate::{
-    AppendRequest, Appended, CommitStream, Disclosed, EventLog, Expected, Head, LogError,
-    Position, StoredCommit, check_request, seal,
+    AppendRequest, Appended, CommitStream, Disclosed, EventLog, Expected, Head, LogError, Position,
+    StoredCommit, check_request, seal,
 };
 
 /// Requests waiting for the writer; a full queue makes appenders wait (back-pressure).
@@ -321,7 +321,8 @@ impl EventLog for EmbeddedLog {
 
     async fn disclosures(&self, digests: &[Digest]) -> Result<Disclosed, LogError> {
         let digests = digests.to_vec();
-        self.with_disclosures(move |store| store.get(&digests)).await
+        self.with_disclosures(move |store| store.get(&digests))
+            .await
     }
 
     async fn erase(&self, digests: &BTreeSet<Digest>) -> Result<(), LogError> {

@@ -44,8 +44,8 @@ use self::atomic::Outbound;
 use self::batcher::Batcher;
 use self::disclosures::KvDisclosures;
 use crate::{
-    AppendRequest, Appended, CommitStream, Disclosed, EventLog, Expected, Head, LogError,
-    Position, StoredCommit, check_request, seal,
+    AppendRequest, Appended, CommitStream, Disclosed, EventLog, Expected, Head, LogError, Position,
+    StoredCommit, check_request, seal,
 };
 
 /// The stream every commit goes to.
@@ -271,12 +271,11 @@ impl JetStreamLog {
         head: Head,
     ) -> Result<Result<Appended, PublishErrorKind>, LogError> {
         let sealed = seal(request, head);
-        let mut headers =
-            commit_headers(
-                &request.partnership_id,
-                request.commit_id,
-                request.events.iter().map(accord_domain::Event::event_type),
-            );
+        let mut headers = commit_headers(
+            &request.partnership_id,
+            request.commit_id,
+            request.events.iter().map(accord_domain::Event::event_type),
+        );
         headers.insert(EXPECTED_LAST_SUBJECT_SEQUENCE, head.revision.to_string());
         let message = Outbound {
             subject: Self::subject(&request.partnership_id),

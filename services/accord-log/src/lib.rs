@@ -189,7 +189,10 @@ pub async fn join_commits(
         wanted.extend(commit.digests().map_err(|e| s.corrupt(&e))?);
         read.push((sealed, commit));
     }
-    let gone = erased(read.iter().flat_map(|(_, c)| c.events.iter().map(|e| e.stored())));
+    let gone = erased(
+        read.iter()
+            .flat_map(|(_, c)| c.events.iter().map(|e| e.stored())),
+    );
     let wanted: Vec<Digest> = wanted.difference(&gone).copied().collect();
     let disclosed = log.disclosures(&wanted).await?;
     Ok(read

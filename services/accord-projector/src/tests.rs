@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use accord_domain::models::{Axes, Lists, Model, ModelSettings};
-use accord_domain::{CommitId, Event, EventId, EventInput, Hash, PartnershipId};
 use accord_domain::personal::{Digest, seal};
+use accord_domain::{CommitId, Event, EventId, EventInput, Hash, PartnershipId};
 use accord_log::{Disclosed, StoredCommit};
 use accord_proto::SealedCommit;
 use bytes::Bytes;
@@ -130,7 +130,10 @@ fn view(store: &Store) -> (u64, Vec<String>) {
     let settings = ModelSettings::default();
     let mut out = Vec::new();
     for p in store.partnerships().expect("ids") {
-        let facts = store.facts(&p, values().as_ref()).expect("read").expect("known");
+        let facts = store
+            .facts(&p, values().as_ref())
+            .expect("read")
+            .expect("known");
         out.push(format!("{p} {:?} {}", facts.meta, facts.events.len()));
         for model in Model::ALL {
             let m = facts
@@ -196,7 +199,10 @@ fn heads_answer_what_the_facts_answer_after_every_batch() {
     in_batches(&log(), &[1, 3, 2, 5], |batch| {
         store.apply(batch).expect("apply");
         for p in store.partnerships().expect("ids") {
-            let facts = store.facts(&p, values().as_ref()).expect("read").expect("known");
+            let facts = store
+                .facts(&p, values().as_ref())
+                .expect("read")
+                .expect("known");
             for model in Model::ALL {
                 let (head_axes, at_head) = projections
                     .head(&p, &settings, |h| {
@@ -347,7 +353,10 @@ fn a_tampered_commit_stops_its_partnership_and_no_other() {
     assert_eq!(store.broken().expect("broken"), applied.breaks);
 
     let p1 = PartnershipId::parse("p1").expect("slug");
-    let facts = store.facts(&p1, values().as_ref()).expect("read").expect("known");
+    let facts = store
+        .facts(&p1, values().as_ref())
+        .expect("read")
+        .expect("known");
     assert_eq!(facts.meta.revision, b.broken.last_good);
     assert!(
         facts.events.len() == 2,
@@ -540,7 +549,10 @@ fn facts_join_their_personal_values() {
         Payload::PartnershipProposed(x) => x.vision.clone(),
         other => panic!("{other:?}"),
     };
-    let joined = store.facts(&p, values().as_ref()).expect("read").expect("known");
+    let joined = store
+        .facts(&p, values().as_ref())
+        .expect("read")
+        .expect("known");
     assert_eq!(vision(joined), "v");
     let without = store
         .facts(&p, &crate::disclose::Undisclosed)

@@ -100,12 +100,15 @@ impl SledDisclosures {
             .iter()
             .map(|kv| {
                 let (k, v) = kv.map_err(|e| sled_error(&e))?;
-                let digest = Digest(k.as_ref().try_into().map_err(|_| {
-                    LogError::CorruptDisclosure {
-                        key: format!("{k:?}"),
-                        message: "the key is not a 32-byte digest".into(),
-                    }
-                })?);
+                let digest =
+                    Digest(
+                        k.as_ref()
+                            .try_into()
+                            .map_err(|_| LogError::CorruptDisclosure {
+                                key: format!("{k:?}"),
+                                message: "the key is not a 32-byte digest".into(),
+                            })?,
+                    );
                 crate::read_disclosure(&digest, &v)
             })
             .collect()
@@ -132,7 +135,8 @@ impl SledDisclosures {
         let mut batch = sled::Batch::default();
         for kv in current.db.iter() {
             let (k, v) = kv.map_err(|e| sled_error(&e))?;
-            let erased = <[u8; 32]>::try_from(k.as_ref()).is_ok_and(|k| digests.contains(&Digest(k)));
+            let erased =
+                <[u8; 32]>::try_from(k.as_ref()).is_ok_and(|k| digests.contains(&Digest(k)));
             if !erased {
                 batch.insert(k, v);
             }

@@ -102,10 +102,11 @@ impl KvDisclosures {
         let digests = keys
             .iter()
             .map(|k| {
-                k.parse::<Digest>().map_err(|e| LogError::CorruptDisclosure {
-                    key: k.clone(),
-                    message: e.to_string(),
-                })
+                k.parse::<Digest>()
+                    .map_err(|e| LogError::CorruptDisclosure {
+                        key: k.clone(),
+                        message: e.to_string(),
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut found: Vec<Disclosure> = self.get(&digests).await?.into_values().collect();
