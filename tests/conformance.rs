@@ -133,7 +133,7 @@ pub(crate) fn event(p: &PartnershipId, n: u64) -> Event {
         causation_id: None,
         correlation_id: None,
         payload: Payload::MeetingRequested(MeetingRequested {
-            meeting_id: ItemId::parse(&format!("m{n}")).expect("slug"),
+            meeting_id: ItemId::parse(&format!("m{n}-{p}")).expect("slug"),
             requested_by_org: OrgId::parse("acme").expect("slug"),
             purpose: "quarterly review".into(),
             proposed_location_org: None,
@@ -624,7 +624,8 @@ pub(crate) async fn tampering_is_detected(mut backend: Backend) {
         Verification::Ok { commits: 6, .. }
     ));
     let target = positions[3];
-    let marker = format!("note-{p}-3");
+    // The meeting's id: the note is a personal value, stored apart from the commit.
+    let marker = format!("m3-{p}");
     drop(log);
     crate::tamper::flip_byte(&mut backend, target, marker.as_bytes());
     let log = backend.open().await;

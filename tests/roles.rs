@@ -85,6 +85,9 @@ async fn js(server: &NatsServer, ca: &TestCa, user: &str) -> jetstream::Context 
     js
 }
 
+/// The stream of the bucket of personal values.
+const DISCLOSURES: &str = "KV_ACCORD_DISCLOSURES";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_nats_user_does_its_job_and_nothing_else() {
     let ca = TestCa::new();
@@ -164,13 +167,14 @@ async fn each_nats_user_does_its_job_and_nothing_else() {
         js(&server, &ca, "projector").await,
         js(&server, &ca, "client").await,
     );
-    let forged = async |js: &jetstream::Context| match js
-        .publish("accord.events.acme-stmary", "forged".into())
+    let forged_on = async |js: &jetstream::Context, subject: &'static str| match js
+        .publish(subject, "forged".into())
         .await
     {
         Ok(ack) => ack.await.is_err(),
         Err(_) => true,
     };
+    let forged = async |js: &jetstream::Context| forged_on(js, "accord.events.acme-stmary").await;
     let update = async |js: &jetstream::Context| {
         let config = jetstream::stream::Config {
             name: "ACCORD_EVENTS".to_owned(),
@@ -216,6 +220,35 @@ async fn each_nats_user_does_its_job_and_nothing_else() {
         "nobody but admin updates or purges the stream"
     );
 
+    // The personal values: the projector reads them; only the ledger stores or erases one.
+    let erase = async |js: &jetstream::Context| match js.get_stream(DISCLOSURES).await {
+        Ok(stream) => stream.delete_message(1).await.is_err(),
+        Err(_) => true,
+    };
+    let value = "$KV.ACCORD_DISCLOSURES.forged";
+    let denied = tokio::join!(
+        erase(&projector),
+        erase(&client_js),
+        erase(&analytics),
+        forged_on(&projector, value),
+        forged_on(&client_js, value),
+        forged_on(&analytics, value),
+    );
+    assert_eq!(
+        denied,
+        (true, true, true, true, true, true),
+        "nobody but the ledger stores or erases a personal value"
+    );
+    assert!(
+        projector.get_stream(DISCLOSURES).await.is_ok(),
+        "the projector reads the personal values"
+    );
+    assert!(
+        client_js.get_stream(DISCLOSURES).await.is_err()
+            && analytics.get_stream(DISCLOSURES).await.is_err(),
+        "neither a client nor an analytics reader reads the personal values"
+    );
+
     // admin: everything; the stream holds the one commit, with its settings intact.
     let admin = js(&server, &ca, "admin").await;
     let mut events = admin
@@ -226,6 +259,12 @@ async fn each_nats_user_does_its_job_and_nothing_else() {
     assert_eq!(info.state.messages, 1, "only the client's commit landed");
     assert!(info.config.deny_delete && info.config.deny_purge);
     assert_eq!(info.config.max_messages, -1, "the stream was not updated");
+    let mut values = admin.get_stream(DISCLOSURES).await.expect("admin reads");
+    let state = values.info().await.expect("bucket info").state.clone();
+    assert!(
+        state.messages >= 1 && state.first_sequence == 1,
+        "the commit's personal values are all there: {state:?}"
+    );
     admin
         .update_stream(info.config.clone())
         .await

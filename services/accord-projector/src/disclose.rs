@@ -1,6 +1,6 @@
 //! Where the read side reads personal values from: the log's disclosure store, asked for the
 //! digests of the events it folds (queries and the feed run on blocking threads, so a fetch may
-//! wait there for the log).
+//! wait there for the log; the demo's summaries wait in place of a worker).
 
 use std::sync::Arc;
 
@@ -22,8 +22,8 @@ pub struct FromLog {
 }
 
 impl FromLog {
-    /// Reads from `log` on the current runtime. Call it from the runtime; `disclose` is then
-    /// called from blocking threads only (never from a task: it waits for the answer).
+    /// Reads from `log` on the current runtime (a multi-threaded one). Call it from the runtime;
+    /// `disclose` waits for the answer, on a blocking thread or in place of a task's worker.
     pub fn new(log: Arc<dyn EventLog>) -> Self {
         Self {
             log,
@@ -37,9 +37,8 @@ impl Disclose for FromLog {
         if digests.is_empty() {
             return Ok(Disclosed::new());
         }
-        self.runtime
-            .block_on(self.log.disclosures(digests))
-            .map_err(|e| StoreError::Disclosures(e.to_string()))
+        tokio::task::block_in_place(|| self.runtime.block_on(self.log.disclosures(digests)))
+            .map_err(StoreError::Disclosures)
     }
 }
 

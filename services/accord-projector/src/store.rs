@@ -55,8 +55,8 @@ pub enum StoreError {
     )]
     OtherLayout { found: String },
     /// The personal values of the facts cannot be read from the log's disclosure store.
-    #[error("personal values unavailable: {0}")]
-    Disclosures(String),
+    #[error("personal values unavailable")]
+    Disclosures(#[source] accord_log::LogError),
 }
 
 pub(crate) fn sled_error(e: &sled::Error) -> StoreError {

@@ -13,7 +13,7 @@ use accord_domain::personal::{Digest, Disclosure};
 use async_nats::jetstream::{
     self,
     kv::{self, CreateErrorKind},
-    stream::StorageType,
+    stream::{self, DiscardPolicy, StorageType},
 };
 use futures::{StreamExt, TryStreamExt};
 
@@ -21,6 +21,8 @@ use crate::{Disclosed, LogError};
 
 /// The bucket of disclosures.
 pub const BUCKET: &str = "ACCORD_DISCLOSURES";
+/// The bucket's stream.
+const STREAM: &str = "KV_ACCORD_DISCLOSURES";
 /// Requests to the bucket in flight at once when many are asked for.
 const IN_FLIGHT: usize = 64;
 
@@ -30,29 +32,38 @@ pub(super) struct KvDisclosures {
 }
 
 impl KvDisclosures {
-    /// Opens the bucket, creating it (with the event stream's replicas) when it is missing.
+    /// Opens the bucket, creating its stream (with the event stream's replicas) when it is
+    /// missing. The stream is made by hand rather than by `create_key_value`, which asks for the
+    /// account's limits in a form a 2.9 server does not answer and sets `deny_delete`, which
+    /// would forbid the erasing delete.
     pub(super) async fn open(js: &jetstream::Context, replicas: usize) -> Result<Self, LogError> {
-        let kv = match js.get_key_value(BUCKET).await {
-            Ok(kv) => kv,
-            Err(_) => {
-                let config = kv::Config {
-                    bucket: BUCKET.into(),
-                    description: "accord: personal values, erasable (docs/domain.md)".into(),
-                    history: 1,
-                    storage: StorageType::File,
-                    num_replicas: replicas,
-                    ..Default::default()
-                };
-                match js.create_key_value(config).await {
-                    Ok(kv) => kv,
-                    // Another process created it meanwhile.
-                    Err(_) => js
-                        .get_key_value(BUCKET)
+        let have = match js.get_stream(STREAM).await {
+            Ok(s) => s.cached_info().config.clone(),
+            Err(e) if super::is_stream_not_found(&e) => {
+                match js.create_stream(config(replicas)).await {
+                    Ok(s) => s.cached_info().config.clone(),
+                    // Another process created it meanwhile: check what it made.
+                    Err(created) => js
+                        .get_stream(STREAM)
                         .await
-                        .map_err(|e| unavailable(&e))?,
+                        .map_err(|e| unavailable(&format!("{created}; then {e}")))?
+                        .cached_info()
+                        .config
+                        .clone(),
                 }
             }
+            Err(e) => return Err(unavailable(&e)),
         };
+        if have.deny_delete {
+            return Err(LogError::Misconfigured(format!(
+                "stream {STREAM} denies deletes, so no personal value could be erased: \
+                 set deny_delete to false (docs/operations.md)"
+            )));
+        }
+        let kv = js
+            .get_key_value(BUCKET)
+            .await
+            .map_err(|e| unavailable(&e))?;
         Ok(Self { kv })
     }
 
@@ -139,6 +150,24 @@ impl KvDisclosures {
             .buffer_unordered(IN_FLIGHT)
             .try_collect()
             .await
+    }
+}
+
+/// The bucket's stream as `create_key_value` would make it (one value per key, direct gets),
+/// except that deletes are allowed while purges and roll-ups are not.
+fn config(replicas: usize) -> stream::Config {
+    stream::Config {
+        name: STREAM.into(),
+        description: Some("accord: personal values, erasable (docs/domain.md)".into()),
+        subjects: vec![format!("$KV.{BUCKET}.>")],
+        max_messages_per_subject: 1,
+        storage: StorageType::File,
+        num_replicas: replicas.max(1),
+        discard: DiscardPolicy::New,
+        allow_direct: true,
+        deny_delete: false,
+        deny_purge: true,
+        ..Default::default()
     }
 }
 
