@@ -5,8 +5,15 @@
 //! the log's last position when the request came), then streams every commit after `after` up
 //! to it, one JSON line each (`{"position", "partnership_id", "commit"}`, the stored bytes in
 //! base64; see [`accord_log::StoredCommit`]). A client knows it has the whole copy when its
-//! last line is at that position. Only an auditor (or anyone, when the API is open) may copy
-//! the log: it holds every partnership.
+//! last line is at that position.
+//!
+//! `GET /v1/log/disclosures`: every personal value the log holds now (docs/domain.md, "Personal
+//! data"), one disclosure per line (`[salt, path, value]`, the exact bytes its digest hashes),
+//! in digest order. `accord backup` keeps those its copy refers to. An erased value is gone, so
+//! it is in no copy taken after its erasure.
+//!
+//! Only an auditor (or anyone, when the API is open) may copy either: they hold every
+//! partnership.
 
 use accord_ledger::LedgerError;
 use accord_log::{LogError, Position};
@@ -28,20 +35,23 @@ pub(crate) struct CopyQuery {
     after: Option<String>,
 }
 
+/// Lets an auditor through, or anyone when the API is open.
+fn auditor_only(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    match state.caller(headers)? {
+        Caller::Open => Ok(()),
+        Caller::Granted(g) if g.role == Role::Auditor => Ok(()),
+        Caller::Granted(_) => Err(ApiError::Forbidden(
+            "a copy of the log holds every partnership: only an auditor may take it".into(),
+        )),
+    }
+}
+
 pub(crate) async fn copy(
     State(state): State<AppState>,
     Query(q): Query<CopyQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    match state.caller(&headers)? {
-        Caller::Open => {}
-        Caller::Granted(g) if g.role == Role::Auditor => {}
-        Caller::Granted(_) => {
-            return Err(ApiError::Forbidden(
-                "a copy of the log holds every partnership: only an auditor may take it".into(),
-            ));
-        }
-    }
+    auditor_only(&state, &headers)?;
     let after: Position = number("after", q.after.as_deref(), 0..=u64::MAX)?.unwrap_or(0);
     let last = state.log.last_position().await.map_err(LedgerError::from)?;
     let commits = if after >= last {
@@ -67,12 +77,36 @@ pub(crate) async fn copy(
         line.push(b'\n');
         Ok::<_, LogError>(Bytes::from(line))
     });
-    let mut response = Body::from_stream(lines).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
+    let mut response = ndjson(Body::from_stream(lines));
+    response
+        .headers_mut()
+        .insert(LAST_POSITION, HeaderValue::from(last));
+    Ok(response)
+}
+
+pub(crate) async fn disclosures(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    auditor_only(&state, &headers)?;
+    let all = state
+        .log
+        .all_disclosures()
+        .await
+        .map_err(LedgerError::from)?;
+    let mut body = String::new();
+    for d in &all {
+        body.push_str(d.as_json());
+        body.push('\n');
+    }
+    Ok(ndjson(Body::from(body)))
+}
+
+fn ndjson(body: Body) -> Response {
+    let mut response = body.into_response();
+    response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/x-ndjson"),
     );
-    headers.insert(LAST_POSITION, HeaderValue::from(last));
-    Ok(response)
+    response
 }

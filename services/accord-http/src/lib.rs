@@ -132,6 +132,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/partnerships/{id}/verify", get(verify))
         .route("/v1/log", get(copy::copy))
+        .route("/v1/log/disclosures", get(copy::disclosures))
         .route("/v1/forget", post(forget::forget))
         .route("/v1/ledger/key", get(ledger_key))
         .route("/v1/events/stream", get(stream::all))

@@ -437,6 +437,19 @@ pub fn document() -> OpenApi {
         .response("401", problem_response("No token, or an unknown one (with a token file)."))
         .response("403", problem_response("The token is not an auditor's."))
         .response("503", problem_response("The event log cannot be reached."));
+    let disclosures = OperationBuilder::new()
+        .operation_id(Some("copy_disclosures"))
+        .summary(Some("Every personal value the log holds, for a backup (auditors only)"))
+        .response(
+            "200",
+            ResponseBuilder::new()
+                .description("One disclosure per line, in digest order: the JSON array [salt, path, value] whose exact bytes hash (SHA-256, base64url) to the digest its event holds. An erased value is absent.")
+                .content("application/x-ndjson", ContentBuilder::new().schema(Some(ObjectBuilder::new().schema_type(Type::String))).build())
+                .build(),
+        )
+        .response("401", problem_response("No token, or an unknown one (with a token file)."))
+        .response("403", problem_response("The token is not an auditor's."))
+        .response("503", problem_response("The event log cannot be reached."));
     let mut events_path = PathItem::new(HttpMethod::Post, read_errors(append));
     events_path.merge_operations(get(read_errors(history)));
     let mut paths = PathsBuilder::new()
@@ -445,6 +458,7 @@ pub fn document() -> OpenApi {
         .path("/v1/partnerships/{id}/verify", get(read_errors(verify)))
         .path("/v1/events/stream", get(stream(false)))
         .path("/v1/log", get(copy))
+        .path("/v1/log/disclosures", get(disclosures))
         .path(
             "/v1/forget",
             utoipa::openapi::path::PathItem::new(

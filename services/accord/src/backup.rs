@@ -5,9 +5,11 @@
 //! - `commits.jsonl`: every commit up to one position, in log order, one JSON line each
 //!   (`{"position", "partnership_id", "commit"}`, the stored bytes in base64), as
 //!   `GET /v1/log` sends them;
+//! - `disclosures.jsonl`: the personal values those commits refer to and have not erased (see
+//!   [`values`]);
 //! - `manifest.json`, written last (a directory without it is no backup): the format, when and
 //!   from where it was taken, the last position, the number of commits, the SHA-256 of
-//!   `commits.jsonl` and the head of every partnership.
+//!   `commits.jsonl` and of `disclosures.jsonl`, and the head of every partnership.
 //!
 //! The log only grows, so a prefix of it is consistent while appends go on. `backup` checks
 //! the copy as it arrives (positions that follow one another, every chain link and hash) and
@@ -15,6 +17,11 @@
 //! empty store through the log's `load` (which checks every commit again and keeps its bytes and
 //! position), and compares every head with the manifest. The read models are not in a backup:
 //! the projector of the restored store builds them from the log.
+//!
+//! A backup of format 1 (taken before personal values were stored apart, schema version 3) has
+//! no `disclosures.jsonl`; it restores as it always did.
+
+mod values;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -37,10 +44,15 @@ use tokio::io::AsyncBufReadExt;
 use crate::api::{Server, exit_for, explain};
 use crate::output::{Output, finish_out, start_out};
 use crate::up::Store;
+use values::{Refs, ValuesFile};
 
 const MANIFEST: &str = "manifest.json";
+/// Personal values stored at once while restoring.
+const LOAD_VALUES: usize = 1000;
 const COMMITS: &str = "commits.jsonl";
-const FORMAT: &str = "accord-backup/1";
+const FORMAT: &str = "accord-backup/2";
+/// The format before personal values were stored apart: commits only.
+const FORMAT_1: &str = "accord-backup/1";
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct BackupArgs {
@@ -80,6 +92,9 @@ struct Manifest {
     commits: u64,
     /// SHA-256 of `commits.jsonl`, hex.
     commits_sha256: String,
+    /// `disclosures.jsonl` (format 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    disclosures: Option<ValuesFile>,
     partnerships: BTreeMap<PartnershipId, PartnershipHead>,
 }
 
@@ -103,6 +118,7 @@ impl From<Head> for PartnershipHead {
 struct CheckedFile {
     sha256: String,
     loading: Loading,
+    refs: Refs,
 }
 
 /// Reads a backup's commits, hashing the file and checking every commit as a log would load it.
@@ -112,6 +128,7 @@ fn check_file(path: &Path) -> Result<CheckedFile> {
     let mut reader = std::io::BufReader::new(file);
     let mut sha = Sha256::new();
     let mut loading = Loading::start(0)?;
+    let mut refs = Refs::default();
     let mut line = Vec::new();
     for n in 1.. {
         line.clear();
@@ -121,13 +138,16 @@ fn check_file(path: &Path) -> Result<CheckedFile> {
         sha.update(&line);
         let stored: StoredCommit = serde_json::from_slice(&line)
             .with_context(|| format!("line {n} of {} cannot be read", path.display()))?;
-        loading
+        let mut checked = loading
             .check(&stored)
+            .with_context(|| format!("line {n} of {}", path.display()))?;
+        refs.note(&mut checked.commit)
             .with_context(|| format!("line {n} of {}", path.display()))?;
     }
     Ok(CheckedFile {
         sha256: hex_of(sha),
         loading,
+        refs,
     })
 }
 
@@ -166,13 +186,14 @@ pub(crate) async fn backup(args: BackupArgs) -> Result<ExitCode> {
     let mut writer = std::io::BufWriter::new(file);
     let mut sha = Sha256::new();
     let mut loading = Loading::start(0)?;
+    let mut refs = Refs::default();
     let mut commits = 0u64;
     let mut pending: Vec<u8> = Vec::new();
     let mut body = response.bytes_stream();
     let mut line_of = |line: &[u8]| -> Result<()> {
         let stored: StoredCommit = serde_json::from_slice(line)
             .with_context(|| format!("line {} of the copy cannot be read", commits + 1))?;
-        loading.check(&stored)?;
+        refs.note(&mut loading.check(&stored)?.commit)?;
         writer.write_all(line)?;
         writer.write_all(b"\n")?;
         sha.update(line);
@@ -202,6 +223,24 @@ pub(crate) async fn backup(args: BackupArgs) -> Result<ExitCode> {
     let file = writer.into_inner().map_err(|e| e.into_error())?;
     finish_out(file, &commits_path)?;
 
+    // The personal values, fetched after the commits: every one they refer to is there,
+    // unless it was erased since.
+    let response = args
+        .server
+        .send(client.get(args.server.url("/v1/log/disclosures")))
+        .await?;
+    let status = response.status();
+    if !status.is_success() {
+        let body = response.json().await.unwrap_or_default();
+        explain(status, &body);
+        return Ok(exit_for(status));
+    }
+    let body = response
+        .text()
+        .await
+        .context("the personal values were cut off")?;
+    let written = values::write(dir, &body, &refs)?;
+
     let manifest = Manifest {
         format: FORMAT.into(),
         taken_at: accord_domain::values::rfc3339::format(time::OffsetDateTime::now_utc()),
@@ -210,6 +249,7 @@ pub(crate) async fn backup(args: BackupArgs) -> Result<ExitCode> {
         last_position: last,
         commits,
         commits_sha256: hex_of(sha),
+        disclosures: Some(written.file.clone()),
         partnerships: loading
             .heads()
             .map(|(p, h)| (p.clone(), PartnershipHead::from(h)))
@@ -229,15 +269,24 @@ pub(crate) async fn backup(args: BackupArgs) -> Result<ExitCode> {
         "commits": manifest.commits,
         "partnerships": manifest.partnerships.len(),
         "commits_sha256": manifest.commits_sha256,
+        "personal_values": written.file.values,
+        "erased_since": written.erased_since,
     });
     args.output.print(&summary, || {
         println!(
-            "backup of {} commits of {} partnerships, up to position {}, in {} (every chain verified)",
+            "backup of {} commits of {} partnerships, up to position {}, and {} personal values, in {} (every chain verified)",
             manifest.commits,
             manifest.partnerships.len(),
             manifest.last_position,
+            written.file.values,
             dir.display()
         );
+        if written.erased_since > 0 {
+            println!(
+                "{} personal values the copy refers to were erased while it was taken: they are not in the backup",
+                written.erased_since
+            );
+        }
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -256,8 +305,9 @@ pub(crate) async fn restore(args: RestoreArgs) -> Result<ExitCode> {
             .with_context(|| format!("{} cannot be read", path.display()))?
     };
     ensure!(
-        manifest.format == FORMAT,
-        "{} is a backup of format {:?}; this accord restores {FORMAT:?}",
+        (manifest.format == FORMAT) == manifest.disclosures.is_some()
+            && [FORMAT, FORMAT_1].contains(&manifest.format.as_str()),
+        "{} is a backup of format {:?}; this accord restores {FORMAT:?} (with its personal values) and {FORMAT_1:?}",
         dir.display(),
         manifest.format
     );
@@ -290,7 +340,18 @@ pub(crate) async fn restore(args: RestoreArgs) -> Result<ExitCode> {
         manifest.partnerships.len()
     );
 
+    let disclosures = match &manifest.disclosures {
+        Some(want) => values::read(dir, want, &checked.refs)?,
+        None => Vec::new(),
+    };
+
     let (log, place) = open(&args.store).await?;
+    // The values first: a commit is never stored without its disclosures.
+    for chunk in disclosures.chunks(LOAD_VALUES) {
+        log.load_disclosures(chunk)
+            .await
+            .with_context(|| format!("loading the personal values into {place}"))?;
+    }
     let file = tokio::fs::File::open(&commits_path).await?;
     let lines = commits_in(tokio::io::BufReader::new(file));
     let loaded = log
@@ -319,12 +380,14 @@ pub(crate) async fn restore(args: RestoreArgs) -> Result<ExitCode> {
         "last_position": loaded,
         "commits": manifest.commits,
         "partnerships": manifest.partnerships.len(),
+        "personal_values": disclosures.len(),
     });
     args.output.print(&summary, || {
         println!(
-            "restored {} commits of {} partnerships, up to position {loaded}, into {place}; every head matches the manifest",
+            "restored {} commits of {} partnerships, up to position {loaded}, and {} personal values, into {place}; every head matches the manifest",
             manifest.commits,
-            manifest.partnerships.len()
+            manifest.partnerships.len(),
+            disclosures.len()
         );
     })?;
     Ok(ExitCode::SUCCESS)
