@@ -23,6 +23,8 @@ mod dashboard;
 #[cfg(test)]
 mod e2e;
 #[cfg(test)]
+mod erasure;
+#[cfg(test)]
 mod exports;
 #[cfg(test)]
 mod golden;

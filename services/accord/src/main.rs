@@ -5,6 +5,7 @@ mod backup;
 mod client;
 mod demo;
 mod export;
+mod forget;
 mod output;
 mod receipts;
 mod retro;
@@ -86,6 +87,10 @@ enum Cmd {
     /// Load a backup into an empty store (the embedded store of --data-dir, or --nats), keeping
     /// every commit's position and bytes; the projector rebuilds the read models from it.
     Restore(backup::RestoreArgs),
+    /// Erase a person's personal values (GDPR Art. 17): every name and note that names them, in
+    /// every partnership of --as-org (or one). The erasure is recorded (personal_data_erased);
+    /// the events, their hashes and every read model stay, the values read as [erased].
+    Forget(forget::ForgetArgs),
     /// Manage access tokens.
     #[command(subcommand)]
     Token(TokenCmd),
@@ -142,6 +147,7 @@ fn main() -> ExitCode {
             Cmd::Retro(args) => retro::retro(args).await,
             Cmd::Backup(args) => backup::backup(args).await,
             Cmd::Restore(args) => backup::restore(args).await,
+            Cmd::Forget(args) => forget::forget(args).await,
             Cmd::Token(TokenCmd::New(args)) => token::new(args).map(|()| ExitCode::SUCCESS),
             Cmd::Completions { shell } => {
                 clap_complete::generate(
