@@ -220,11 +220,18 @@ fn the_demo_runs_without_a_server() {
     let (code, out, err) = accord(&["demo", "--reports", reports.to_str().expect("utf-8")]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        out.contains("hash chain of acme-stmary: 5 commits, every link holds"),
+        out.contains("hash chain of acme-stmary: 6 commits, every link holds"),
         "{out}"
     );
     assert!(
-        out.contains("receipts of its 5 commits, signed by ledger key")
+        out.contains("erased, the erasure recorded at revision 6")
+            && out.contains("the attendees of meeting m1 now read: Ana Ruiz, [erased]")
+            && !out.contains("Sam Lee,")
+            && !out.contains(", Dr Sam Lee"),
+        "the demo erases a person: {out}"
+    );
+    assert!(
+        out.contains("receipts of its 6 commits, signed by ledger key")
             && out.contains("every head is still in the log"),
         "{out}"
     );
@@ -246,7 +253,7 @@ fn the_demo_runs_without_a_server() {
     }
     // Then the projector's summary of each: the worked example ends with R1 at warn (step 5).
     assert!(
-        out.contains("the projector folded all 185 commits into read models"),
+        out.contains("the projector folded all 186 commits into read models"),
         "{out}"
     );
     for p in ["acme-stmary", "medai-lakeside", "tinyrx-megahealth"] {

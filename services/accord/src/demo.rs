@@ -10,9 +10,10 @@ use accord_projector::{FromLog, Projections, Projector};
 use tokio_util::sync::CancellationToken;
 
 use crate::terminal::Columns;
-use accord_domain::{EventInput, PartnershipId, Settings};
+use accord_domain::event::ErasureBasis;
+use accord_domain::{EventInput, ItemId, OrgId, PartnershipId, Payload, Settings};
 use accord_ledger::receipt::{LedgerKey, Receipt};
-use accord_ledger::{Ledger, RecordRequest};
+use accord_ledger::{ForgetRequest, Ledger, RecordRequest};
 use accord_log::embedded::EmbeddedLog;
 use accord_log::{EventLog, Verification, verify_partnership};
 use anyhow::{Context, Result};
@@ -238,6 +239,8 @@ pub(crate) async fn run(data_dir: Option<PathBuf>, reports: &Path) -> Result<()>
         first.position, retry.position, retry.replayed
     );
 
+    forget_a_person(&ledger, &*log, &p, &key, &mut receipts).await?;
+
     println!("\naudit history of {p}:");
     let mut rows = Vec::new();
     for stored in log.read_partnership(&p, 0).await? {
@@ -272,6 +275,50 @@ pub(crate) async fn run(data_dir: Option<PathBuf>, reports: &Path) -> Result<()>
     let samples = samples(&ledger, &*log).await?;
     let projections = summaries(log, &dir, &p, &samples).await?;
     write_reports(&projections, &samples, reports)
+}
+
+/// Dr Sam Lee asks St Mary to have their name erased: the ledger records the erasure, erases the
+/// values, and the meeting they attended reads `[erased]` where the name was.
+async fn forget_a_person(
+    ledger: &Ledger,
+    log: &dyn EventLog,
+    p: &PartnershipId,
+    key: &LedgerKey,
+    receipts: &mut Vec<Receipt>,
+) -> Result<()> {
+    let stmary = OrgId::parse("stmary")?;
+    let forgotten = ledger
+        .forget(&ForgetRequest {
+            person: "Dr Sam Lee".into(),
+            org: Some(stmary.clone()),
+            partnership_id: Some(p.clone()),
+            requested_by_org: stmary,
+            basis: ErasureBasis::DataSubjectRequest,
+            request_ref: Some(ItemId::parse("dsr-1")?),
+        })
+        .await?;
+    for e in &forgotten.erased {
+        let a = &e.appended;
+        receipts.push(key.receipt(p.clone(), a.position, a.hash, a.recorded_at));
+        println!(
+            "\nDr Sam Lee asks stmary to erase their name: {} value(s) erased, the erasure recorded at revision {} (who asked, why, which digests; no name)",
+            e.values, a.position
+        );
+    }
+    let stored = log.read_partnership(p, 0).await?;
+    for (_, commit) in accord_log::join_commits(log, &stored).await? {
+        for e in &commit.events {
+            if let Payload::MeetingHeld(m) = &e.payload {
+                let names: Vec<&str> = m.attendees.iter().map(|a| a.person.as_str()).collect();
+                println!(
+                    "  the attendees of meeting {} now read: {}",
+                    m.meeting_id,
+                    names.join(", ")
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Checks the receipts of the worked example as `accord verify --receipts` does: each signed by
