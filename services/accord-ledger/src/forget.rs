@@ -217,3 +217,7 @@ impl Ledger {
         Ok((matching, before))
     }
 }
+
+#[cfg(test)]
+#[path = "forget_tests.rs"]
+mod tests;
