@@ -1,6 +1,7 @@
 //! Who may do what, end to end: with a token file, a token binds an org and a role (writers write
 //! only as their org, readers and writers read only their orgs' partnerships, auditors read all
-//! and write nothing, and a violation changes nothing); without one, the server refuses to listen
+//! and write nothing, a writer asks an erasure only for its own org, and a violation changes
+//! nothing); without one, the server refuses to listen
 //! beyond loopback.
 
 use reqwest::StatusCode;
@@ -199,6 +200,50 @@ async fn tokens_bind_orgs_and_roles(backend: &[&str]) {
     assert_eq!(listed(globex.clone()).await, 0, "globex sees none");
     assert_eq!(listed(stmary.clone()).await, 1);
     assert_eq!(listed(audit.clone()).await, 1);
+
+    // An erasure is asked by a writer of the org on whose behalf it is made; anyone else is
+    // refused and nothing is recorded.
+    let forget = format!("{url}/v1/forget");
+    let erase = json!({"person": "Dr Sam Lee", "requested_by_org": "stmary",
+                       "basis": "data_subject_request"});
+    for token in [&acme, &stmary, &audit] {
+        assert_eq!(
+            send(Method::POST, forget.clone(), Some(token), Some(&erase)).await,
+            StatusCode::FORBIDDEN
+        );
+    }
+    assert_eq!(
+        send(Method::POST, forget.clone(), None, Some(&erase)).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let by_acme = json!({"person": "Dr Sam Lee", "requested_by_org": "acme",
+                         "basis": "data_subject_request"});
+    assert_eq!(
+        send(Method::POST, forget.clone(), Some(&acme), Some(&by_acme)).await,
+        StatusCode::OK,
+        "acme's writer erases on acme's behalf (nothing names that person)"
+    );
+    assert_eq!(
+        send(
+            Method::GET,
+            format!("{url}/v1/log/disclosures"),
+            Some(&acme),
+            None
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "only an auditor copies the personal values"
+    );
+    assert_eq!(
+        send(
+            Method::GET,
+            format!("{url}/v1/log/disclosures"),
+            Some(&audit),
+            None
+        )
+        .await,
+        StatusCode::OK
+    );
 
     let body: Value = http()
         .get(events.clone())

@@ -31,21 +31,27 @@ fn input(v: serde_json::Value) -> EventInput {
 /// name attends for `other`, and a note of `other` mentions her.
 async fn record(ledger: &Ledger, p: &PartnershipId, other: &str) {
     let events = vec![
-        input(json!({"type": "partnership_proposed", "occurred_at": "2026-01-05T09:00:00Z",
+        input(
+            json!({"type": "partnership_proposed", "occurred_at": "2026-01-05T09:00:00Z",
             "actor": {"org": "acme", "person": ANA},
             "data": {"parties": [{"org": "acme", "name": "Acme", "kind": "vendor"},
                                  {"org": other, "name": "Other", "kind": "health_system"}],
-                     "vision": "a shared clinic", "rationale_tags": []}})),
-        input(json!({"type": "meeting_requested", "occurred_at": "2026-01-06T09:00:00Z",
+                     "vision": "a shared clinic", "rationale_tags": []}}),
+        ),
+        input(
+            json!({"type": "meeting_requested", "occurred_at": "2026-01-06T09:00:00Z",
             "actor": {"org": "acme"},
-            "data": {"meeting_id": "m1", "requested_by_org": "acme", "purpose": "kick-off"}})),
-        input(json!({"type": "meeting_held", "occurred_at": "2026-01-07T09:00:00Z",
+            "data": {"meeting_id": "m1", "requested_by_org": "acme", "purpose": "kick-off"}}),
+        ),
+        input(
+            json!({"type": "meeting_held", "occurred_at": "2026-01-07T09:00:00Z",
             "actor": {"org": other},
             "note": "ana ruiz chaired",
             "data": {"meeting_id": "m1", "in_person": false, "introductions_made": 0,
                      "attendees": [{"org": "acme", "person": ANA, "seniority": "exec"},
                                    {"org": other, "person": ANA, "seniority": "staff"},
-                                   {"org": other, "person": "Ben Ode", "seniority": "staff"}]}})),
+                                   {"org": other, "person": "Ben Ode", "seniority": "staff"}]}}),
+        ),
     ];
     ledger
         .record(RecordRequest {
@@ -105,16 +111,36 @@ async fn an_org_erases_in_its_own_partnerships_and_only_the_person_of_the_org_as
     assert_eq!(done.erased[0].values, 2);
     assert_eq!(
         values(&*log, &ours).await,
-        [ANA, "a shared clinic", "kick-off", ERASED, ANA, ERASED, "Ben Ode"]
+        [
+            ANA,
+            "a shared clinic",
+            "kick-off",
+            ERASED,
+            ANA,
+            ERASED,
+            "Ben Ode"
+        ]
     );
-    assert_eq!(values(&*log, &theirs).await, before_theirs, "globex's is untouched");
+    assert_eq!(
+        values(&*log, &theirs).await,
+        before_theirs,
+        "globex's is untouched"
+    );
 
     // Without an org, every value that names her, in a partnership acme is party to.
     let done = ledger.forget(&request(ANA, "acme")).await.expect("forget");
     assert_eq!(done.erased.len(), 2);
     assert_eq!(
         values(&*log, &ours).await,
-        [ERASED, "a shared clinic", "kick-off", ERASED, ERASED, ERASED, "Ben Ode"]
+        [
+            ERASED,
+            "a shared clinic",
+            "kick-off",
+            ERASED,
+            ERASED,
+            ERASED,
+            "Ben Ode"
+        ]
     );
     assert!(!values(&*log, &theirs).await.iter().any(|v| v == ANA));
 }
@@ -135,7 +161,10 @@ async fn refusals_name_the_field_and_record_nothing() {
     unknown.partnership_id = Some(pid("nobody"));
     let unknown = ledger.forget(&unknown).await;
     assert!(
-        matches!(unknown, Err(LedgerError::Domain(DomainError::UnknownPartnership(_)))),
+        matches!(
+            unknown,
+            Err(LedgerError::Domain(DomainError::UnknownPartnership(_)))
+        ),
         "{unknown:?}"
     );
     let mut stranger = request(ANA, "globex");
@@ -146,7 +175,10 @@ async fn refusals_name_the_field_and_record_nothing() {
             if f.iter().any(|f| f.field.ends_with("requested_by_org"))),
         "{stranger:?}"
     );
-    let nobody = ledger.forget(&request("Zed Null", "acme")).await.expect("forget");
+    let nobody = ledger
+        .forget(&request("Zed Null", "acme"))
+        .await
+        .expect("forget");
     assert!(nobody.erased.is_empty(), "no value names them");
     assert_eq!(log.last_position().await.expect("last"), last);
 }
@@ -162,7 +194,11 @@ async fn asking_again_finishes_an_erasure_cut_short() {
     // As if the process died after the erasure was recorded and before the values went.
     log.load_disclosures(&kept).await.expect("put back");
     assert_eq!(
-        values(&*log, &ours).await.iter().filter(|v| *v == ERASED).count(),
+        values(&*log, &ours)
+            .await
+            .iter()
+            .filter(|v| *v == ERASED)
+            .count(),
         4,
         "the recorded erasure holds whatever the store still has"
     );
