@@ -6,9 +6,12 @@
 
 use std::path::Path;
 
+use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::app::{Accord, accord, caught_up, get_json, history, import_examples};
+use crate::app::{
+    Accord, accord, assert_problem, caught_up, get_json, history, http, import_examples,
+};
 use crate::harness::{NatsServer, ServerVersion};
 
 /// The person whose values are erased: the example names them 17 times, in names and prose.
@@ -33,6 +36,77 @@ fn files_holding(dir: &Path, needle: &[u8]) -> Vec<String> {
         }
     }
     found
+}
+
+/// POSTs `body` to `/v1/forget`; the answer is checked against the served document.
+async fn post_forget(a: &Accord, body: &str) -> (StatusCode, Value) {
+    let response = http()
+        .post(format!("{}/v1/forget", a.url))
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("send");
+    let status = response.status();
+    let media = crate::served_schema::media(&response);
+    let answer = response.json().await.unwrap_or(Value::Null);
+    crate::served_schema::check(
+        &a.url,
+        "POST",
+        "/v1/forget",
+        status,
+        media.as_deref(),
+        &answer,
+    )
+    .await;
+    (status, answer)
+}
+
+/// Each bad body is refused with its status, naming the field and the rule.
+async fn bad_requests_are_refused(a: &Accord) {
+    let cases: [(&str, StatusCode, &str, &str); 5] = [
+        (
+            "{\"person\": ",
+            StatusCode::BAD_REQUEST,
+            "body",
+            "malformed JSON",
+        ),
+        (
+            r#"{"person": "x", "requested_by_org": "riverside", "basis": "because"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "basis",
+            "unknown variant",
+        ),
+        (
+            r#"{"person": "x", "requested_by_org": "River Side", "basis": "consent_withdrawn"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "requested_by_org",
+            "must match",
+        ),
+        (
+            r#"{"person": "x", "requested_by_org": "riverside", "basis": "consent_withdrawn", "why": 1}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "why",
+            "unknown field",
+        ),
+        (
+            r#"{"person": "x", "requested_by_org": "riverside", "basis": "consent_withdrawn", "request_ref": "Ticket 17"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "request_ref",
+            "must match",
+        ),
+    ];
+    for (body, status, field, rule) in cases {
+        let (got, answer) = post_forget(a, body).await;
+        assert_eq!(got, status, "{body}: {answer}");
+        assert_problem(&answer, status);
+        let detail = answer["details"][0].clone();
+        assert_eq!(detail["field"], field, "{body}: {answer}");
+        assert!(
+            detail["message"].as_str().is_some_and(|m| m.contains(rule)),
+            "{body}: {answer}"
+        );
+    }
 }
 
 async fn last_position(a: &Accord) -> u64 {
@@ -111,6 +185,7 @@ async fn forget_the_person(a: &Accord, scratch: &Path) -> std::path::PathBuf {
     assert!(history(a, PARTNERSHIP).await.to_string().contains(PERSON));
 
     // Refused requests change nothing.
+    bad_requests_are_refused(a).await;
     let (code, _, err) = forget(a, &["--partnership", "nobody-here"]);
     assert_eq!(code, 2, "an unknown partnership: {err}");
     assert!(err.contains("404") && err.contains("nobody-here"), "{err}");
