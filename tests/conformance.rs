@@ -149,6 +149,7 @@ pub(crate) fn request(p: &PartnershipId, n: u64, expected: Expected) -> AppendRe
             recorded_at: OffsetDateTime::now_utc(),
             events: Vec::new().into(),
             disclosures: Vec::new().into(),
+            signed: None,
             expected,
         },
         vec![event(p, n)],

@@ -49,6 +49,7 @@ async fn commits(log: &dyn EventLog) -> Vec<Commit> {
                 prev_hash: commit.prev_hash,
                 recorded_at: commit.recorded_at,
                 events: stored,
+                signed: commit.signed,
             }
         })
         .collect()
@@ -74,6 +75,7 @@ async fn append_forged(log: &dyn EventLog, commits: Vec<Commit>, forgery: Forger
             // The events as stored: their digests are copied, not their values.
             events: commit.events.into(),
             disclosures: Vec::new().into(),
+            signed: commit.signed.map(Box::new),
             expected: Expected::Any,
         })
         .await

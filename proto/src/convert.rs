@@ -5,6 +5,7 @@
 use accord_domain::event::{self as d, Payload};
 use accord_domain::ids::{EventId, ItemId, OrgId, PartnershipId};
 use accord_domain::personal::{Digest, Unjoined};
+use accord_domain::signing::{Base64, CommitSignature, Signed};
 use accord_domain::upcast::{StoredEvent, StoredPayload, StoredReplacement, UpcastError, upcast};
 use accord_domain::values::{Amount, Currency, Period, iso_date};
 use prost_types::Timestamp;
@@ -418,6 +419,11 @@ pub fn payload_pb(p: &Payload) -> pb::Payload {
             })),
             reason: x.reason.clone(),
         })),
+        P::OrgKeyRegistered(x) => Body::OrgKeyRegistered(pb::OrgKeyRegistered {
+            org: x.org.to_string(),
+            key_id: x.key_id.to_string(),
+            public_key: x.public_key.0.to_vec(),
+        }),
         P::PersonalDataErased(x) => Body::PersonalDataErased(pb::PersonalDataErased {
             requested_by_org: x.requested_by_org.to_string(),
             basis: enum_pb(d::ErasureBasis::ALL, x.basis),
@@ -744,6 +750,18 @@ fn stored_payload(version: u32, p: Option<pb::Payload>) -> Result<StoredPayload>
                 }
             }
         }
+        Body::OrgKeyRegistered(x) => P::OrgKeyRegistered(d::OrgKeyRegistered {
+            org: org("org", x.org)?,
+            key_id: x.key_id.parse().map_err(|e| err("key_id", e))?,
+            public_key: <[u8; 32]>::try_from(x.public_key.as_slice())
+                .map(Base64)
+                .map_err(|_| {
+                    err(
+                        "public_key",
+                        format!("must be 32 bytes, got {}", x.public_key.len()),
+                    )
+                })?,
+        }),
         Body::PersonalDataErased(x) => P::PersonalDataErased(d::PersonalDataErased {
             requested_by_org: org("requested_by_org", x.requested_by_org)?,
             basis: enum_domain("basis", d::ErasureBasis::ALL, x.basis)?,
@@ -759,4 +777,28 @@ fn stored_payload(version: u32, p: Option<pb::Payload>) -> Result<StoredPayload>
                 .collect::<Result<_>>()?,
         }),
     }))
+}
+
+/// A commit's signature as its body stores it.
+pub(crate) fn signature_pb(s: &Signed) -> pb::CommitSignature {
+    pb::CommitSignature {
+        org: s.signature.org.to_string(),
+        key_id: s.signature.key_id.to_string(),
+        sig: s.signature.sig.0.to_vec(),
+        idempotency_key: s.idempotency_key.clone(),
+    }
+}
+
+pub(crate) fn signature_of(s: pb::CommitSignature) -> Result<Signed> {
+    let at = |f: &str| format!("commit.signature.{f}");
+    Ok(Signed {
+        signature: CommitSignature {
+            org: org(&at("org"), s.org)?,
+            key_id: s.key_id.parse().map_err(|e| err(&at("key_id"), e))?,
+            sig: <[u8; 64]>::try_from(s.sig.as_slice())
+                .map(Base64)
+                .map_err(|_| err(&at("sig"), format!("must be 64 bytes, got {}", s.sig.len())))?,
+        },
+        idempotency_key: s.idempotency_key,
+    })
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use accord_domain::arbitrary::{record, step};
 use accord_domain::personal::{Digest, Disclosure, seal};
+use accord_domain::signing::{Base64, CommitSignature, KeyId, Signed};
 use accord_domain::{Commit, CommitId, Hash, PartnershipId};
 use proptest::prelude::*;
 use time::macros::datetime;
@@ -89,6 +90,15 @@ proptest! {
             prev_hash: Hash([1; 32]),
             recorded_at: datetime!(2026-01-01 00:00 UTC),
             events: stored.events,
+            // Kept as it is: the signature's bytes are not checked here, only carried.
+            signed: (cut % 2 == 0).then(|| Signed {
+                signature: CommitSignature {
+                    org: accord_domain::OrgId::parse("acme").expect("a slug"),
+                    key_id: KeyId([9; 8]),
+                    sig: Base64([n; 64]),
+                },
+                idempotency_key: "key-1".into(),
+            }),
         };
         let disclosures: HashMap<Digest, Disclosure> =
             stored.disclosures.into_iter().map(|d| (d.digest(), d)).collect();
@@ -122,6 +132,7 @@ fn an_event_of_a_newer_schema_version_is_refused_naming_it() {
         prev_hash: Hash::GENESIS,
         recorded_at: newer.recorded_at,
         events: vec![events[0].clone(), newer],
+        signed: None,
     };
     let e = SealedCommit::seal(&commit)
         .read()

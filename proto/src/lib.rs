@@ -11,6 +11,7 @@ pub mod pb {
 }
 
 use accord_domain::personal::{Digest, Lookup, Unjoined};
+use accord_domain::signing::Signed;
 use accord_domain::{Commit, CommitId, Event, EventId, Hash, PartnershipId, commit_hash};
 use prost::Message;
 use time::OffsetDateTime;
@@ -36,6 +37,7 @@ impl SealedCommit {
             commit.prev_hash,
             commit.recorded_at,
             &commit.events,
+            commit.signed.as_ref(),
         )
     }
 
@@ -46,6 +48,7 @@ impl SealedCommit {
         prev_hash: Hash,
         recorded_at: OffsetDateTime,
         events: &[Event],
+        signed: Option<&Signed>,
     ) -> Self {
         let body = pb::CommitBody {
             commit_id: commit_id.to_string(),
@@ -53,6 +56,7 @@ impl SealedCommit {
             prev_hash: prev_hash.0.to_vec(),
             recorded_at: Some(convert::timestamp(recorded_at)),
             events: events.iter().map(pb::Envelope::from).collect(),
+            signature: signed.map(convert::signature_pb),
         }
         .encode_to_vec();
         let hash = commit_hash(&prev_hash, &body);
@@ -153,6 +157,7 @@ pub struct ReadCommit {
     pub prev_hash: Hash,
     pub recorded_at: OffsetDateTime,
     pub events: Vec<Unjoined>,
+    pub signed: Option<Signed>,
 }
 
 impl ReadCommit {
@@ -182,6 +187,7 @@ impl ReadCommit {
             prev_hash: self.prev_hash,
             recorded_at: self.recorded_at,
             events: self.events.into_iter().map(|e| e.join(lookup)).collect(),
+            signed: self.signed,
         }
     }
 }
@@ -240,6 +246,7 @@ fn decode_body(bytes: &[u8]) -> Result<ReadCommit, DecodeError> {
             .into_iter()
             .flatten()
             .collect(),
+        signed: b.signature.map(convert::signature_of).transpose()?,
     })
 }
 

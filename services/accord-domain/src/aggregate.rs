@@ -12,6 +12,7 @@ use crate::history::effective_events;
 use crate::ids::{EventId, ItemId, OrgId, PartnershipId};
 use crate::rules::{Context, check_envelope, check_links, check_payload};
 use crate::settings::Settings;
+use crate::signing::{Presented, PublicKey};
 
 /// A command to the partnership aggregate.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +23,9 @@ pub enum Command {
         partnership_id: PartnershipId,
         recorded_at: OffsetDateTime,
         events: Vec<(EventId, EventInput)>,
+        /// The acting org's signature, with the message it must sign (built by the edge from
+        /// the events in stored form: see [`crate::signing::message`]).
+        signed: Option<Presented>,
     },
     /// Record that personal values were erased (`personal_data_erased` events only): what
     /// `accord forget` records once it has found the values; a client's `Record` cannot.
@@ -56,6 +60,8 @@ pub struct Facts {
     pub consents: BTreeMap<ItemId, BTreeSet<OrgId>>,
     pub deliverables: BTreeMap<ItemId, DeliverableState>,
     pub deals: BTreeMap<ItemId, DealState>,
+    /// Each org's current key: it signs every commit it records from then on.
+    pub keys: BTreeMap<OrgId, PublicKey>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,6 +181,9 @@ impl Facts {
             Payload::PartnershipStatusChanged(p) => self.status = Some(p.status),
             // Erasure changes what reads show, never a fact a rule checks.
             Payload::PersonalDataErased(_) => {}
+            Payload::OrgKeyRegistered(p) => {
+                self.keys.insert(p.org.clone(), p.public_key);
+            }
             Payload::BusinessPlanAgreed(p) => {
                 let plan = self.plans.entry(p.plan_id.clone()).or_default();
                 let signed = plan.signatures.entry(p.version).or_default();
@@ -284,17 +293,18 @@ pub fn decide(
     command: Command,
     settings: &Settings,
 ) -> Result<Vec<Event>, DomainError> {
-    let (partnership_id, recorded_at, events, erasure) = match command {
+    let (partnership_id, recorded_at, events, signed, erasure) = match command {
         Command::Record {
             partnership_id,
             recorded_at,
             events,
-        } => (partnership_id, recorded_at, events, false),
+            signed,
+        } => (partnership_id, recorded_at, events, signed, false),
         Command::Erase {
             partnership_id,
             recorded_at,
             events,
-        } => (partnership_id, recorded_at, events, true),
+        } => (partnership_id, recorded_at, events, None, true),
     };
     let starts = matches!(
         events.first().map(|(_, e)| e.payload.event_type()),
@@ -354,6 +364,10 @@ pub fn decide(
             scratch = std::borrow::Cow::Owned(evolve(scratch.into_owned(), &event));
         }
         decided.push(event);
+    }
+    // An erasure is the ledger's own record of a request a writer of the org made.
+    if errors.is_empty() && !erasure {
+        crate::signing_rules::check(&state.facts().keys, &decided, signed.as_ref(), &mut errors);
     }
     if errors.is_empty() {
         Ok(decided)

@@ -229,6 +229,15 @@ fn data(kind: EventType, s: &Step, recorded: &[Event]) -> Value {
         EventType::PersonalDataErased => json!({
             "requested_by_org": org(0), "basis": "data_subject_request",
             "digests": ["47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"]}),
+        // Unsigned, the rules refuse it: a key is registered in a commit it signs.
+        EventType::OrgKeyRegistered => {
+            let seed = u8::try_from(s.picks[0] % 256).unwrap_or(0);
+            let public = ed25519_dalek::SigningKey::from_bytes(&[seed; 32])
+                .verifying_key()
+                .to_bytes();
+            json!({"org": org(0), "key_id": crate::signing::KeyId::of(&public).to_string(),
+                   "public_key": crate::signing::Base64(public).to_string()})
+        }
     }
 }
 
@@ -333,6 +342,7 @@ pub fn record(steps: &[Step]) -> Vec<Event> {
             partnership_id: p.clone(),
             recorded_at: now,
             events: vec![(event_id(recorded.len()), input)],
+            signed: None,
         };
         if let Ok(events) = decide(&state, command, &settings) {
             state = events.iter().fold(state, evolve);

@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 use crate::chain::Hash;
 use crate::event::Event;
 use crate::ids::{CommitId, PartnershipId};
+use crate::signing::Signed;
 
 /// The content of a commit; its hash is computed over its canonical encoding.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,4 +15,6 @@ pub struct Commit {
     pub prev_hash: Hash,
     pub recorded_at: OffsetDateTime,
     pub events: Vec<Event>,
+    /// The acting org's signature, when it signs its acts in the partnership.
+    pub signed: Option<Signed>,
 }

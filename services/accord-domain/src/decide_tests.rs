@@ -47,6 +47,7 @@ fn run(given: &[Value], when: &[Value]) -> Result<Vec<Event>, DomainError> {
             partnership_id: pid.clone(),
             recorded_at: NOW,
             events: vec![(id(i as u128 + 1), input(g.clone()))],
+            signed: None,
         };
         let events = decide(&state, cmd, &settings)
             .unwrap_or_else(|e| panic!("given event {i} refused: {e}"));
@@ -60,6 +61,7 @@ fn run(given: &[Value], when: &[Value]) -> Result<Vec<Event>, DomainError> {
             .enumerate()
             .map(|(i, w)| (id(1000 + i as u128), input(w.clone())))
             .collect(),
+        signed: None,
     };
     decide(&state, cmd, &settings)
 }
@@ -589,8 +591,8 @@ fn json_input_rejects_unknown_types_fields_floats_and_bad_ids() {
 }
 
 #[test]
-fn the_catalogue_has_36_event_types() {
-    assert_eq!(crate::EventType::ALL.len(), 36);
+fn the_catalogue_has_37_event_types() {
+    assert_eq!(crate::EventType::ALL.len(), 37);
     for t in crate::EventType::ALL {
         assert_eq!(crate::EventType::parse(t.as_str()), Some(*t));
     }

@@ -1,10 +1,11 @@
-//! The event catalogue of docs/domain.md: the envelope every event carries and the 35 payload types.
+//! The event catalogue of docs/domain.md: the envelope every event carries and the 37 payload types.
 
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
 use crate::ids::{EventId, ItemId, OrgId, PartnershipId};
 use crate::personal::Digest;
+use crate::signing::{KeyId, PublicKey};
 use crate::values::{Amount, Currency, Period, iso_date};
 
 /// Schema version written by this code; older versions are upcast on read (`upcast`).
@@ -38,6 +39,20 @@ pub struct EventInput {
     pub correlation_id: Option<String>,
     #[serde(flatten)]
     pub payload: Payload,
+}
+
+impl From<Event> for EventInput {
+    /// The event as its client wrote it: without the ids and times the ledger assigned.
+    fn from(e: Event) -> Self {
+        Self {
+            occurred_at: e.occurred_at,
+            actor: e.actor,
+            note: e.note,
+            causation_id: e.causation_id,
+            correlation_id: e.correlation_id,
+            payload: e.payload,
+        }
+    }
 }
 
 impl EventInput {
@@ -188,6 +203,7 @@ catalogue! {
     EventRetracted(EventRetracted) = "event_retracted",
     EventCorrected(EventCorrected) = "event_corrected",
     PersonalDataErased(PersonalDataErased) = "personal_data_erased",
+    OrgKeyRegistered(OrgKeyRegistered) = "org_key_registered",
 }
 
 impl std::fmt::Display for EventType {
@@ -671,4 +687,20 @@ pub struct PersonalDataErased {
     /// The digests of the personal values erased.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub digests: Vec<Digest>,
+}
+
+/// An org's ed25519 key, with which it signs every commit it records in the partnership from
+/// this one on (docs/domain.md, "Signed acts").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct OrgKeyRegistered {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub org: OrgId,
+    /// The first 8 bytes of the SHA-256 of the public key, hex.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub key_id: KeyId,
+    /// The ed25519 public key, 32 bytes in standard base64.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub public_key: PublicKey,
 }

@@ -20,6 +20,8 @@ pub mod openapi;
 pub mod personal;
 mod rules;
 pub mod settings;
+pub mod signing;
+mod signing_rules;
 pub mod upcast;
 pub mod values;
 

@@ -19,8 +19,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
 
-use crate::event::{Actor, Event, Payload};
-use crate::ids::OrgId;
+use time::OffsetDateTime;
+
+use crate::error::FieldError;
+use crate::event::{Actor, Event, EventInput, Payload};
+use crate::ids::{EventId, OrgId, PartnershipId};
 
 /// How a personal value reads once its disclosure is erased.
 pub const ERASED: &str = "[erased]";
@@ -283,7 +286,8 @@ fn payload_fields(
         | P::RevenueReported(_)
         | P::CommunicationTagged(_)
         | P::HealthCheckResponded(_)
-        | P::PersonalDataErased(_) => {}
+        | P::PersonalDataErased(_)
+        | P::OrgKeyRegistered(_) => {}
     }
 }
 
@@ -314,6 +318,65 @@ pub fn seal(events: Vec<Event>, salt: &mut dyn FnMut() -> [u8; 16]) -> Sealed {
     Sealed {
         events,
         disclosures,
+    }
+}
+
+/// Opens events a client sealed itself (a signed commit: the signature covers the digests):
+/// every personal field must hold the digest of one of `disclosures`, made for that field's
+/// path, and every disclosure must be used. Gives the events with their values in; an error
+/// names each field or disclosure that does not hold.
+pub fn open_sealed(
+    events: &[EventInput],
+    disclosures: &[Disclosure],
+) -> Result<Vec<EventInput>, Vec<FieldError>> {
+    let by_digest: HashMap<Digest, (usize, &Disclosure)> = disclosures
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.digest(), (i, d)))
+        .collect();
+    let mut used = vec![false; disclosures.len()];
+    let mut errors = Vec::new();
+    let placeholder = EventId::from_uuid(uuid::Uuid::nil());
+    let nowhere = PartnershipId::parse("sealed").unwrap_or_else(|_| unreachable!("a slug"));
+    let opened = events
+        .iter()
+        .enumerate()
+        .map(|(i, input)| {
+            let mut event =
+                input
+                    .clone()
+                    .into_event(placeholder, nowhere.clone(), OffsetDateTime::UNIX_EPOCH);
+            each_field(&mut event, &mut |path, _, value| {
+                let field = format!("events[{i}].{path}");
+                let found = value.parse::<Digest>().ok().and_then(|d| by_digest.get(&d));
+                match found {
+                    None => errors.push(FieldError::new(
+                        field,
+                        "must be the digest of one of the disclosures sent: a signed commit's personal values travel as digests",
+                    )),
+                    Some((j, d)) if d.path() != path.to_string() => errors.push(FieldError::new(
+                        format!("disclosures[{j}]"),
+                        format!("is made for {}, but its digest is in {path}", d.path()),
+                    )),
+                    Some((j, d)) => {
+                        used[*j] = true;
+                        d.value().clone_into(value);
+                    }
+                }
+            });
+            EventInput::from(event)
+        })
+        .collect();
+    for (j, _) in used.iter().enumerate().filter(|(_, u)| !**u) {
+        errors.push(FieldError::new(
+            format!("disclosures[{j}]"),
+            "no personal field of the events holds its digest",
+        ));
+    }
+    if errors.is_empty() {
+        Ok(opened)
+    } else {
+        Err(errors)
     }
 }
 

@@ -251,6 +251,7 @@ fn every_personal_field_is_listed_with_its_path() {
                     "communication_tagged",
                     "health_check_responded",
                     "personal_data_erased",
+                    "org_key_registered",
                 ]
                 .contains(&t.as_str()),
                 "{t} is in neither list"
@@ -419,6 +420,7 @@ mod erasure_rules {
                     EventId::from_uuid(Uuid::from_u128(i as u128 + 1)),
                     g.clone(),
                 )],
+                signed: None,
             };
             let events = decide(&state, cmd, &settings).expect("given");
             state = events.iter().fold(state, evolve);
@@ -430,6 +432,7 @@ mod erasure_rules {
                 partnership_id,
                 recorded_at,
                 events,
+                signed: None,
             }
         } else {
             Command::Erase {

@@ -40,6 +40,7 @@ proptest! {
                 partnership_id: PartnershipId::parse("acme-stmary").expect("a slug"),
                 recorded_at: datetime!(2200-01-01 00:00 UTC),
                 events: vec![(EventId::from_uuid(uuid::Uuid::from_u128(u128::MAX)), input)],
+                signed: None,
             };
             let _ = decide(&state, command, &Settings::default());
         }

@@ -17,6 +17,7 @@ use crate::check::{
 use crate::event::{Actor, Event, EventInput, Payload, Status};
 use crate::ids::{EventId, ItemId};
 use crate::settings::Settings;
+use crate::signing::KeyId;
 
 /// What every event of a commit is checked against besides the partnership's state.
 #[derive(Clone, Copy)]
@@ -137,6 +138,19 @@ pub(crate) fn check_payload(
         Payload::PersonalDataErased(p) => {
             check.party(facts, "data.requested_by_org", &p.requested_by_org);
             check.list_len("data.digests", p.digests.len(), 1);
+        }
+        Payload::OrgKeyRegistered(p) => {
+            check.own(facts, actor, "data.org", &p.org);
+            if !crate::signing::is_key(&p.public_key) {
+                check.fail("data.public_key", "is not an ed25519 public key");
+            }
+            let id = KeyId::of(&p.public_key.0);
+            if p.key_id != id {
+                check.fail(
+                    "data.key_id",
+                    format!("is not the id of data.public_key, which is {id}"),
+                );
+            }
         }
         Payload::PartnershipStatusChanged(p) => {
             check.free_text("data.reason", &p.reason, MAX_TEXT_BYTES);

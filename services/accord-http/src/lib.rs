@@ -258,6 +258,7 @@ pub async fn append(
             events,
             if_match,
             idempotency_key,
+            signed: None,
         })
         .await?)
 }

@@ -161,6 +161,7 @@ impl Ledger {
                 // An erasure names digests only: it has no personal value to seal.
                 events: events.into(),
                 disclosures: Vec::new().into(),
+                signed: None,
                 expected: Expected::Exact(cached.head),
             };
             match self.log.append(append).await {

@@ -59,6 +59,7 @@ async fn record(ledger: &Ledger, p: &PartnershipId, other: &str) {
             events,
             if_match: None,
             idempotency_key: None,
+            signed: None,
         })
         .await
         .expect("recorded");

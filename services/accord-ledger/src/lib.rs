@@ -18,10 +18,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex as SyncMutex};
 
 use accord_domain::ids::Uuid;
-use accord_domain::personal::seal;
+use accord_domain::personal::{Disclosure, Sealed, open_sealed, seal};
+use accord_domain::signing::{self, CommitSignature, Presented, Signed};
 use accord_domain::{
-    ChainVerifier, Command, CommitId, DomainError, Event, EventId, EventInput, Hash, Link, OrgId,
-    Overview, Partnership, PartnershipId, Settings, decide, evolve,
+    ChainVerifier, Command, CommitId, DomainError, Event, EventId, EventInput, FieldError, Hash,
+    Link, OrgId, Overview, Partnership, PartnershipId, Settings, decide, evolve,
 };
 use accord_log::{
     AppendRequest, Appended, EventLog, Expected, Head, LogError, Position, join_commits,
@@ -44,6 +45,69 @@ pub struct RecordRequest {
     pub if_match: Option<Position>,
     /// Makes a retried request return the first answer and append nothing.
     pub idempotency_key: Option<String>,
+    /// Sealed and signed by the client: `events` then hold a digest in every personal field.
+    pub signed: Option<SignedRequest>,
+}
+
+/// What a client that signs its commits sends beside the events (docs/domain.md, "Signed
+/// acts"): the disclosures of the digests its events hold, and its signature over them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignedRequest {
+    pub disclosures: Vec<Disclosure>,
+    pub signature: CommitSignature,
+}
+
+/// A signed request opened: what `decide` checks, and what the log stores.
+struct Opened {
+    presented: Presented,
+    signed: Signed,
+    /// The events as sent, digests in place of values.
+    stored: Vec<EventInput>,
+    disclosures: Vec<Disclosure>,
+}
+
+impl Opened {
+    /// Opens a signed request: its values joined into `request.events`, its stored form kept.
+    fn of(request: &mut RecordRequest) -> Result<Option<Self>, DomainError> {
+        let Some(signed) = request.signed.take() else {
+            return Ok(None);
+        };
+        let Some(key) = request.idempotency_key.clone() else {
+            return Err(DomainError::Validation(vec![FieldError::new(
+                "idempotency_key",
+                "a signed commit carries an idempotency key: it is part of what is signed, so the commit cannot be recorded twice",
+            )]));
+        };
+        let joined =
+            open_sealed(&request.events, &signed.disclosures).map_err(DomainError::Validation)?;
+        let stored = std::mem::replace(&mut request.events, joined);
+        let message = signing::message(&request.partnership_id, &key, &stored);
+        Ok(Some(Self {
+            presented: Presented {
+                signature: signed.signature.clone(),
+                message,
+            },
+            signed: Signed {
+                signature: signed.signature,
+                idempotency_key: key,
+            },
+            stored,
+            disclosures: signed.disclosures,
+        }))
+    }
+
+    /// The decided events in stored form: each as sent (digests), under the ids `decide` gave.
+    fn stored_events(&self, decided: &[Event]) -> Vec<Event> {
+        decided
+            .iter()
+            .zip(&self.stored)
+            .map(|(d, input)| {
+                input
+                    .clone()
+                    .into_event(d.event_id, d.partnership_id.clone(), d.recorded_at)
+            })
+            .collect()
+    }
 }
 
 /// Why the ledger did not record, grouped by what the caller does next.
@@ -272,11 +336,14 @@ impl Ledger {
 
     /// Records the request's events as one commit, or says why not; nothing is appended on any
     /// error.
-    pub async fn record(&self, request: RecordRequest) -> Result<Appended, LedgerError> {
+    pub async fn record(&self, mut request: RecordRequest) -> Result<Appended, LedgerError> {
+        let opened = Opened::of(&mut request)?;
         let p = request.partnership_id.clone();
         let entry = self.entry(&p);
         let mut cached = entry.lock().await;
-        let result = self.record_locked(&mut cached, request).await;
+        let result = self
+            .record_locked(&mut cached, request, opened.as_ref())
+            .await;
         self.release(&p, &entry, cached);
         result
     }
@@ -286,6 +353,7 @@ impl Ledger {
         &self,
         cached: &mut Cached,
         request: RecordRequest,
+        opened: Option<&Opened>,
     ) -> Result<Appended, LedgerError> {
         let p = request.partnership_id.clone();
         let key = IdempotencyKey::of(&request);
@@ -325,6 +393,7 @@ impl Ledger {
                     .iter()
                     .map(|e| (EventId::from_uuid(Uuid::now_v7()), e.clone()))
                     .collect(),
+                signed: opened.map(|o| o.presented.clone()),
             };
             let events: Arc<[_]> = match decide(&cached.state, command, &self.settings) {
                 Ok(events) => events.into(),
@@ -334,13 +403,20 @@ impl Ledger {
                 }
                 Err(e) => return Err(e.into()),
             };
-            let stored = seal(events.to_vec(), &mut rand::random);
+            let stored = match opened {
+                Some(o) => Sealed {
+                    events: o.stored_events(&events),
+                    disclosures: o.disclosures.clone(),
+                },
+                None => seal(events.to_vec(), &mut rand::random),
+            };
             let append = AppendRequest {
                 partnership_id: p.clone(),
                 commit_id,
                 recorded_at,
                 events: stored.events.into(),
                 disclosures: stored.disclosures.into(),
+                signed: opened.map(|o| Box::new(o.signed.clone())),
                 expected: Expected::Exact(cached.head),
             };
             match self.log.append(append).await {

@@ -35,6 +35,7 @@ fn request(p: &PartnershipId, events: Vec<EventInput>) -> RecordRequest {
         events,
         if_match: None,
         idempotency_key: None,
+        signed: None,
     }
 }
 

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::collections::{BTreeSet, HashMap};
 
 use accord_domain::personal::{Digest, Disclosure, erased};
+use accord_domain::signing::Signed;
 use accord_domain::{
     BrokenLink, ChainVerifier, Commit, CommitId, Event, EventId, Hash, Link, PartnershipId,
 };
@@ -76,6 +77,8 @@ pub struct AppendRequest {
     pub events: Arc<[Event]>,
     /// The disclosures of those digests, stored (erasable) before the commit.
     pub disclosures: Arc<[Disclosure]>,
+    /// The acting org's signature, kept in the commit's body (boxed: most commits have none).
+    pub signed: Option<Box<Signed>>,
     pub expected: Expected,
 }
 
@@ -406,6 +409,7 @@ fn seal(request: &AppendRequest, head: Head) -> SealedCommit {
         head.hash,
         request.recorded_at,
         &request.events,
+        request.signed.as_deref(),
     )
 }
 

@@ -108,6 +108,7 @@ fn sealed_log() -> (Vec<StoredCommit>, Disclosed) {
                 heads[n],
                 e.recorded_at,
                 std::slice::from_ref(e),
+                None,
             );
             heads[n] = sealed.hash;
             StoredCommit {

@@ -229,6 +229,10 @@ pub(crate) fn describe(e: &Event) -> String {
             p.requested_by_org,
             p.basis.as_str().replace('_', " ")
         ),
+        Payload::OrgKeyRegistered(p) => format!(
+            "{} registered signing key {}: it signs its acts from here on",
+            p.org, p.key_id
+        ),
     }
 }
 

@@ -170,6 +170,7 @@ pub(crate) async fn run(data_dir: Option<PathBuf>, reports: &Path) -> Result<()>
                 events,
                 if_match: None,
                 idempotency_key: None,
+                signed: None,
             })
             .await?;
         if step.says.starts_with("acme proposes a follow-up") {
@@ -207,6 +208,7 @@ pub(crate) async fn run(data_dir: Option<PathBuf>, reports: &Path) -> Result<()>
                 events: vec![serde_json::from_value(bad)?],
                 if_match: None,
                 idempotency_key: None,
+                signed: None,
             })
             .await;
         match refused {
@@ -230,6 +232,7 @@ pub(crate) async fn run(data_dir: Option<PathBuf>, reports: &Path) -> Result<()>
         events: vec![retraction],
         if_match: None,
         idempotency_key: Some("retract-follow-up-1".into()),
+        signed: None,
     };
     let first = ledger.record(request.clone()).await?;
     let retry = ledger.record(request).await?;
@@ -363,6 +366,7 @@ async fn samples(ledger: &Ledger, log: &dyn EventLog) -> Result<Vec<PartnershipI
                     events,
                     if_match: None,
                     idempotency_key: Some(line.idempotency_key),
+                    signed: None,
                 })
                 .await
                 .with_context(|| format!("{name} line {}", line.number))?;

@@ -442,6 +442,7 @@ fn request(p: &PartnershipId, event: serde_json::Value) -> RecordRequest {
         ],
         if_match: None,
         idempotency_key: None,
+        signed: None,
     }
 }
 
@@ -672,6 +673,7 @@ async fn append_synthetic(
             events,
             if_match: None,
             idempotency_key: None,
+            signed: None,
         });
         Ok(())
     })?;
