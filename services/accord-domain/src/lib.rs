@@ -21,7 +21,7 @@ pub mod personal;
 mod rules;
 pub mod settings;
 pub mod signing;
-mod signing_rules;
+pub mod signing_rules;
 pub mod upcast;
 pub mod values;
 

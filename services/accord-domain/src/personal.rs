@@ -321,6 +321,27 @@ pub fn seal(events: Vec<Event>, salt: &mut dyn FnMut() -> [u8; 16]) -> Sealed {
     }
 }
 
+/// Seals events a client is about to sign, as [`seal`] seals recorded ones.
+pub fn seal_inputs(
+    inputs: Vec<EventInput>,
+    salt: &mut dyn FnMut() -> [u8; 16],
+) -> (Vec<EventInput>, Vec<Disclosure>) {
+    let sealed = seal(inputs.into_iter().map(unrecorded).collect(), salt);
+    let events = sealed.events.into_iter().map(EventInput::from).collect();
+    (events, sealed.disclosures)
+}
+
+/// An input as an event, with placeholders where the ledger's ids and times go: what
+/// [`each_field`] walks.
+fn unrecorded(input: EventInput) -> Event {
+    let nowhere = PartnershipId::parse("unrecorded").unwrap_or_else(|_| unreachable!("a slug"));
+    input.into_event(
+        EventId::from_uuid(uuid::Uuid::nil()),
+        nowhere,
+        OffsetDateTime::UNIX_EPOCH,
+    )
+}
+
 /// Opens events a client sealed itself (a signed commit: the signature covers the digests):
 /// every personal field must hold the digest of one of `disclosures`, made for that field's
 /// path, and every disclosure must be used. Gives the events with their values in; an error
@@ -336,16 +357,11 @@ pub fn open_sealed(
         .collect();
     let mut used = vec![false; disclosures.len()];
     let mut errors = Vec::new();
-    let placeholder = EventId::from_uuid(uuid::Uuid::nil());
-    let nowhere = PartnershipId::parse("sealed").unwrap_or_else(|_| unreachable!("a slug"));
     let opened = events
         .iter()
         .enumerate()
         .map(|(i, input)| {
-            let mut event =
-                input
-                    .clone()
-                    .into_event(placeholder, nowhere.clone(), OffsetDateTime::UNIX_EPOCH);
+            let mut event = unrecorded(input.clone());
             each_field(&mut event, &mut |path, _, value| {
                 let field = format!("events[{i}].{path}");
                 let found = value.parse::<Digest>().ok().and_then(|d| by_digest.get(&d));

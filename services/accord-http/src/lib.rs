@@ -16,6 +16,7 @@
 //! nothing.
 
 pub mod auth;
+pub mod body;
 pub mod copy;
 mod dashboard;
 mod error;
@@ -32,8 +33,8 @@ mod stream;
 use std::sync::Arc;
 use std::time::Instant;
 
+use accord_domain::PartnershipId;
 use accord_domain::models::Axes;
-use accord_domain::{EventInput, EventType, PartnershipId, Payload, SCHEMA_VERSION};
 use accord_ledger::receipt::{LedgerKey, Receipt};
 use accord_ledger::{Ledger, LedgerError, RecordRequest};
 use accord_log::{EventLog, Verification, verify_partnership};
@@ -50,6 +51,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
+pub use body::{AppendBody, parse_body, parse_events, split_commit};
 pub use error::ApiError;
 pub use metrics_setup::Metrics;
 pub use queries::QueryState;
@@ -246,7 +248,7 @@ pub async fn append(
                 })
         })
         .transpose()?;
-    let events = parse_events(body)?;
+    let AppendBody { events, signed } = parse_body(body)?;
     if let Caller::Granted(_) = caller {
         let parties = state.ledger.parties(&partnership_id).await?;
         caller.check_write(&partnership_id, parties.as_deref(), &events)?;
@@ -258,7 +260,7 @@ pub async fn append(
             events,
             if_match,
             idempotency_key,
-            signed: None,
+            signed,
         })
         .await?)
 }
@@ -283,158 +285,6 @@ pub fn answer_of(key: &LedgerKey, appended: &accord_log::Appended) -> AppendAnsw
 /// worth checking against a key one can get without the ledger's say-so on each request).
 async fn ledger_key(State(state): State<AppState>) -> Response {
     Json(state.ledger_key.public()).into_response()
-}
-
-/// One line of JSONL or one NATS request: `{"partnership_id": ..., "events": [...]}`, or one event
-/// with a `partnership_id` field. Gives the partnership and the body a POST would carry.
-pub fn split_commit(value: Value) -> Result<(String, Value), ApiError> {
-    let Value::Object(mut object) = value else {
-        return Err(ApiError::validation("body", "must be a JSON object"));
-    };
-    let partnership_id = match object.remove("partnership_id") {
-        Some(Value::String(p)) => p,
-        _ => {
-            return Err(ApiError::validation(
-                "partnership_id",
-                "is required and must be a string",
-            ));
-        }
-    };
-    match object.remove("events") {
-        Some(events) if object.is_empty() => Ok((partnership_id, events)),
-        Some(_) => Err(ApiError::validation(
-            "body",
-            "a commit holds only partnership_id and events",
-        )),
-        None => Ok((partnership_id, Value::Object(object))),
-    }
-}
-
-/// One event or an array of events. Malformed JSON is a 400; JSON that is not a valid event is a
-/// 422 naming the field (`events[1].data.score`).
-pub fn parse_events(body: &[u8]) -> Result<Vec<EventInput>, ApiError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::BadRequest {
-        field: "body".into(),
-        message: format!("malformed JSON: {e}"),
-    })?;
-    let items = match value {
-        Value::Array(items) => items,
-        item @ Value::Object(_) => vec![item],
-        _ => {
-            return Err(ApiError::validation(
-                "body",
-                "must be an event object or an array of events",
-            ));
-        }
-    };
-    let mut events = Vec::with_capacity(items.len());
-    let mut details = Vec::new();
-    for (i, item) in items.into_iter().enumerate() {
-        // The same paths as the ledger's rules use, for one event or many.
-        let prefix = format!("events[{i}].");
-        match parse_event(item) {
-            Ok(e) => events.push(e),
-            Err((path, message)) => details.push(accord_domain::FieldError::new(
-                format!("{prefix}{path}").trim_end_matches('.').to_owned(),
-                message,
-            )),
-        }
-    }
-    if details.is_empty() {
-        Ok(events)
-    } else {
-        Err(ApiError::Validation(details))
-    }
-}
-
-/// A client may say which schema version its event is in; the ledger records the current one
-/// only (older versions are read from the log through the upcaster, never recorded anew).
-fn check_schema_version(given: &Value) -> Result<(), (String, String)> {
-    let field = || "schema_version".to_owned();
-    match given.as_u64() {
-        Some(v) if v == u64::from(SCHEMA_VERSION) => Ok(()),
-        Some(v) if v > u64::from(SCHEMA_VERSION) => Err((
-            field(),
-            format!(
-                "must be at most {SCHEMA_VERSION}, the newest version this ledger knows, got {v}: upgrade the ledger to record it"
-            ),
-        )),
-        Some(v) => Err((
-            field(),
-            format!(
-                "must be {SCHEMA_VERSION}, the version this ledger records, got {v}: events of older versions are read from the log, not recorded anew (see docs/domain.md)"
-            ),
-        )),
-        None => Err((field(), format!("must be a whole number, got {given}"))),
-    }
-}
-
-/// The envelope fields a client sends; `type` and `data` are read as the payload.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Envelope {
-    /// Checked before the envelope is read (`check_schema_version`).
-    #[serde(default, rename = "schema_version")]
-    _schema_version: Option<u32>,
-    #[serde(with = "accord_domain::values::rfc3339")]
-    occurred_at: OffsetDateTime,
-    actor: accord_domain::Actor,
-    #[serde(default)]
-    note: Option<String>,
-    #[serde(default)]
-    causation_id: Option<String>,
-    #[serde(default)]
-    correlation_id: Option<String>,
-}
-
-/// Reads one event, or says which field is wrong (`data.attendees[0].org`) and why. The
-/// envelope and the payload are read separately so that the path survives serde's buffering.
-fn parse_event(item: Value) -> Result<EventInput, (String, String)> {
-    let Value::Object(mut fields) = item else {
-        return Err((String::new(), "must be an event object".into()));
-    };
-    // Before the type and the data: a newer version may name types and fields this one lacks.
-    if let Some(version) = fields.get("schema_version") {
-        check_schema_version(version)?;
-    }
-    let event_type = match fields.remove("type") {
-        Some(Value::String(t)) => EventType::parse(&t).ok_or_else(|| {
-            (
-                "type".to_owned(),
-                format!("unknown event type {t:?}; see docs/domain.md for the catalogue"),
-            )
-        })?,
-        Some(_) => return Err(("type".into(), "must be a string".into())),
-        None => return Err(("type".into(), "missing field `type`".into())),
-    };
-    let data = fields
-        .remove("data")
-        .ok_or_else(|| ("data".to_owned(), "missing field `data`".to_owned()))?;
-    let located = |prefix: &str, path: String, e: serde_json::Error| {
-        let path = if path == "." { String::new() } else { path };
-        let field = match (prefix.is_empty(), path.is_empty()) {
-            (_, true) => prefix.to_owned(),
-            (true, false) => path,
-            (false, false) => format!("{prefix}.{path}"),
-        };
-        (field, e.to_string())
-    };
-    let envelope: Envelope = serde_path_to_error::deserialize(Value::Object(fields))
-        .map_err(|e| located("", e.path().to_string(), e.into_inner()))?;
-    let mut track = serde_path_to_error::Track::new();
-    let payload = Payload::deserialize_data(
-        event_type,
-        serde_path_to_error::Deserializer::new(data, &mut track),
-    )
-    .map_err(|e| located("data", track.path().to_string(), e))?;
-    Ok(EventInput {
-        occurred_at: envelope.occurred_at,
-        actor: envelope.actor,
-        note: envelope.note,
-        causation_id: envelope.causation_id,
-        correlation_id: envelope.correlation_id,
-        payload,
-    })
 }
 
 /// The time axes a read-model query asks for, each an RFC 3339 time: `as_of` (record time,
@@ -505,12 +355,18 @@ pub(crate) fn instant(field: &str, s: Option<&str>) -> Result<Option<OffsetDateT
 pub enum Verified {
     Ok {
         partnership_id: PartnershipId,
-        /// `true`.
+        /// `true` unless a commit of an org with a key is unsigned or badly signed.
         ok: bool,
         commits: u64,
         revision: u64,
         /// The last commit's hash.
         head: accord_domain::chain::Hash,
+        /// Commits whose signature holds.
+        signed: u64,
+        /// Revisions of commits of an org with a key that carry no signature.
+        unsigned: Vec<u64>,
+        /// Revisions of commits whose signature does not hold.
+        badly_signed: Vec<u64>,
     },
     Broken {
         partnership_id: PartnershipId,
@@ -537,12 +393,19 @@ async fn verify(
         .map_err(LedgerError::from)?
     {
         Verification::Ok { commits: 0, .. } => return Err(ApiError::NotFound(p)),
-        Verification::Ok { commits, head } => Verified::Ok {
+        Verification::Ok {
+            commits,
+            head,
+            signatures,
+        } => Verified::Ok {
             partnership_id: p,
-            ok: true,
+            ok: signatures.holds(),
             commits: commits as u64,
             revision: head.revision,
             head: head.hash,
+            signed: signatures.signed as u64,
+            unsigned: signatures.unsigned,
+            badly_signed: signatures.badly_signed,
         },
         Verification::Broken(b) => Verified::Broken {
             partnership_id: p,

@@ -12,6 +12,7 @@ use accord_domain::models::summary::Summary;
 use accord_domain::models::throughput::Throughput;
 use accord_domain::models::trust::TrustTimeline;
 use accord_domain::openapi::date_time;
+use accord_domain::signing::CommitSignature;
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use utoipa::ToSchema;
@@ -20,7 +21,8 @@ use utoipa::openapi::path::{
 };
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{
-    AllOfBuilder, ArrayBuilder, ComponentsBuilder, ObjectBuilder, OneOfBuilder, Ref, Schema, Type,
+    AdditionalProperties, AllOfBuilder, ArrayBuilder, ComponentsBuilder, ObjectBuilder,
+    OneOfBuilder, Ref, Schema, Type,
 };
 use utoipa::openapi::{
     ContentBuilder, HeaderBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, RefOr,
@@ -235,6 +237,7 @@ pub fn document() -> OpenApi {
     collect::<Page>(&mut schemas);
     collect::<Verified>(&mut schemas);
     collect::<ForgetRequest>(&mut schemas);
+    collect::<CommitSignature>(&mut schemas);
     collect::<ForgetAnswer>(&mut schemas);
     collect::<TrustTimeline>(&mut schemas);
     collect::<Throughput>(&mut schemas);
@@ -246,11 +249,28 @@ pub fn document() -> OpenApi {
     schemas.sort_by(|a, b| a.0.cmp(&b.0));
     schemas.dedup_by(|a, b| a.0 == b.0);
 
-    let events = OneOfBuilder::new().item(of::<EventInput>()).item(
-        ArrayBuilder::new()
-            .items(of::<EventInput>())
-            .min_items(Some(1)),
-    );
+    let signed = ObjectBuilder::new()
+        .description(Some("A commit sealed and signed by its org (docs/domain.md, \"Signed acts\"): every personal value of the events a digest, its disclosure's JSON text in `disclosures`. Needs an Idempotency-Key, which the signature covers."))
+        .property(
+            "events",
+            ArrayBuilder::new().items(of::<EventInput>()).min_items(Some(1)),
+        )
+        .property(
+            "disclosures",
+            ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String)),
+        )
+        .property("signature", of::<CommitSignature>())
+        .required("events")
+        .required("signature")
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+    let events = OneOfBuilder::new()
+        .item(of::<EventInput>())
+        .item(
+            ArrayBuilder::new()
+                .items(of::<EventInput>())
+                .min_items(Some(1)),
+        )
+        .item(signed);
     let append = OperationBuilder::new()
         .operation_id(Some("append"))
         .summary(Some(

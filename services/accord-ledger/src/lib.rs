@@ -10,6 +10,7 @@
 //! concurrent requests to one process never conflict with each other.
 
 mod forget;
+pub mod key_file;
 pub mod receipt;
 
 pub use forget::{ErasedIn, ForgetRequest, Forgotten, MAX_DIGESTS_PER_EVENT};

@@ -14,14 +14,15 @@
 
 use std::path::Path;
 
+use accord_domain::signing::KeyId;
 use accord_domain::{Hash, PartnershipId};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
+
+use crate::key_file::{self, KeyFileError};
 
 /// What a receipt's signature is of, beside its fields.
 const RECEIPT_TYPE: &str = "accord.receipt.v1";
@@ -80,24 +81,8 @@ impl Receipt {
 /// Why a key or a receipt does not hold.
 #[derive(Debug, thiserror::Error)]
 pub enum ReceiptError {
-    #[error("cannot read the ledger key {path}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("cannot write the ledger key {path}")]
-    Write {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path} is not an ed25519 private key in PKCS#8 PEM")]
-    NotAKey {
-        path: String,
-        #[source]
-        source: ed25519_dalek::pkcs8::Error,
-    },
+    #[error("the ledger key")]
+    KeyFile(#[from] KeyFileError),
     #[error("signed by key {signed_by}, not by the ledger's key {ledger}")]
     OtherKey { signed_by: String, ledger: String },
     #[error("the signature is not standard base64 of 64 bytes")]
@@ -128,7 +113,7 @@ pub struct LedgerPublicKey {
 }
 
 fn key_id_of(key: &VerifyingKey) -> String {
-    hex::encode(&Sha256::digest(key.as_bytes())[..8])
+    KeyId::of(key.as_bytes()).to_string()
 }
 
 impl LedgerKey {
@@ -144,15 +129,7 @@ impl LedgerKey {
 
     /// Reads the key at `path`.
     pub fn load(path: &Path) -> Result<Self, ReceiptError> {
-        let pem = std::fs::read_to_string(path).map_err(|source| ReceiptError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
-        let signing = SigningKey::from_pkcs8_pem(&pem).map_err(|source| ReceiptError::NotAKey {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Ok(Self::from_signing(signing))
+        Ok(Self::from_signing(key_file::read(path)?))
     }
 
     /// Reads the key at `path`, or makes one there (readable by its owner only) when there is
@@ -161,27 +138,7 @@ impl LedgerKey {
         if path.exists() {
             return Ok((Self::load(path)?, false));
         }
-        let key = Self::generate();
-        let write = |source| ReceiptError::Write {
-            path: path.display().to_string(),
-            source,
-        };
-        let pem = key
-            .signing
-            .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
-            .map_err(|e| write(std::io::Error::other(e)))?;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(path).map_err(write)?;
-        std::io::Write::write_all(&mut file, pem.as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(write)?;
-        Ok((key, true))
+        Ok((Self::from_signing(key_file::create(path)?), true))
     }
 
     pub fn key_id(&self) -> &str {
@@ -348,7 +305,7 @@ mod tests {
         std::fs::write(&path, "not a key").expect("write");
         assert!(matches!(
             LedgerKey::load(&path),
-            Err(ReceiptError::NotAKey { .. })
+            Err(ReceiptError::KeyFile(KeyFileError::NotAKey { .. }))
         ));
     }
 }

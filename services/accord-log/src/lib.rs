@@ -21,6 +21,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use accord_domain::personal::{Digest, Disclosure, erased};
 use accord_domain::signing::Signed;
+use accord_domain::signing_rules::{SignatureAudit, StoredCommitRef, audit};
 use accord_domain::{
     BrokenLink, ChainVerifier, Commit, CommitId, Event, EventId, Hash, Link, PartnershipId,
 };
@@ -317,10 +318,11 @@ pub enum ChainFault {
 /// What a verification found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verification {
-    /// Every link holds; the partnership's head.
+    /// Every link holds; the partnership's head, and what its signatures say.
     Ok {
         commits: usize,
         head: Head,
+        signatures: SignatureAudit,
     },
     Broken(ChainBreak),
 }
@@ -333,6 +335,8 @@ pub async fn verify_partnership(
     let commits = log.read_partnership(partnership, 0).await?;
     let mut verifier = ChainVerifier::default();
     let mut head = Head::EMPTY;
+    // Each commit's events as stored and its signature, for the signature audit.
+    let mut acts: Vec<(u64, Vec<Event>, Option<Signed>)> = Vec::with_capacity(commits.len());
     for stored in &commits {
         let broken = |position, reason| {
             Ok(Verification::Broken(ChainBreak {
@@ -374,8 +378,20 @@ pub async fn verify_partnership(
             revision: stored.position,
             hash: sealed.hash,
         };
+        let events = commit.events.iter().map(|e| e.stored().clone()).collect();
+        acts.push((stored.position, events, commit.signed));
     }
+    let signatures = audit(
+        partnership,
+        acts.iter()
+            .map(|(position, events, signed)| StoredCommitRef {
+                position: *position,
+                events,
+                signed: signed.as_ref(),
+            }),
+    );
     Ok(Verification::Ok {
+        signatures,
         commits: commits.len(),
         head,
     })

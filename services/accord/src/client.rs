@@ -15,6 +15,7 @@ use crate::api::{
 };
 use crate::output::Output;
 use crate::receipts::Keeper;
+use crate::signer::Signer;
 use crate::terminal::Columns;
 
 #[derive(Debug, clap::Args)]
@@ -33,6 +34,10 @@ pub(crate) struct RecordArgs {
     /// Keep the commit's receipt: append it to this JSONL file (see `verify --receipts`).
     #[arg(long)]
     receipts: Option<PathBuf>,
+    /// Sign the commit with this org key (`accord key new`): the events are sealed and signed
+    /// here, under --idempotency-key (a new one when not given).
+    #[arg(long)]
+    key: Option<PathBuf>,
     #[command(flatten)]
     output: Output,
     #[command(flatten)]
@@ -102,6 +107,14 @@ pub(crate) async fn record(args: RecordArgs) -> Result<ExitCode> {
         body = std::fs::read(&args.file)
             .with_context(|| format!("reading {}", args.file.display()))?;
     }
+    let signer = args.key.as_deref().map(Signer::open).transpose()?;
+    let idempotency_key = match (&args.idempotency_key, &signer) {
+        (None, Some(_)) => Some(format!("signed-{}", accord_domain::ids::Uuid::now_v7())),
+        (key, _) => key.clone(),
+    };
+    if let (Some(signer), Some(key)) = (&signer, &idempotency_key) {
+        body = signer.sign(&args.id, key, &body)?.to_string().into_bytes();
+    }
     let url = args
         .server
         .url(&format!("/v1/partnerships/{}/events", args.id));
@@ -114,7 +127,7 @@ pub(crate) async fn record(args: RecordArgs) -> Result<ExitCode> {
     if let Some(rev) = args.if_match {
         request = request.header("If-Match", rev.to_string());
     }
-    if let Some(key) = &args.idempotency_key {
+    if let Some(key) = &idempotency_key {
         request = request.header("Idempotency-Key", key);
     }
     let mut keeper = Keeper::open(args.receipts.as_deref())?;
@@ -202,9 +215,34 @@ pub(crate) async fn verify(args: VerifyArgs) -> Result<ExitCode> {
             body["partnership_id"] = Value::String(id.clone());
             answers.push(body);
         } else if ok {
+            let signed = body["signed"].as_u64().unwrap_or(0);
             println!(
-                "{id}: ok, {} commits, every link holds (revision {})",
-                body["commits"], body["revision"]
+                "{id}: ok, {} commits, every link holds (revision {}){}",
+                body["commits"],
+                body["revision"],
+                if signed > 0 {
+                    format!("; {signed} signed commits, every signature holds")
+                } else {
+                    String::new()
+                }
+            );
+        } else if body.get("position").is_none() {
+            let list = |field: &str| {
+                body[field]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default()
+            };
+            println!(
+                "{id}: SIGNATURES DO NOT HOLD: every link holds (revision {}), but unsigned commits of an org with a key at revisions [{}], badly signed at [{}]",
+                body["revision"],
+                list("unsigned"),
+                list("badly_signed")
             );
         } else {
             println!(
@@ -261,6 +299,9 @@ pub(crate) struct ImportArgs {
     /// (see `verify --receipts`).
     #[arg(long)]
     receipts: Option<PathBuf>,
+    /// Sign every commit with this org key (`accord key new`); each line's events act for it.
+    #[arg(long)]
+    key: Option<PathBuf>,
     #[command(flatten)]
     output: Output,
     #[command(flatten)]
@@ -312,11 +353,23 @@ pub(crate) async fn import(args: ImportArgs) -> Result<ExitCode> {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let mut keeper = Keeper::open(args.receipts.as_deref())?;
+    let signer = args.key.as_deref().map(Signer::open).transpose()?;
     let (mut appended, mut events, mut skipped) = (0usize, 0usize, 0usize);
     let mut rejected: Vec<(usize, String)> = Vec::new();
     for (number, text) in lines {
         progress.inc(1);
-        let line = match parse_line(number, text) {
+        let line = match parse_line(number, text).and_then(|mut line| {
+            if let Some(signer) = &signer {
+                line.body = signer
+                    .sign(
+                        &line.partnership_id,
+                        &line.idempotency_key,
+                        line.body.to_string().as_bytes(),
+                    )
+                    .map_err(|e| format!("{e:#}"))?;
+            }
+            Ok(line)
+        }) {
             Ok(line) => line,
             Err(reason) => {
                 rejected.push((number, reason));

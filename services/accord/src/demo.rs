@@ -268,10 +268,18 @@ pub(crate) async fn run(data_dir: Option<PathBuf>, reports: &Path) -> Result<()>
         .render(rows)
     );
     match verify_partnership(&*log, &p).await? {
-        Verification::Ok { commits, head } => println!(
-            "\nhash chain of {p}: {commits} commits, every link holds (head {}…)",
-            &head.hash.to_hex()[..12]
+        Verification::Ok {
+            commits,
+            head,
+            signatures,
+        } if signatures.holds() => println!(
+            "\nhash chain of {p}: {commits} commits, every link holds (head {}…); {} signed, every signature holds",
+            &head.hash.to_hex()[..12],
+            signatures.signed
         ),
+        Verification::Ok { signatures, .. } => {
+            anyhow::bail!("signatures do not hold: {signatures:?}")
+        }
         Verification::Broken(b) => anyhow::bail!("{b}"),
     }
     check_receipts(&*log, &key, &receipts).await?;

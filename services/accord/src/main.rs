@@ -10,6 +10,7 @@ mod output;
 mod receipts;
 mod retro;
 mod show;
+mod signer;
 mod telemetry;
 mod terminal;
 mod token;
@@ -94,6 +95,9 @@ enum Cmd {
     /// Manage access tokens.
     #[command(subcommand)]
     Token(TokenCmd),
+    /// Manage an org's signing keys (docs/domain.md, "Signed acts").
+    #[command(subcommand)]
+    Key(KeyCmd),
     /// Print the shell completion script for SHELL (for example
     /// `accord completions bash > /etc/bash_completion.d/accord`).
     Completions {
@@ -102,6 +106,21 @@ enum Cmd {
     },
     /// Print the manual page (roff), for example `accord man > accord.1 && man ./accord.1`.
     Man,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyCmd {
+    /// Make an ed25519 key pair for an org: the private key goes to --out (PKCS#8 PEM, readable
+    /// by its owner only), and the `org_key_registered` event that registers the public key is
+    /// printed, to record signed with the key (`accord record ID -f FILE --key KEY`).
+    New {
+        /// The org whose key it is.
+        #[arg(long)]
+        org: String,
+        /// The file to write the private key to (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,6 +168,14 @@ fn main() -> ExitCode {
             Cmd::Restore(args) => backup::restore(args).await,
             Cmd::Forget(args) => forget::forget(args).await,
             Cmd::Token(TokenCmd::New(args)) => token::new(args).map(|()| ExitCode::SUCCESS),
+            Cmd::Key(KeyCmd::New { org, out }) => signer::new_key(&org, &out).map(|event| {
+                eprintln!(
+                    "wrote {org}'s private key to {} (keep it secret); its registration, to record signed with it:",
+                    out.display()
+                );
+                println!("{event:#}");
+                ExitCode::SUCCESS
+            }),
             Cmd::Completions { shell } => {
                 clap_complete::generate(
                     shell,
