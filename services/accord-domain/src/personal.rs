@@ -370,10 +370,13 @@ pub fn open_sealed(
                         field,
                         "must be the digest of one of the disclosures sent: a signed commit's personal values travel as digests",
                     )),
-                    Some((j, d)) if d.path() != path.to_string() => errors.push(FieldError::new(
-                        format!("disclosures[{j}]"),
-                        format!("is made for {}, but its digest is in {path}", d.path()),
-                    )),
+                    Some((j, d)) if d.path() != path.to_string() => {
+                        used[*j] = true;
+                        errors.push(FieldError::new(
+                            format!("disclosures[{j}]"),
+                            format!("is made for {}, but its digest is in {path}", d.path()),
+                        ));
+                    }
                     Some((j, d)) => {
                         used[*j] = true;
                         d.value().clone_into(value);

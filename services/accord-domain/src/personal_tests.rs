@@ -489,3 +489,50 @@ mod erasure_rules {
         assert_eq!(refused[0].0, "events[0].data.requested_by_org");
     }
 }
+
+#[test]
+fn events_a_client_sealed_open_with_their_disclosures_and_nothing_else() {
+    let (events, _) = catalogue().into_iter().next().expect("an event");
+    let input = EventInput::from(events);
+    let (sealed, disclosures) = seal_inputs(vec![input.clone()], &mut counter_salts());
+    assert!(!disclosures.is_empty());
+    assert_eq!(open_sealed(&sealed, &disclosures), Ok(vec![input.clone()]));
+
+    // A value in place of a digest, a disclosure made for another field, one left over.
+    let errors = open_sealed(&[input], &disclosures).expect_err("values, not digests");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.field.starts_with("events[0].") && e.message.contains("digest"))
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.field == "disclosures[0]" && e.message.contains("no personal field"))
+    );
+    let elsewhere: Vec<Disclosure> = disclosures
+        .iter()
+        .map(|d| Disclosure::new(d.salt(), "data.somewhere_else", d.value()))
+        .collect();
+    let mut moved = sealed.clone();
+    let mut digests = elsewhere.iter().map(|d| d.digest().to_string());
+    let mut event = unrecorded_for_test(moved.remove(0));
+    each_field(&mut event, &mut |_, _, v| {
+        *v = digests.next().expect("one per field")
+    });
+    let errors = open_sealed(&[EventInput::from(event)], &elsewhere).expect_err("other paths");
+    assert!(
+        errors
+            .iter()
+            .all(|e| e.message.contains("is made for data.somewhere_else")),
+        "{errors:?}"
+    );
+}
+
+fn unrecorded_for_test(input: EventInput) -> Event {
+    input.into_event(
+        EventId::from_uuid(uuid::Uuid::nil()),
+        PartnershipId::parse("acme-stmary").expect("a slug"),
+        time::OffsetDateTime::UNIX_EPOCH,
+    )
+}

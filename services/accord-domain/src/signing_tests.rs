@@ -373,3 +373,80 @@ fn a_registration_names_its_own_org_and_the_id_of_its_key() {
         "not an ed25519 public key",
     );
 }
+
+/// Stored commits of acme-stmary for `audit`: each with its position, events and signature.
+fn stored(
+    position: u64,
+    events: &[Value],
+    signer: Option<&SigningKey>,
+) -> (u64, Vec<crate::Event>, Option<super::Signed>) {
+    let inputs: Vec<EventInput> = events.iter().cloned().map(input).collect();
+    let signed = signer.map(|k| {
+        let p = presented("acme", k, &inputs, None);
+        super::Signed {
+            signature: p.signature,
+            idempotency_key: "key-1".into(),
+        }
+    });
+    let events = inputs
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| {
+            e.into_event(
+                EventId::from_uuid(Uuid::from_u128(position as u128 * 100 + i as u128)),
+                pid(),
+                NOW,
+            )
+        })
+        .collect();
+    (position, events, signed)
+}
+
+fn audit_of(
+    commits: &[(u64, Vec<crate::Event>, Option<super::Signed>)],
+) -> crate::signing_rules::SignatureAudit {
+    crate::signing_rules::audit(
+        &pid(),
+        commits.iter().map(
+            |(position, events, signed)| crate::signing_rules::StoredCommitRef {
+                position: *position,
+                events,
+                signed: signed.as_ref(),
+            },
+        ),
+    )
+}
+
+#[test]
+fn the_audit_names_each_commit_that_should_have_been_signed_and_each_bad_signature() {
+    let k = key(1);
+    let erased = ev(
+        "personal_data_erased",
+        "acme",
+        json!({"requested_by_org": "acme", "basis": "data_subject_request",
+               "digests": ["47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"]}),
+    );
+    let mut commits = vec![
+        stored(1, &[follow_up("acme")], None),
+        stored(2, &[registration("acme", &k)], Some(&k)),
+        stored(3, &[follow_up("acme")], Some(&k)),
+        stored(4, &[follow_up("stmary")], None),
+        stored(5, &[erased], None),
+    ];
+    let clean = audit_of(&commits);
+    assert_eq!(clean.signed, 2);
+    assert!(clean.holds(), "{clean:?}");
+
+    // Appended behind the ledger's back: an unsigned act of acme, and one signed by another key.
+    commits.push(stored(6, &[follow_up("acme")], None));
+    commits.push(stored(7, &[follow_up("acme")], Some(&key(2))));
+    // A signed commit whose events were changed afterwards.
+    let mut changed = stored(8, &[follow_up("acme")], Some(&k));
+    changed.1[0].occurred_at = NOW;
+    commits.push(changed);
+    let report = audit_of(&commits);
+    assert_eq!(report.unsigned, [6]);
+    assert_eq!(report.badly_signed, [7, 8]);
+    assert_eq!(report.signed, 2);
+    assert!(!report.holds());
+}
