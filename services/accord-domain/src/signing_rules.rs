@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use sha2::Digest as _;
+
 use crate::error::FieldError;
 use crate::event::{Event, Payload};
 use crate::ids::{OrgId, PartnershipId};
@@ -86,7 +88,10 @@ pub(crate) fn check(
     } else if !verifies(key, &p.message, &p.signature.sig) {
         errors.push(FieldError::new(
             "signature.sig",
-            format!("is not {org}'s signature (key {id}) of these events, this partnership and this idempotency key"),
+            format!(
+                "is not {org}'s signature (key {id}) of these events, this partnership and this idempotency key: the ledger checked the JCS text whose SHA-256 is {}",
+                hex::encode(sha2::Sha256::digest(&p.message))
+            ),
         ));
     }
 }
