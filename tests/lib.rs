@@ -53,6 +53,8 @@ mod security;
 #[cfg(test)]
 mod served_schema;
 #[cfg(test)]
+mod signing;
+#[cfg(test)]
 mod stream;
 #[cfg(test)]
 mod tamper;
