@@ -89,7 +89,10 @@ async fn signed_acts(backend: Backend) {
     assert_eq!(code, 0, "{out}{err}");
 
     // From then on, acme's commits are signed with that key, and only with it.
-    let m1 = write(d, "m1.json", &with_person(meeting("m1"), "Ana Ruiz"));
+    // A time with an offset is signed as the log stores it, in UTC.
+    let mut m1 = with_person(meeting("m1"), "Ana Ruiz");
+    m1["occurred_at"] = json!("2026-02-01T11:00:00.250+02:00");
+    let m1 = write(d, "m1.json", &m1);
     let (code, _, err) = record(&a, &m1, &[]);
     assert_eq!(code, 2, "unsigned: {err}");
     let other = d.join("other.key");

@@ -148,6 +148,30 @@ pub fn request_fingerprint<'a>(
     }))
 }
 
+/// Events as the log gives them back once stored (times in UTC, every value in its stored
+/// form): what a signature covers, computed the same way when a commit is signed, when the
+/// ledger checks it, and when `verify` reads it back (docs/domain.md, "Signed acts").
+pub fn as_stored(
+    inputs: &[accord_domain::EventInput],
+) -> Result<Vec<accord_domain::EventInput>, DecodeError> {
+    let placeholder = EventId::from_uuid(accord_domain::ids::Uuid::nil());
+    let nowhere = PartnershipId::parse("unrecorded").map_err(|e| DecodeError {
+        field: "partnership_id".into(),
+        message: e.to_string(),
+    })?;
+    let mut out = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let event =
+            input
+                .clone()
+                .into_event(placeholder, nowhere.clone(), OffsetDateTime::UNIX_EPOCH);
+        for read in convert::events_of(pb::Envelope::from(&event))? {
+            out.push(accord_domain::EventInput::from(read.stored().clone()));
+        }
+    }
+    Ok(out)
+}
+
 /// A commit as read from the log: its events as stored, before the values of their personal
 /// fields are joined in ([`ReadCommit::join`]).
 #[derive(Debug, Clone, PartialEq)]

@@ -82,7 +82,10 @@ impl Opened {
         let joined =
             open_sealed(&request.events, &signed.disclosures).map_err(DomainError::Validation)?;
         let stored = std::mem::replace(&mut request.events, joined);
-        let message = signing::message(&request.partnership_id, &key, &stored);
+        // What `verify` will read back: the events as the log stores them.
+        let as_stored = accord_proto::as_stored(&stored)
+            .map_err(|e| DomainError::Validation(vec![FieldError::new(e.field, e.message)]))?;
+        let message = signing::message(&request.partnership_id, &key, &as_stored);
         Ok(Some(Self {
             presented: Presented {
                 signature: signed.signature.clone(),

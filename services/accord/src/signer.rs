@@ -44,6 +44,9 @@ impl Signer {
             bail!("a signed commit acts for one org: its events act for several");
         }
         let (stored, disclosures) = seal_inputs(events, &mut rand::random);
+        // Signed as the log will store them (times in UTC), which is what the ledger checks.
+        let stored = accord_proto::as_stored(&stored)
+            .map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message))?;
         let message = signing::message(&partnership, idempotency_key, &stored);
         let signature = CommitSignature {
             org,
