@@ -220,7 +220,8 @@ fn the_demo_runs_without_a_server() {
     let (code, out, err) = accord(&["demo", "--reports", reports.to_str().expect("utf-8")]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        out.contains("hash chain of acme-stmary: 6 commits, every link holds"),
+        out.contains("hash chain of acme-stmary: 8 commits, every link holds")
+            && out.contains("2 signed, every signature holds"),
         "{out}"
     );
     assert!(
@@ -231,7 +232,12 @@ fn the_demo_runs_without_a_server() {
         "the demo erases a person: {out}"
     );
     assert!(
-        out.contains("receipts of its 6 commits, signed by ledger key")
+        out.contains("acme registers a signing key and signs its next act (revisions 7 and 8)")
+            && out.contains("an unsigned act of acme is refused: validation failed: signature: acme signs its acts"),
+        "the demo signs acts: {out}"
+    );
+    assert!(
+        out.contains("receipts of its 8 commits, signed by ledger key")
             && out.contains("every head is still in the log"),
         "{out}"
     );
@@ -253,7 +259,7 @@ fn the_demo_runs_without_a_server() {
     }
     // Then the projector's summary of each: the worked example ends with R1 at warn (step 5).
     assert!(
-        out.contains("the projector folded all 186 commits into read models"),
+        out.contains("the projector folded all 188 commits into read models"),
         "{out}"
     );
     for p in ["acme-stmary", "medai-lakeside", "tinyrx-megahealth"] {

@@ -12,8 +12,10 @@
 mod forget;
 pub mod key_file;
 pub mod receipt;
+mod sign;
 
 pub use forget::{ErasedIn, ForgetRequest, Forgotten, MAX_DIGESTS_PER_EVENT};
+pub use sign::SignError;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex as SyncMutex};

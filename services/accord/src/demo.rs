@@ -9,6 +9,7 @@ use accord_domain::models::{Axes, Model, ModelSettings};
 use accord_projector::{FromLog, Projections, Projector};
 use tokio_util::sync::CancellationToken;
 
+use crate::signer::Signer;
 use crate::terminal::Columns;
 use accord_domain::event::ErasureBasis;
 use accord_domain::{EventInput, ItemId, OrgId, PartnershipId, Payload, Settings};
@@ -243,6 +244,7 @@ pub(crate) async fn run(data_dir: Option<PathBuf>, reports: &Path) -> Result<()>
     );
 
     forget_a_person(&ledger, &*log, &p, &key, &mut receipts).await?;
+    sign_acts(&ledger, &p, &key, &mut receipts).await?;
 
     println!("\naudit history of {p}:");
     let mut rows = Vec::new();
@@ -328,6 +330,60 @@ async fn forget_a_person(
                 );
             }
         }
+    }
+    Ok(())
+}
+
+/// acme registers a signing key and signs its next act; an unsigned act of acme is refused.
+async fn sign_acts(
+    ledger: &Ledger,
+    p: &PartnershipId,
+    key: &LedgerKey,
+    receipts: &mut Vec<Receipt>,
+) -> Result<()> {
+    let acme = OrgId::parse("acme")?;
+    let signer = Signer::new(ed25519_dalek::SigningKey::from_bytes(&rand::random()));
+    let registration = signer.registration(&acme, "2026-03-20T09:00:00Z");
+    let mut tag = event(
+        "2026-03-20T10:00:00Z",
+        "acme",
+        "communication_tagged",
+        json!({"org": "acme", "class": "inclusive", "doc_ref": "newsletter-2026-03"}),
+    );
+    tag["note"] = json!("the joint newsletter speaks of our patients");
+    let mut revisions = Vec::new();
+    for (n, e) in [registration, tag.clone()].into_iter().enumerate() {
+        let idempotency_key = format!("demo-signed-{n}");
+        let (events, signed) =
+            signer.seal_and_sign(p, &idempotency_key, vec![serde_json::from_value(e)?])?;
+        let a = ledger
+            .record(RecordRequest {
+                partnership_id: p.clone(),
+                events,
+                if_match: None,
+                idempotency_key: Some(idempotency_key),
+                signed: Some(signed),
+            })
+            .await?;
+        receipts.push(key.receipt(p.clone(), a.position, a.hash, a.recorded_at));
+        revisions.push(a.position.to_string());
+    }
+    println!(
+        "\nacme registers a signing key and signs its next act (revisions {}): signed on the client, over the digests of its personal values",
+        revisions.join(" and ")
+    );
+    let refused = ledger
+        .record(RecordRequest {
+            partnership_id: p.clone(),
+            events: vec![serde_json::from_value(tag)?],
+            if_match: None,
+            idempotency_key: None,
+            signed: None,
+        })
+        .await;
+    match refused {
+        Err(e) => println!("  an unsigned act of acme is refused: {e}"),
+        Ok(a) => anyhow::bail!("an unsigned act was recorded at revision {}", a.position),
     }
     Ok(())
 }
