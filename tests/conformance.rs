@@ -637,6 +637,12 @@ pub(crate) async fn tampering_is_detected(mut backend: Backend) {
             assert_eq!(b.last_good, positions[2]);
             // sled hands back the altered bytes; nats-server drops a message whose checksum
             // fails (silently losing it), which the chain reports as a missing commit.
+            let in_one_pass = accord_log::verify_log(&*log).await.expect("verify the log");
+            assert_eq!(
+                in_one_pass.get(&p),
+                Some(&Verification::Broken(b.clone())),
+                "the one-pass verification finds the same break"
+            );
             let lost = log.missing_positions().await.expect("missing");
             match b.reason {
                 ChainFault::Link(BrokenLink::HashMismatch { .. }) => assert!(lost.is_empty()),

@@ -261,6 +261,18 @@ async fn signed_acts(backend: Backend) {
         words.contains("SIGNATURES DO NOT HOLD") && words.contains(&format!("[{forged}]")),
         "{words}"
     );
+    a.stop();
+
+    // The one-pass verification of the whole log finds what each partnership's does.
+    let log = backend.log().await;
+    let all = accord_log::verify_log(&*log).await.expect("verify the log");
+    assert_eq!(all.len(), 1);
+    for (p, found) in &all {
+        let alone = accord_log::verify_partnership(&*log, p)
+            .await
+            .expect("verify");
+        assert_eq!(found, &alone, "{p}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

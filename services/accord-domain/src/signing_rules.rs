@@ -123,19 +123,35 @@ pub struct StoredCommitRef<'a> {
     pub signed: Option<&'a Signed>,
 }
 
-/// Checks a partnership's commits, in order, as `decide` checked them when they were recorded:
-/// from its key's registration on, every commit of an org is signed with its current key (an
-/// erasure, the ledger's own record, aside). The signatures are verified in one batch; only
-/// when the batch fails is each checked alone to name the bad ones.
-pub fn audit<'a>(
-    partnership_id: &PartnershipId,
-    commits: impl IntoIterator<Item = StoredCommitRef<'a>>,
-) -> SignatureAudit {
-    let mut keys: BTreeMap<OrgId, PublicKey> = BTreeMap::new();
-    let mut report = SignatureAudit::default();
-    // (position, key, message, signature) of each signature to verify.
-    let mut pending: Vec<(u64, PublicKey, Vec<u8>, SignatureBytes)> = Vec::new();
-    for c in commits {
+/// A signature to verify: whose key, over which commit.
+#[derive(Debug, Clone)]
+pub struct ToVerify {
+    pub partnership_id: PartnershipId,
+    pub position: u64,
+    pub key: PublicKey,
+    pub sig: SignatureBytes,
+    pub idempotency_key: String,
+    pub events: Vec<Event>,
+}
+
+/// Audits one partnership's commits in order, as `decide` checked them when they were
+/// recorded: from its key's registration on, every commit of an org is signed with its current
+/// key (an erasure, the ledger's own record, aside). What it cannot tell alone, whether a
+/// signature holds, it hands back as a [`ToVerify`], for [`verify_all`] to check with many.
+#[derive(Debug, Default)]
+pub struct Auditor {
+    keys: BTreeMap<OrgId, PublicKey>,
+    report: SignatureAudit,
+}
+
+impl Auditor {
+    /// Notes the partnership's next commit; gives its signature to verify, if it has one that
+    /// may hold.
+    pub fn note(
+        &mut self,
+        partnership_id: &PartnershipId,
+        c: StoredCommitRef<'_>,
+    ) -> Option<ToVerify> {
         let erasure = c
             .events
             .iter()
@@ -145,14 +161,18 @@ pub fn audit<'a>(
             _ => None,
         });
         let acting: BTreeSet<&OrgId> = c.events.iter().map(|e| &e.actor.org).collect();
-        let must_sign =
-            !erasure && (registered.is_some() || acting.iter().any(|org| keys.contains_key(*org)));
-        match c.signed {
-            None if must_sign => report.unsigned.push(c.position),
-            None => {}
+        let must_sign = !erasure
+            && (registered.is_some() || acting.iter().any(|org| self.keys.contains_key(*org)));
+        let pending = match c.signed {
+            None => {
+                if must_sign {
+                    self.report.unsigned.push(c.position);
+                }
+                None
+            }
             Some(s) => {
                 let org = &s.signature.org;
-                let key = keys.get(org).copied().or(registered
+                let key = self.keys.get(org).copied().or(registered
                     .as_ref()
                     .filter(|(o, _)| o == org)
                     .map(|(_, k)| *k));
@@ -162,33 +182,72 @@ pub fn audit<'a>(
                             && acting.contains(org)
                             && KeyId::of(&key.0) == s.signature.key_id =>
                     {
-                        let message =
-                            message_of_stored(partnership_id, &s.idempotency_key, c.events);
-                        pending.push((c.position, key, message, s.signature.sig));
+                        Some(ToVerify {
+                            partnership_id: partnership_id.clone(),
+                            position: c.position,
+                            key,
+                            sig: s.signature.sig,
+                            idempotency_key: s.idempotency_key.clone(),
+                            events: c.events.to_vec(),
+                        })
                     }
-                    _ => report.badly_signed.push(c.position),
+                    _ => {
+                        self.report.badly_signed.push(c.position);
+                        None
+                    }
                 }
             }
-        }
+        };
         if let Some((org, key)) = registered {
-            keys.insert(org, key);
+            self.keys.insert(org, key);
         }
+        pending
     }
-    let items: Vec<(&PublicKey, &[u8], &SignatureBytes)> = pending
-        .iter()
-        .map(|(_, k, m, s)| (k, m.as_slice(), s))
-        .collect();
-    if all_verify(&items) {
-        report.signed = pending.len();
-    } else {
-        for (position, key, message, sig) in &pending {
-            if verifies(key, message, sig) {
-                report.signed += 1;
+
+    /// The audit, once [`verify_all`] said which of its signatures hold.
+    pub fn finish(mut self, verified: impl IntoIterator<Item = (u64, bool)>) -> SignatureAudit {
+        for (position, holds) in verified {
+            if holds {
+                self.report.signed += 1;
             } else {
-                report.badly_signed.push(*position);
+                self.report.badly_signed.push(position);
             }
         }
-        report.badly_signed.sort_unstable();
+        self.report.badly_signed.sort_unstable();
+        self.report
     }
-    report
+}
+
+/// Verifies signatures together (ed25519 batch verification over the JCS messages); only when
+/// the batch fails is each checked alone, to name the bad ones. Gives each position and whether
+/// its signature holds.
+pub fn verify_all(items: &[ToVerify]) -> Vec<(u64, bool)> {
+    let messages: Vec<Vec<u8>> = items
+        .iter()
+        .map(|t| message_of_stored(&t.partnership_id, &t.idempotency_key, &t.events))
+        .collect();
+    let batch: Vec<(&PublicKey, &[u8], &SignatureBytes)> = items
+        .iter()
+        .zip(&messages)
+        .map(|(t, m)| (&t.key, m.as_slice(), &t.sig))
+        .collect();
+    let all = all_verify(&batch);
+    items
+        .iter()
+        .zip(&messages)
+        .map(|(t, m)| (t.position, all || verifies(&t.key, m, &t.sig)))
+        .collect()
+}
+
+/// The audit of a partnership's commits, in order (see [`Auditor`]).
+pub fn audit<'a>(
+    partnership_id: &PartnershipId,
+    commits: impl IntoIterator<Item = StoredCommitRef<'a>>,
+) -> SignatureAudit {
+    let mut auditor = Auditor::default();
+    let pending: Vec<ToVerify> = commits
+        .into_iter()
+        .filter_map(|c| auditor.note(partnership_id, c))
+        .collect();
+    auditor.finish(verify_all(&pending))
 }

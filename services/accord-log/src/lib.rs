@@ -14,8 +14,10 @@
 pub mod embedded;
 pub mod jetstream;
 pub mod load;
+mod verify_log;
 
 use std::sync::Arc;
+pub use verify_log::verify_log;
 
 use std::collections::{BTreeSet, HashMap};
 

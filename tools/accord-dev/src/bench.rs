@@ -9,7 +9,8 @@
 //! the rebuild, and nats-server's memory at 100k partnerships), 6 (append and replay on the
 //! embedded backend, against raw sled), 7 (the read models of one long partnership, cold:
 //! `bench_history`), 8 (lag while it takes commits: `bench_lag`) and 9 (appends on a 3-node
-//! cluster, batched and not: `bench_cluster`).
+//! cluster, batched and not: `bench_cluster`), 10 and 11 (signed acts: a signed and sealed
+//! append, and verify of signed commits: `bench_signed`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -64,7 +65,7 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 1000)]
     lag_rate: u64,
     /// The figures to measure (each run measures the figures it shares a setup with).
-    #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5,6,7,8,9")]
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5,6,7,8,9,10,11")]
     figures: Vec<u8>,
 }
 
@@ -144,6 +145,10 @@ pub(crate) async fn run(args: Args) -> Result<()> {
         }
         if wants(&[2]) {
             crate::bench_up::figure_2(&bin, args.partnerships, args.commits).await?;
+        }
+        if wants(&[10, 11]) {
+            crate::bench_signed::figures_10_11(&bin, extra, args.partnerships, args.commits)
+                .await?;
         }
         if wants(&[9]) {
             crate::bench_cluster::figure_9(&bin, args.partnerships, args.commits).await?;
@@ -462,7 +467,7 @@ pub(crate) fn meeting(n: u64) -> serde_json::Value {
 }
 
 /// Raw ordered-consumer replay of the whole event stream.
-async fn raw_ordered_replay(client: &async_nats::Client) -> Result<f64> {
+pub(crate) async fn raw_ordered_replay(client: &async_nats::Client) -> Result<f64> {
     let js = jetstream::new(client.clone());
     let stream = js.get_stream(accord_log::jetstream::STREAM).await?;
     let last = stream.get_info().await?.state.last_sequence;
@@ -687,7 +692,10 @@ async fn append_synthetic(
 }
 
 /// One task per partnership, each recording its requests in order.
-async fn record_concurrently(ledger: &Arc<Ledger>, each: Vec<Vec<RecordRequest>>) -> Result<()> {
+pub(crate) async fn record_concurrently(
+    ledger: &Arc<Ledger>,
+    each: Vec<Vec<RecordRequest>>,
+) -> Result<()> {
     let tasks: Vec<_> = each
         .into_iter()
         .map(|requests| {

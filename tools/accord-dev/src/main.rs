@@ -6,6 +6,7 @@ mod bench;
 mod bench_cluster;
 mod bench_history;
 mod bench_lag;
+mod bench_signed;
 mod bench_up;
 mod synthetic;
 
