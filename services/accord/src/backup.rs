@@ -162,16 +162,10 @@ pub(crate) async fn backup(args: BackupArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let client = args.server.streaming_client()?;
-    let response = args
-        .server
-        .send(client.get(args.server.url("/v1/log")))
-        .await?;
-    let status = response.status();
-    if !status.is_success() {
-        let body = response.json().await.unwrap_or_default();
-        explain(status, &body);
-        return Ok(exit_for(status));
-    }
+    let response = match fetch(&args.server, &client, "/v1/log").await? {
+        Ok(response) => response,
+        Err(code) => return Ok(code),
+    };
     let last: Position = response
         .headers()
         .get(accord_http::copy::LAST_POSITION)
@@ -225,16 +219,10 @@ pub(crate) async fn backup(args: BackupArgs) -> Result<ExitCode> {
 
     // The personal values, fetched after the commits: every one they refer to is there,
     // unless it was erased since.
-    let response = args
-        .server
-        .send(client.get(args.server.url("/v1/log/disclosures")))
-        .await?;
-    let status = response.status();
-    if !status.is_success() {
-        let body = response.json().await.unwrap_or_default();
-        explain(status, &body);
-        return Ok(exit_for(status));
-    }
+    let response = match fetch(&args.server, &client, "/v1/log/disclosures").await? {
+        Ok(response) => response,
+        Err(code) => return Ok(code),
+    };
     let body = response
         .text()
         .await
@@ -391,6 +379,22 @@ pub(crate) async fn restore(args: RestoreArgs) -> Result<ExitCode> {
         );
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// GETs `path`; an error answer is explained and becomes the exit code.
+async fn fetch(
+    server: &Server,
+    client: &reqwest::Client,
+    path: &str,
+) -> Result<Result<reqwest::Response, ExitCode>> {
+    let response = server.send(client.get(server.url(path))).await?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(Ok(response));
+    }
+    let body = response.json().await.unwrap_or_default();
+    explain(status, &body);
+    Ok(Err(exit_for(status)))
 }
 
 /// Opens the store to restore into, and says where it is.
