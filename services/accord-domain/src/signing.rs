@@ -163,6 +163,9 @@ pub struct Signed {
 pub struct Presented {
     pub signature: CommitSignature,
     pub message: Vec<u8>,
+    /// The key the edge already verified `signature.sig` over `message` with (verifying many
+    /// appends' signatures together); `decide` verifies again unless it is the key it expects.
+    pub verified_with: Option<PublicKey>,
 }
 
 /// Whether the bytes are an ed25519 public key (a point of the curve).

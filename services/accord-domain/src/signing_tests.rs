@@ -56,6 +56,8 @@ struct Commit {
     events: Vec<Value>,
     signer: Option<(&'static str, SigningKey)>,
     over: Option<Vec<u8>>,
+    /// The key the edge says it verified the signature with.
+    verified_with: Option<PublicKey>,
 }
 
 fn unsigned(events: Vec<Value>) -> Commit {
@@ -63,6 +65,7 @@ fn unsigned(events: Vec<Value>) -> Commit {
         events,
         signer: None,
         over: None,
+        verified_with: None,
     }
 }
 
@@ -71,6 +74,7 @@ fn signed(org: &'static str, k: &SigningKey, events: Vec<Value>) -> Commit {
         events,
         signer: Some((org, k.clone())),
         over: None,
+        verified_with: None,
     }
 }
 
@@ -83,6 +87,7 @@ fn presented(org: &str, k: &SigningKey, inputs: &[EventInput], over: Option<&[u8
             sig: sign(k, over.unwrap_or(&message)),
         },
         message,
+        verified_with: None,
     }
 }
 
@@ -112,9 +117,10 @@ fn run(commits: Vec<Commit>) -> Result<(), DomainError> {
         .chain(commits)
     {
         let inputs: Vec<EventInput> = commit.events.into_iter().map(input).collect();
-        let signed = commit
-            .signer
-            .map(|(org, k)| presented(org, &k, &inputs, commit.over.as_deref()));
+        let signed = commit.signer.map(|(org, k)| Presented {
+            verified_with: commit.verified_with,
+            ..presented(org, &k, &inputs, commit.over.as_deref())
+        });
         let events = inputs
             .into_iter()
             .map(|i| {
@@ -449,4 +455,29 @@ fn the_audit_names_each_commit_that_should_have_been_signed_and_each_bad_signatu
     assert_eq!(report.badly_signed, [7, 8]);
     assert_eq!(report.signed, 2);
     assert!(!report.holds());
+}
+
+#[test]
+fn a_signature_the_edge_verified_with_the_expected_key_is_not_verified_again() {
+    let k = key(1);
+    let register = || signed("acme", &k, vec![registration("acme", &k)]);
+    let garbage = || {
+        let mut c = signed("acme", &k, vec![follow_up("acme")]);
+        c.over = Some(b"something else".to_vec());
+        c
+    };
+    let mut trusted = garbage();
+    trusted.verified_with = Some(public(&k));
+    assert_eq!(
+        run(vec![register(), trusted]),
+        Ok(()),
+        "the edge's word for the expected key"
+    );
+    let mut other = garbage();
+    other.verified_with = Some(public(&key(2)));
+    refused(
+        vec![register(), other],
+        "signature.sig",
+        "is not acme's signature",
+    );
 }

@@ -13,6 +13,7 @@ mod forget;
 pub mod key_file;
 pub mod receipt;
 mod sign;
+mod verifier;
 
 pub use forget::{ErasedIn, ForgetRequest, Forgotten, MAX_DIGESTS_PER_EVENT};
 pub use sign::SignError;
@@ -22,10 +23,10 @@ use std::sync::{Arc, Mutex as SyncMutex};
 
 use accord_domain::ids::Uuid;
 use accord_domain::personal::{Disclosure, Sealed, open_sealed, seal};
-use accord_domain::signing::{self, CommitSignature, Presented, Signed};
+use accord_domain::signing::{self, CommitSignature, KeyId, Presented, Signed};
 use accord_domain::{
     ChainVerifier, Command, CommitId, DomainError, Event, EventId, EventInput, FieldError, Hash,
-    Link, OrgId, Overview, Partnership, PartnershipId, Settings, decide, evolve,
+    Link, OrgId, Overview, Partnership, PartnershipId, Payload, Settings, decide, evolve,
 };
 use accord_log::{
     AppendRequest, Appended, EventLog, Expected, Head, LogError, Position, join_commits,
@@ -92,6 +93,7 @@ impl Opened {
             presented: Presented {
                 signature: signed.signature.clone(),
                 message,
+                verified_with: None,
             },
             signed: Signed {
                 signature: signed.signature,
@@ -263,6 +265,8 @@ pub struct Ledger {
     partnerships: SyncMutex<HashMap<PartnershipId, Arc<Mutex<Cached>>>>,
     /// Most partnerships in `partnerships`.
     cache_limit: usize,
+    /// Verifies the signatures of concurrent signed appends together.
+    verifier: verifier::Verifier,
 }
 
 impl Ledger {
@@ -284,6 +288,7 @@ impl Ledger {
             settings,
             partnerships: SyncMutex::new(HashMap::new()),
             cache_limit: cache_limit.max(1),
+            verifier: verifier::Verifier::start(),
         }
     }
 
@@ -390,6 +395,10 @@ impl Ledger {
                     actual: cached.head.revision,
                 });
             }
+            let presented = match opened {
+                Some(o) => Some(self.presented(o, cached).await),
+                None => None,
+            };
             let recorded_at = OffsetDateTime::now_utc();
             let command = Command::Record {
                 partnership_id: p.clone(),
@@ -399,7 +408,7 @@ impl Ledger {
                     .iter()
                     .map(|e| (EventId::from_uuid(Uuid::now_v7()), e.clone()))
                     .collect(),
-                signed: opened.map(|o| o.presented.clone()),
+                signed: presented,
             };
             let events: Arc<[_]> = match decide(&cached.state, command, &self.settings) {
                 Ok(events) => events.into(),
@@ -458,6 +467,29 @@ impl Ledger {
             expected: request.if_match.unwrap_or(cached.head.revision),
             actual,
         })
+    }
+
+    /// A signed request's signature for `decide`, verified beforehand with the key the
+    /// partnership expects (its org's current key, or the one the commit registers), together
+    /// with the signatures of other appends waiting at the same time.
+    async fn presented(&self, opened: &Opened, cached: &Cached) -> Presented {
+        let mut presented = opened.presented.clone();
+        let org = &presented.signature.org;
+        let registered = opened.stored.iter().find_map(|e| match &e.payload {
+            Payload::OrgKeyRegistered(k) if k.org == *org => Some(k.public_key),
+            _ => None,
+        });
+        let key = cached.state.facts().keys.get(org).copied().or(registered);
+        if let Some(key) = key
+            && KeyId::of(&key.0) == presented.signature.key_id
+            && self
+                .verifier
+                .verify(key, presented.message.clone(), presented.signature.sig)
+                .await
+        {
+            presented.verified_with = Some(key);
+        }
+        presented
     }
 
     /// What the ledger knows of a partnership now (`None` when it was never proposed).
