@@ -16,17 +16,18 @@ mod sign;
 mod verifier;
 
 pub use forget::{ErasedIn, ForgetRequest, Forgotten, MAX_DIGESTS_PER_EVENT};
-pub use sign::SignError;
+use sign::Opened;
+pub use sign::{SignError, SignedRequest};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex as SyncMutex};
 
 use accord_domain::ids::Uuid;
-use accord_domain::personal::{Disclosure, Sealed, open_sealed, seal};
-use accord_domain::signing::{self, CommitSignature, KeyId, Presented, Signed};
+use accord_domain::personal::{Sealed, seal};
+use accord_domain::signing::{KeyId, Presented};
 use accord_domain::{
-    ChainVerifier, Command, CommitId, DomainError, Event, EventId, EventInput, FieldError, Hash,
-    Link, OrgId, Overview, Partnership, PartnershipId, Payload, Settings, decide, evolve,
+    ChainVerifier, Command, CommitId, DomainError, Event, EventId, EventInput, Hash, Link, OrgId,
+    Overview, Partnership, PartnershipId, Payload, Settings, decide, evolve,
 };
 use accord_log::{
     AppendRequest, Appended, EventLog, Expected, Head, LogError, Position, join_commits,
@@ -51,71 +52,6 @@ pub struct RecordRequest {
     pub idempotency_key: Option<String>,
     /// Sealed and signed by the client: `events` then hold a digest in every personal field.
     pub signed: Option<SignedRequest>,
-}
-
-/// What a client that signs its commits sends beside the events (docs/domain.md, "Signed
-/// acts"): the disclosures of the digests its events hold, and its signature over them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SignedRequest {
-    pub disclosures: Vec<Disclosure>,
-    pub signature: CommitSignature,
-}
-
-/// A signed request opened: what `decide` checks, and what the log stores.
-struct Opened {
-    presented: Presented,
-    signed: Signed,
-    /// The events as sent, digests in place of values.
-    stored: Vec<EventInput>,
-    disclosures: Vec<Disclosure>,
-}
-
-impl Opened {
-    /// Opens a signed request: its values joined into `request.events`, its stored form kept.
-    fn of(request: &mut RecordRequest) -> Result<Option<Self>, DomainError> {
-        let Some(signed) = request.signed.take() else {
-            return Ok(None);
-        };
-        let Some(key) = request.idempotency_key.clone() else {
-            return Err(DomainError::Validation(vec![FieldError::new(
-                "idempotency_key",
-                "a signed commit carries an idempotency key: it is part of what is signed, so the commit cannot be recorded twice",
-            )]));
-        };
-        let joined =
-            open_sealed(&request.events, &signed.disclosures).map_err(DomainError::Validation)?;
-        let stored = std::mem::replace(&mut request.events, joined);
-        // What `verify` will read back: the events as the log stores them.
-        let as_stored = accord_proto::as_stored(&stored)
-            .map_err(|e| DomainError::Validation(vec![FieldError::new(e.field, e.message)]))?;
-        let message = signing::message(&request.partnership_id, &key, &as_stored);
-        Ok(Some(Self {
-            presented: Presented {
-                signature: signed.signature.clone(),
-                message,
-                verified_with: None,
-            },
-            signed: Signed {
-                signature: signed.signature,
-                idempotency_key: key,
-            },
-            stored,
-            disclosures: signed.disclosures,
-        }))
-    }
-
-    /// The decided events in stored form: each as sent (digests), under the ids `decide` gave.
-    fn stored_events(&self, decided: &[Event]) -> Vec<Event> {
-        decided
-            .iter()
-            .zip(&self.stored)
-            .map(|(d, input)| {
-                input
-                    .clone()
-                    .into_event(d.event_id, d.partnership_id.clone(), d.recorded_at)
-            })
-            .collect()
-    }
 }
 
 /// Why the ledger did not record, grouped by what the caller does next.
