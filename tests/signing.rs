@@ -111,6 +111,71 @@ async fn signed_acts(backend: Backend) {
     let (code, out, err) = record(&a, &m1, &["--key", key]);
     assert_eq!(code, 0, "{out}{err}");
 
+    // A signed body that does not hold is refused by field, and records nothing.
+    let another_registration: Value = serde_json::from_str(
+        &accord(&[
+            "key",
+            "new",
+            "--org",
+            "acme",
+            "--out",
+            d.join("k3").to_str().expect("utf-8"),
+        ])
+        .1,
+    )
+    .expect("an event");
+    let cases = [
+        (
+            json!({"events": [another_registration], "disclosures": [], "signature": {"org": "acme", "key_id": "XYZ", "sig": "AA=="}}),
+            "signature.key_id",
+        ),
+        (
+            json!({"events": [meeting("m9")], "disclosures": [1], "signature": {"org": "acme", "key_id": "0000000000000000", "sig": "AA=="}}),
+            "disclosures[0]",
+        ),
+        (
+            json!({"events": [meeting("m9")], "signature": {"org": "acme", "key_id": "0000000000000000", "sig": "AA=="}, "extra": 1}),
+            "extra",
+        ),
+        (
+            json!({"events": meeting("m9"), "signature": {"org": "acme", "key_id": "0000000000000000", "sig": "AA=="}}),
+            "events",
+        ),
+    ];
+    for (body, field) in cases {
+        let (status, answer) = crate::app::post_raw(
+            &a,
+            P,
+            body.to_string().into_bytes(),
+            &[("Idempotency-Key", "k")],
+        )
+        .await;
+        assert_eq!(
+            status,
+            reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {answer}"
+        );
+        assert!(
+            answer["details"]
+                .as_array()
+                .is_some_and(|d| d.iter().any(|d| d["field"] == field)),
+            "{field}: {answer}"
+        );
+    }
+    let (status, answer) = crate::app::post_raw(
+        &a,
+        P,
+        json!({"events": [meeting("m9")], "disclosures": [], "signature": {"org": "acme", "key_id": "0000000000000000", "sig": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="}}).to_string().into_bytes(),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        status,
+        reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+        "{answer}"
+    );
+    assert_eq!(answer["details"][0]["field"], "idempotency_key", "{answer}");
+
     // An import signs each line; a second import of the file records nothing new.
     let lines = [2, 3]
         .map(|n| json!({"partnership_id": P, "events": [with_person(meeting(&format!("m{n}")), "Ana Ruiz")]}).to_string())

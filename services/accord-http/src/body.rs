@@ -65,18 +65,22 @@ pub fn parse_events(body: &[u8]) -> Result<Vec<EventInput>, ApiError> {
 /// (`{"events": [...], "disclosures": [...], "signature": {...}}`, docs/domain.md, "Signed
 /// acts"), whose events hold digests in their personal fields.
 pub fn parse_body(body: &[u8]) -> Result<AppendBody, ApiError> {
-    let value = json_of(body)?;
-    let Value::Object(mut object) = value else {
-        return parse_events(body).map(|events| AppendBody {
-            events,
-            signed: None,
-        });
+    let unsigned = |events| AppendBody {
+        events,
+        signed: None,
+    };
+    let mut object = match json_of(body)? {
+        Value::Object(object) => object,
+        Value::Array(items) => return parse_items(items).map(unsigned),
+        _ => {
+            return Err(ApiError::validation(
+                "body",
+                "must be an event object, an array of events or a signed commit",
+            ));
+        }
     };
     let Some(signature) = object.remove("signature") else {
-        return parse_items(vec![Value::Object(object)]).map(|events| AppendBody {
-            events,
-            signed: None,
-        });
+        return parse_items(vec![Value::Object(object)]).map(unsigned);
     };
     let mut details = Vec::new();
     let signature: Option<CommitSignature> = serde_path_to_error::deserialize(signature)
