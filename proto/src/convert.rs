@@ -753,14 +753,7 @@ fn stored_payload(version: u32, p: Option<pb::Payload>) -> Result<StoredPayload>
         Body::OrgKeyRegistered(x) => P::OrgKeyRegistered(d::OrgKeyRegistered {
             org: org("org", x.org)?,
             key_id: x.key_id.parse().map_err(|e| err("key_id", e))?,
-            public_key: <[u8; 32]>::try_from(x.public_key.as_slice())
-                .map(Base64)
-                .map_err(|_| {
-                    err(
-                        "public_key",
-                        format!("must be 32 bytes, got {}", x.public_key.len()),
-                    )
-                })?,
+            public_key: Base64(fixed("public_key", &x.public_key)?),
         }),
         Body::PersonalDataErased(x) => P::PersonalDataErased(d::PersonalDataErased {
             requested_by_org: org("requested_by_org", x.requested_by_org)?,
@@ -769,11 +762,7 @@ fn stored_payload(version: u32, p: Option<pb::Payload>) -> Result<StoredPayload>
             digests: x
                 .digests
                 .iter()
-                .map(|d| {
-                    <[u8; 32]>::try_from(d.as_slice())
-                        .map(Digest)
-                        .map_err(|_| err("digests", format!("must be 32 bytes, got {}", d.len())))
-                })
+                .map(|d| fixed("digests", d).map(Digest))
                 .collect::<Result<_>>()?,
         }),
     }))
@@ -795,10 +784,14 @@ pub(crate) fn signature_of(s: pb::CommitSignature) -> Result<Signed> {
         signature: CommitSignature {
             org: org(&at("org"), s.org)?,
             key_id: s.key_id.parse().map_err(|e| err(&at("key_id"), e))?,
-            sig: <[u8; 64]>::try_from(s.sig.as_slice())
-                .map(Base64)
-                .map_err(|_| err(&at("sig"), format!("must be 64 bytes, got {}", s.sig.len())))?,
+            sig: Base64(fixed(&at("sig"), &s.sig)?),
         },
         idempotency_key: s.idempotency_key,
     })
+}
+
+/// Bytes of a fixed length (a digest, a key, a signature).
+fn fixed<const N: usize>(field: &str, bytes: &[u8]) -> Result<[u8; N]> {
+    <[u8; N]>::try_from(bytes)
+        .map_err(|_| err(field, format!("must be {N} bytes, got {}", bytes.len())))
 }
