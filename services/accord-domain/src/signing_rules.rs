@@ -1,6 +1,6 @@
 //! Which commits must be signed, and by whom (docs/domain.md, "Signed acts"): a rule over the
 //! whole commit, checked once its events passed their own rules ([`check`]), and the same rule
-//! audited over a partnership's stored commits ([`audit`], what `accord verify` runs).
+//! audited over a partnership's stored commits ([`Auditor`], what `accord verify` runs).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -97,7 +97,7 @@ pub(crate) fn check(
     }
 }
 
-/// What [`audit`] found of a partnership's signatures.
+/// What an [`Auditor`] found of a partnership's signatures.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SignatureAudit {
     /// Commits whose signature holds.
@@ -115,7 +115,7 @@ impl SignatureAudit {
     }
 }
 
-/// One commit of a partnership as stored, for [`audit`].
+/// One commit of a partnership as stored, for an [`Auditor`].
 #[derive(Debug, Clone, Copy)]
 pub struct StoredCommitRef<'a> {
     pub position: u64,
@@ -238,17 +238,4 @@ pub fn verify_all(items: &[ToVerify]) -> Vec<(u64, bool)> {
         .zip(&messages)
         .map(|(t, m)| (t.position, all || verifies(&t.key, m, &t.sig)))
         .collect()
-}
-
-/// The audit of a partnership's commits, in order (see [`Auditor`]).
-pub fn audit<'a>(
-    partnership_id: &PartnershipId,
-    commits: impl IntoIterator<Item = StoredCommitRef<'a>>,
-) -> SignatureAudit {
-    let mut auditor = Auditor::default();
-    let pending: Vec<ToVerify> = commits
-        .into_iter()
-        .filter_map(|c| auditor.note(partnership_id, c))
-        .collect();
-    auditor.finish(verify_all(&pending))
 }

@@ -411,16 +411,21 @@ fn stored(
 fn audit_of(
     commits: &[(u64, Vec<crate::Event>, Option<super::Signed>)],
 ) -> crate::signing_rules::SignatureAudit {
-    crate::signing_rules::audit(
-        &pid(),
-        commits.iter().map(
-            |(position, events, signed)| crate::signing_rules::StoredCommitRef {
-                position: *position,
-                events,
-                signed: signed.as_ref(),
-            },
-        ),
-    )
+    let mut auditor = crate::signing_rules::Auditor::default();
+    let pending: Vec<_> = commits
+        .iter()
+        .filter_map(|(position, events, signed)| {
+            auditor.note(
+                &pid(),
+                crate::signing_rules::StoredCommitRef {
+                    position: *position,
+                    events,
+                    signed: signed.as_ref(),
+                },
+            )
+        })
+        .collect();
+    auditor.finish(crate::signing_rules::verify_all(&pending))
 }
 
 #[test]

@@ -14,19 +14,17 @@
 pub mod embedded;
 pub mod jetstream;
 pub mod load;
-mod verify_log;
+mod verify;
 
 use std::sync::Arc;
-pub use verify_log::verify_log;
+pub use verify::{verify_log, verify_partnership};
 
 use std::collections::{BTreeSet, HashMap};
 
 use accord_domain::personal::{Digest, Disclosure, erased};
 use accord_domain::signing::Signed;
-use accord_domain::signing_rules::{SignatureAudit, StoredCommitRef, audit};
-use accord_domain::{
-    BrokenLink, ChainVerifier, Commit, CommitId, Event, EventId, Hash, Link, PartnershipId,
-};
+use accord_domain::signing_rules::SignatureAudit;
+use accord_domain::{BrokenLink, Commit, CommitId, Event, EventId, Hash, PartnershipId};
 use accord_proto::{DecodeError, ReadCommit, SealedCommit};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -327,76 +325,6 @@ pub enum Verification {
         signatures: SignatureAudit,
     },
     Broken(ChainBreak),
-}
-
-/// Re-reads a partnership and checks every link of its hash chain.
-pub async fn verify_partnership(
-    log: &dyn EventLog,
-    partnership: &PartnershipId,
-) -> Result<Verification, LogError> {
-    let commits = log.read_partnership(partnership, 0).await?;
-    let mut verifier = ChainVerifier::default();
-    let mut head = Head::EMPTY;
-    // Each commit's events as stored and its signature, for the signature audit.
-    let mut acts: Vec<(u64, Vec<Event>, Option<Signed>)> = Vec::with_capacity(commits.len());
-    for stored in &commits {
-        let broken = |position, reason| {
-            Ok(Verification::Broken(ChainBreak {
-                partnership_id: partnership.clone(),
-                position,
-                last_good: head.revision,
-                reason,
-            }))
-        };
-        let (sealed, commit) = match stored.decode() {
-            Ok(decoded) => decoded,
-            Err(e) => {
-                return broken(
-                    stored.position,
-                    ChainFault::Link(BrokenLink::Undecodable(e.to_string())),
-                );
-            }
-        };
-        let link = Link {
-            prev_hash: commit.prev_hash,
-            body: &sealed.body,
-            hash: sealed.hash,
-        };
-        if let Err(reason) = verifier.check(link) {
-            // A commit that links to an unknown hash usually means the one before it is gone.
-            if let BrokenLink::PrevHashMismatch { .. } = reason {
-                let lost = log
-                    .missing_positions()
-                    .await?
-                    .into_iter()
-                    .find(|p| (head.revision + 1..stored.position).contains(p));
-                if let Some(lost) = lost {
-                    return broken(lost, ChainFault::Missing);
-                }
-            }
-            return broken(stored.position, ChainFault::Link(reason));
-        }
-        head = Head {
-            revision: stored.position,
-            hash: sealed.hash,
-        };
-        let events = commit.events.iter().map(|e| e.stored().clone()).collect();
-        acts.push((stored.position, events, commit.signed));
-    }
-    let signatures = audit(
-        partnership,
-        acts.iter()
-            .map(|(position, events, signed)| StoredCommitRef {
-                position: *position,
-                events,
-                signed: signed.as_ref(),
-            }),
-    );
-    Ok(Verification::Ok {
-        signatures,
-        commits: commits.len(),
-        head,
-    })
 }
 
 /// Checks what every backend checks before appending.
