@@ -14,6 +14,7 @@ pub mod error;
 pub mod event;
 pub mod history;
 pub mod ids;
+pub mod jcs;
 pub mod models;
 #[cfg(feature = "openapi")]
 pub mod openapi;

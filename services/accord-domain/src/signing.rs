@@ -11,6 +11,8 @@
 //!
 //! Keys and signatures are written in standard base64, as the ledger's receipts are.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt;
 use std::str::FromStr;
 
@@ -195,7 +197,7 @@ pub fn message(
         events,
     };
     // Every field serializes to JSON: ids, times and payloads are plain data.
-    serde_json_canonicalizer::to_vec(&message).unwrap_or_default()
+    crate::jcs::to_vec(&message).unwrap_or_default()
 }
 
 /// The message of stored events (the ledger's ids and times left out, as the client never
@@ -224,12 +226,18 @@ pub fn verifies(key: &PublicKey, message: &[u8], sig: &SignatureBytes) -> bool {
 /// Whether every signature verifies, checked together (ed25519 batch verification: one
 /// multiscalar multiplication for the lot). When it says no, [`verifies`] finds which.
 pub fn all_verify(items: &[(&PublicKey, &[u8], &SignatureBytes)]) -> bool {
+    // A batch mostly holds one org's key many times: each is decompressed once.
+    let mut points: HashMap<&PublicKey, VerifyingKey> = HashMap::new();
     let mut keys = Vec::with_capacity(items.len());
     for (key, _, _) in items {
-        match VerifyingKey::from_bytes(&key.0) {
-            Ok(k) => keys.push(k),
-            Err(_) => return false,
-        }
+        let point = match points.entry(key) {
+            Entry::Occupied(known) => *known.get(),
+            Entry::Vacant(new) => match VerifyingKey::from_bytes(&key.0) {
+                Ok(k) => *new.insert(k),
+                Err(_) => return false,
+            },
+        };
+        keys.push(point);
     }
     let messages: Vec<&[u8]> = items.iter().map(|(_, m, _)| *m).collect();
     let sigs: Vec<Signature> = items

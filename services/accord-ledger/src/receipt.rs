@@ -74,7 +74,7 @@ impl Receipt {
             key_id: &self.key_id,
         };
         // Serializing plain fields to JSON cannot fail.
-        serde_json_canonicalizer::to_vec(&signed).unwrap_or_default()
+        accord_domain::jcs::to_vec(&signed).unwrap_or_default()
     }
 }
 
