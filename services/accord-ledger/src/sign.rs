@@ -88,6 +88,16 @@ pub enum SignError {
 }
 
 impl SignedRequest {
+    /// The body HTTP and NATS appends take for this signed commit of `events` (as
+    /// [`SignedRequest::seal_and_sign`] gave them): `{"events", "disclosures", "signature"}`.
+    pub fn body(&self, events: &[EventInput]) -> serde_json::Value {
+        serde_json::json!({
+            "events": events,
+            "disclosures": self.disclosures.iter().map(Disclosure::as_json).collect::<Vec<_>>(),
+            "signature": self.signature,
+        })
+    }
+
     /// Seals `events` (all acting for the key's org) and signs them for `partnership` under
     /// `idempotency_key`: the events to send, and what goes beside them.
     pub fn seal_and_sign(

@@ -69,11 +69,7 @@ impl Signer {
         let events: Vec<EventInput> = accord_http::parse_events(body)
             .map_err(|e| anyhow::anyhow!(crate::api::reason(e.status(), &e.body())))?;
         let (stored, signed) = self.seal_and_sign(&partnership, idempotency_key, events)?;
-        Ok(json!({
-            "events": stored,
-            "disclosures": signed.disclosures.iter().map(|d| d.as_json()).collect::<Vec<_>>(),
-            "signature": signed.signature,
-        }))
+        Ok(signed.body(&stored))
     }
 }
 

@@ -64,6 +64,9 @@ pub(crate) struct Args {
     /// Figure 8: commits a second into the long partnership.
     #[arg(long, default_value_t = 1000)]
     lag_rate: u64,
+    /// Figure 10: rounds of signed against plain appends (the figure is the median round).
+    #[arg(long, default_value_t = 3)]
+    rounds: u64,
     /// The figures to measure (each run measures the figures it shares a setup with).
     #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5,6,7,8,9,10,11")]
     figures: Vec<u8>,
@@ -147,8 +150,14 @@ pub(crate) async fn run(args: Args) -> Result<()> {
             crate::bench_up::figure_2(&bin, args.partnerships, args.commits).await?;
         }
         if wants(&[10, 11]) {
-            crate::bench_signed::figures_10_11(&bin, extra, args.partnerships, args.commits)
-                .await?;
+            crate::bench_signed::figures_10_11(
+                &bin,
+                extra,
+                args.partnerships,
+                args.commits,
+                args.rounds,
+            )
+            .await?;
         }
         if wants(&[9]) {
             crate::bench_cluster::figure_9(&bin, args.partnerships, args.commits).await?;

@@ -72,43 +72,102 @@ async fn through_up(
     writers: u64,
     batched: bool,
 ) -> Result<f64> {
-    let server = NatsServer::start_binary(bin, "sync_interval: always")?;
-    let dir = tempfile::tempdir()?;
+    let path = |p: u64| format!("/v1/partnerships/bench-{p:05}/events");
+    let opening = (0..partnerships)
+        .map(|p| Post::new(path(p), &proposal(), None))
+        .collect();
+    let each = (0..partnerships)
+        .map(|p| {
+            (0..commits)
+                .map(|n| Post::new(path(p), &meeting(n), None))
+                .collect()
+        })
+        .collect();
     let command: &[&str] = if batched {
         &["up"]
     } else {
         &["up", "--batch-max-commits", "1"]
     };
+    posts_through_up(bin, command, opening, each, writers).await
+}
+
+/// One append over HTTP, made before the clock starts: where, the body, and its idempotency key.
+pub(crate) struct Post {
+    path: String,
+    body: Vec<u8>,
+    idempotency_key: Option<String>,
+}
+
+impl Post {
+    pub(crate) fn new(
+        path: String,
+        body: &serde_json::Value,
+        idempotency_key: Option<String>,
+    ) -> Self {
+        Self {
+            path,
+            body: body.to_string().into_bytes(),
+            idempotency_key,
+        }
+    }
+}
+
+/// Commits a second through `accord <command>` on a fresh durable server: the opening posts one
+/// at a time, then, timed, `writers` tasks that take the partnerships in turns, one commit of
+/// each partnership per turn (`each` holds every partnership's commits, in order).
+pub(crate) async fn posts_through_up(
+    bin: &Path,
+    command: &[&str],
+    opening: Vec<Post>,
+    each: Vec<Vec<Post>>,
+    writers: u64,
+) -> Result<f64> {
+    let server = NatsServer::start_binary(bin, "sync_interval: always")?;
+    let dir = tempfile::tempdir()?;
     let (mut up, url) = spawn_accord(command, &server.url(), dir.path()).await?;
-    let post = {
-        let http = reqwest::Client::new();
-        move |p: u64, event: serde_json::Value| {
-            let http = http.clone();
-            let url = format!("{url}/v1/partnerships/bench-{p:05}/events");
-            async move {
-                let answer = http.post(url).json(&event).send().await?;
-                anyhow::ensure!(
-                    answer.status().is_success(),
-                    "{}: {}",
-                    answer.status(),
-                    answer.text().await.unwrap_or_default()
-                );
-                anyhow::Ok(())
-            }
+    let http = reqwest::Client::new();
+    let post = move |post: Post| {
+        let mut request = http
+            .post(format!("{url}{}", post.path))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(post.body);
+        if let Some(key) = post.idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        async move {
+            let answer = request.send().await?;
+            anyhow::ensure!(
+                answer.status().is_success(),
+                "{}: {}",
+                answer.status(),
+                answer.text().await.unwrap_or_default()
+            );
+            anyhow::Ok(())
         }
     };
-    for p in 0..partnerships {
-        post(p, proposal()).await?;
+    for p in opening {
+        post(p).await?;
+    }
+    let total = each.iter().map(Vec::len).sum::<usize>() as u64;
+    // Writer w takes partnerships w, w + writers, ...: one commit of each per turn.
+    let mut shares: Vec<Vec<std::vec::IntoIter<Post>>> = (0..writers).map(|_| Vec::new()).collect();
+    let n = shares.len();
+    for (p, commits) in each.into_iter().enumerate() {
+        shares[p % n].push(commits.into_iter());
     }
     let started = Instant::now();
-    let tasks: Vec<_> = (0..writers)
-        .map(|w| {
+    let tasks: Vec<_> = shares
+        .into_iter()
+        .map(|mut share| {
             let post = post.clone();
             tokio::spawn(async move {
-                for n in 0..commits {
-                    for p in (w..partnerships).step_by(writers as usize) {
-                        post(p, meeting(n)).await?;
+                while !share.is_empty() {
+                    for commits in &mut share {
+                        if let Some(p) = commits.next() {
+                            post(p).await?;
+                        }
                     }
+                    share.retain(|c| !c.as_slice().is_empty());
                 }
                 anyhow::Ok(())
             })
@@ -120,5 +179,5 @@ async fn through_up(
     let took = started.elapsed();
     up.kill()?;
     up.wait()?;
-    Ok(rate(partnerships * commits, took))
+    Ok(rate(total, took))
 }
