@@ -36,8 +36,8 @@ pub(crate) async fn figures_10_11(
     commits: u64,
     rounds: u64,
 ) -> Result<()> {
-    // Each round measures both paths on a fresh server, the plain one first in odd rounds and
-    // the signed one first in even rounds; the figure is the round of the median ratio.
+    // Each round measures both paths on a fresh server, the plain one first in the first, third,
+    // ... round and the signed one first in the others; the figure is the median round.
     let mut in_process = Vec::new();
     let mut last = None;
     for round in 0..rounds {
